@@ -1,0 +1,110 @@
+"""The `todo-api` command: serve the API, mint a development token, migrate the database."""
+
+import asyncio
+import copy
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+
+from todo_api.auth import issue_token
+from todo_api.config import ConfigError, Settings
+from todo_api.db import create_engine, upgrade_schema
+
+cli = typer.Typer(help="todo-api: the backend of a multi-user todo app.", add_completion=False)
+db_cli = typer.Typer(help="Database schema commands.")
+cli.add_typer(db_cli, name="db")
+
+
+def _load_settings() -> Settings:
+    """The environment's settings, or exit with one line saying what is wrong."""
+    try:
+        settings = Settings()
+        settings.check_production()
+    except ConfigError as exc:
+        typer.echo(f"todo-api: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, error['loc'])).upper()}: {error['msg']}" for error in exc.errors()
+        )
+        typer.echo(f"todo-api: invalid configuration: {problems}", err=True)
+        raise typer.Exit(2) from None
+    return settings
+
+
+@cli.callback(invoke_without_command=True)
+def _default(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand is None:
+        serve()
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(envvar="HOST", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(envvar="WEB_CONCURRENCY", min=1)] = 1,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+) -> None:
+    """Run the API server."""
+    _load_settings()
+    uvicorn.run(
+        "todo_api.main:app",
+        host=host,
+        port=port,
+        workers=None if reload else workers,
+        reload=reload,
+        proxy_headers=True,
+        log_config=_log_config(),
+    )
+
+
+def _log_config() -> dict[str, object]:
+    # Uvicorn's own logging setup, extended to the service's loggers; every worker applies it.
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["loggers"]["todo_api"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
+
+
+@cli.command()
+def token(
+    sub: Annotated[str, typer.Option(help="User id the token names.")],
+    email: Annotated[str | None, typer.Option(help="Email claim.")] = None,
+    name: Annotated[str | None, typer.Option(help="Name claim.")] = None,
+    expires_in: Annotated[int, typer.Option(help="Lifetime in seconds.", min=1)] = 3600,
+) -> None:
+    """Print a bearer token signed with the configured secret, for trying the API."""
+    settings = _load_settings()
+    profile = {key: value for key, value in {"email": email, "name": name}.items() if value}
+    typer.echo(
+        issue_token(
+            settings.jwt_secret(),
+            subject=sub,
+            algorithm=settings.jwt_algorithm,
+            expires_in=timedelta(seconds=expires_in),
+            **profile,
+        )
+    )
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema to the newest migration."""
+    settings = _load_settings()
+
+    async def run() -> None:
+        engine = create_engine(settings)
+        try:
+            await upgrade_schema(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    typer.echo("Database schema is up to date.")
+
+
+def main() -> None:
+    """Entry point of the `todo-api` script."""
+    cli()

@@ -1,0 +1,105 @@
+"""Settings: every knob of the service, read once from the environment (and `.env`)."""
+
+import logging
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DATABASE_URL = "sqlite:///./todo.db"
+MIN_PRODUCTION_SECRET_LENGTH = 32
+SECRET_FILE_NAME = ".todo-api-secret"
+
+
+class ConfigError(Exception):
+    """The configuration cannot work; the message is one line meant for the operator."""
+
+
+class Settings(BaseSettings):
+    """Service configuration. Field names map to upper-case environment variables."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    database_url: str | None = None
+    better_auth_secret: SecretStr | None = None
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    jwt_leeway_seconds: Annotated[int, Field(ge=0, le=300)] = 30
+    cors_origins: Annotated[list[str], NoDecode] = ["http://localhost:3000"]
+    db_pool_size: Annotated[int, Field(ge=1)] = 10
+    db_max_overflow: Annotated[int, Field(ge=0)] = 10
+    # Neon suspends idle computes after 5 minutes: recycle before the server drops us.
+    db_pool_recycle_seconds: Annotated[int, Field(ge=1)] = 240
+    db_connect_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    sql_echo: bool = False
+    run_migrations_on_startup: bool = True
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        # Operators write `CORS_ORIGINS=https://a.example,https://b.example`.
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL as the operator wrote it, or the embedded SQLite default."""
+        return self.database_url or DEFAULT_DATABASE_URL
+
+    def check_production(self) -> None:
+        """Raise ConfigError when production settings are unsafe."""
+        if self.environment != "production":
+            return
+        if not self.database_url:
+            raise ConfigError("ENVIRONMENT=production requires DATABASE_URL to be set")
+        secret = self.better_auth_secret.get_secret_value() if self.better_auth_secret else ""
+        if len(secret) < MIN_PRODUCTION_SECRET_LENGTH:
+            raise ConfigError(
+                "ENVIRONMENT=production requires BETTER_AUTH_SECRET of at least "
+                f"{MIN_PRODUCTION_SECRET_LENGTH} characters"
+            )
+
+    def jwt_secret(self) -> str:
+        """The HS* signing secret: configured, or a development secret kept beside the database."""
+        if self.better_auth_secret is not None:
+            return self.better_auth_secret.get_secret_value()
+        return _development_secret(self.secret_file_path())
+
+    def secret_file_path(self) -> Path:
+        """Where the generated development secret lives: next to the SQLite file, else the CWD."""
+        url = make_url(self.effective_database_url)
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            return Path(url.database).resolve().parent / SECRET_FILE_NAME
+        return Path.cwd() / SECRET_FILE_NAME
+
+
+def _development_secret(path: Path) -> str:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Exclusive create: if another worker wins the race, everyone reads its secret.
+        try:
+            with path.open("x") as file:
+                file.write(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+            logger.warning("Generated a development JWT secret in %s", path)
+        except FileExistsError:
+            pass
+    logger.warning(
+        "BETTER_AUTH_SECRET is not set: signing and verifying tokens with the development "
+        "secret in %s (set BETTER_AUTH_SECRET to share one with your frontend)",
+        path,
+    )
+    return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once."""
+    return Settings()

@@ -1,0 +1,75 @@
+"""Dependencies shared by the routes: the session, the caller, and the caller's own task."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Path, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from todo_api.auth import AuthError, Principal
+from todo_api.models import Task
+from todo_api.services import tasks as task_service
+from todo_api.services.users import ensure_user
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One database session per request."""
+    async with request.app.state.sessionmaker() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A JWT signed with BETTER_AUTH_SECRET (`todo-api token --sub <user>` makes one).",
+)
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+async def get_current_user(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The verified caller; their `user` row exists once this returns."""
+    if credentials is None:
+        raise _unauthorized("Not authenticated")
+    try:
+        principal = request.app.state.verifier.verify(credentials.credentials)
+    except AuthError as exc:
+        raise _unauthorized(str(exc)) from None
+    await ensure_user(session, principal, request.app.state.known_users)
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(get_current_user)]
+
+
+def get_owner_id(user_id: Annotated[str, Path()], caller: CurrentUser) -> str:
+    """The `{user_id}` of the path, which must be the caller's own."""
+    if user_id != caller.user_id:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, detail="Not authorized to access this user's tasks"
+        )
+    return user_id
+
+
+OwnerId = Annotated[str, Depends(get_owner_id)]
+
+
+async def get_own_task(task_id: Annotated[int, Path()], owner_id: OwnerId, session: SessionDep) -> Task:
+    """The task `{task_id}` if the caller owns it; 404 otherwise, whoever else may own it."""
+    task = await task_service.get_task(session, owner_id, task_id)
+    if task is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Task not found")
+    return task
+
+
+OwnTask = Annotated[Task, Depends(get_own_task)]

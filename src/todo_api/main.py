@@ -1,0 +1,79 @@
+"""The FastAPI application: `todo_api.main:app` for uvicorn, `create_app()` for tests."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, status
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+
+from todo_api import __version__
+from todo_api.auth import SharedSecretVerifier
+from todo_api.config import Settings, get_settings
+from todo_api.db import create_engine, create_sessionmaker, upgrade_schema
+from todo_api.routes import tasks
+from todo_api.schemas import Message
+from todo_api.services.users import KnownUsers
+
+logger = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Connect (and migrate) on startup; release the pool on shutdown."""
+    settings: Settings = app.state.settings
+    engine = create_engine(settings)
+    if settings.run_migrations_on_startup:
+        await upgrade_schema(engine)
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.verifier = SharedSecretVerifier(
+        secret=settings.jwt_secret(),
+        algorithm=settings.jwt_algorithm,
+        leeway_seconds=settings.jwt_leeway_seconds,
+    )
+    app.state.known_users = KnownUsers()
+    try:
+        yield
+    finally:
+        await engine.dispose()
+
+
+async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(
+        {"detail": "Internal server error"}, status_code=status.HTTP_500_INTERNAL_SERVER_ERROR
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application for the given settings (the environment's by default)."""
+    settings = settings or get_settings()
+    settings.check_production()
+    app = FastAPI(
+        title="Todo API",
+        description="RESTful API for a multi-user todo application.",
+        version=__version__,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+    )
+    app.add_exception_handler(Exception, _unhandled_error)
+    app.include_router(tasks.router, prefix="/api")
+
+    @app.get("/", tags=["meta"])
+    async def read_root() -> Message:
+        """Tells that the service is up."""
+        return Message(message="Todo API is running")
+
+    return app
+
+
+app = create_app()

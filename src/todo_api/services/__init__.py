@@ -1,0 +1,1 @@
+"""Business logic: what the routes ask for, in terms of the database."""
