@@ -1,0 +1,345 @@
+"""The guidelines' task endpoints, as a client sees them and as the database stores them."""
+
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import Headers, query
+
+TASKS = "/api/alice/tasks"
+
+
+def parse_timestamp(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value)
+    assert parsed.tzinfo is not None, f"{value} has no time zone"
+    return parsed
+
+
+# --- create -----------------------------------------------------------------------------------
+
+
+def test_create_returns_201_with_every_field(client: TestClient, alice: Headers) -> None:
+    before = datetime.now(UTC)
+    response = client.post(TASKS, json={"title": "Buy milk", "description": "2 l"}, headers=alice)
+    assert response.status_code == 201
+    task = response.json()
+    assert set(task) == {
+        "id", "user_id", "title", "description", "completed", "created_at", "updated_at"
+    }
+    assert task["user_id"] == "alice"
+    assert task["title"] == "Buy milk"
+    assert task["description"] == "2 l"
+    assert task["completed"] is False
+    assert before <= parse_timestamp(task["created_at"]) <= datetime.now(UTC)
+    assert task["created_at"] == task["updated_at"]
+
+
+def test_create_stores_the_task(client: TestClient, alice: Headers) -> None:
+    task = client.post(TASKS, json={"title": "Stored"}, headers=alice).json()
+    rows = query(client, "SELECT user_id, title, description, completed FROM task WHERE id = :id",
+                 id=task["id"])
+    assert rows == [
+        {"user_id": "alice", "title": "Stored", "description": None, "completed": False}
+    ]
+
+
+def test_create_trims_surrounding_whitespace_from_title(client: TestClient, alice: Headers) -> None:
+    response = client.post(TASKS, json={"title": "  \t Buy milk \n"}, headers=alice)
+    assert response.json()["title"] == "Buy milk"
+
+
+@pytest.mark.parametrize("title", ["", "   ", "\t\n"])
+def test_create_rejects_blank_title(client: TestClient, alice: Headers, title: str) -> None:
+    response = client.post(TASKS, json={"title": title}, headers=alice)
+    assert response.status_code == 422
+    assert query(client, "SELECT id FROM task") == []
+
+
+def test_create_rejects_missing_title(client: TestClient, alice: Headers) -> None:
+    response = client.post(TASKS, json={"description": "no title"}, headers=alice)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "title"]
+
+
+def test_create_accepts_title_of_exactly_200_characters(client: TestClient, alice: Headers) -> None:
+    response = client.post(TASKS, json={"title": "x" * 200}, headers=alice)
+    assert response.status_code == 201
+    assert response.json()["title"] == "x" * 200
+
+
+def test_create_rejects_title_of_201_characters(client: TestClient, alice: Headers) -> None:
+    assert client.post(TASKS, json={"title": "x" * 201}, headers=alice).status_code == 422
+
+
+def test_title_length_counts_characters_after_trimming(client: TestClient, alice: Headers) -> None:
+    response = client.post(TASKS, json={"title": "  " + "x" * 200 + "  "}, headers=alice)
+    assert response.status_code == 201
+
+
+def test_unicode_title_of_200_characters_round_trips(client: TestClient, alice: Headers) -> None:
+    title = "é🙂漢" * 66 + "ñ🙂"
+    assert len(title) == 200
+    task = client.post(TASKS, json={"title": title, "description": "naïve ☕"}, headers=alice).json()
+    fetched = client.get(f"{TASKS}/{task['id']}", headers=alice).json()
+    assert fetched["title"] == title
+    assert fetched["description"] == "naïve ☕"
+    stored = query(client, "SELECT title FROM task WHERE id = :id", id=task["id"])
+    assert stored == [{"title": title}]
+
+
+def test_create_accepts_description_of_1000_characters(client: TestClient, alice: Headers) -> None:
+    response = client.post(TASKS, json={"title": "t", "description": "d" * 1000}, headers=alice)
+    assert response.status_code == 201
+
+
+def test_create_rejects_description_of_1001_characters(client: TestClient, alice: Headers) -> None:
+    response = client.post(TASKS, json={"title": "t", "description": "d" * 1001}, headers=alice)
+    assert response.status_code == 422
+
+
+@pytest.mark.parametrize("field", ["title", "description"])
+def test_create_rejects_nul_characters(client: TestClient, alice: Headers, field: str) -> None:
+    body = {"title": "ok", field: "bad\x00value"}
+    response = client.post(TASKS, json=body, headers=alice)
+    assert response.status_code == 422
+    assert query(client, "SELECT id FROM task") == []
+
+
+def test_create_rejects_malformed_json(client: TestClient, alice: Headers) -> None:
+    response = client.post(
+        TASKS, content=b'{"title": "oops"', headers=alice | {"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert "detail" in response.json()
+
+
+@pytest.mark.parametrize("body", [b"[]", b'"title"', b"null", b'{"title": 5}'])
+def test_create_rejects_json_of_the_wrong_shape(
+    client: TestClient, alice: Headers, body: bytes
+) -> None:
+    headers = alice | {"Content-Type": "application/json"}
+    assert client.post(TASKS, content=body, headers=headers).status_code == 422
+
+
+def test_create_rejects_body_without_json_content_type(client: TestClient, alice: Headers) -> None:
+    response = client.post(
+        TASKS, content=b'{"title": "x"}', headers=alice | {"Content-Type": "text/plain"}
+    )
+    assert response.status_code == 422
+    assert query(client, "SELECT id FROM task") == []
+
+
+def test_create_ignores_client_supplied_owner_and_id(client: TestClient, alice: Headers) -> None:
+    body = {"title": "mine", "user_id": "bob", "id": 999, "created_at": "2000-01-01T00:00:00Z"}
+    task = client.post(TASKS, json=body, headers=alice).json()
+    assert task["user_id"] == "alice"
+    assert task["id"] != 999
+    assert not task["created_at"].startswith("2000")
+
+
+def test_create_can_start_completed(client: TestClient, alice: Headers) -> None:
+    response = client.post(TASKS, json={"title": "done", "completed": True}, headers=alice)
+    assert response.json()["completed"] is True
+
+
+# --- list -------------------------------------------------------------------------------------
+
+
+def test_list_is_empty_for_a_new_user(client: TestClient, alice: Headers) -> None:
+    response = client.get(TASKS, headers=alice)
+    assert response.status_code == 200
+    assert response.json() == []
+
+
+def test_list_returns_tasks_in_creation_order(client: TestClient, alice: Headers, create_task) -> None:
+    ids = [create_task(f"task {n}")["id"] for n in range(5)]
+    assert [task["id"] for task in client.get(TASKS, headers=alice).json()] == ids
+
+
+def test_list_shows_only_the_callers_tasks(
+    client: TestClient, alice: Headers, bob: Headers, create_task
+) -> None:
+    mine = create_task("alice's")
+    create_task("bob's", headers=bob, user="bob")
+    assert client.get(TASKS, headers=alice).json() == [mine]
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [("all", ["open", "done"]), ("pending", ["open"]), ("completed", ["done"])],
+)
+@pytest.mark.parametrize("parameter", ["status", "status_filter"])
+def test_list_filters_by_status(
+    client: TestClient, alice: Headers, create_task, parameter: str, status: str, expected: list
+) -> None:
+    create_task("open")
+    create_task("done", completed=True)
+    response = client.get(TASKS, params={parameter: status}, headers=alice)
+    assert response.status_code == 200
+    assert [task["title"] for task in response.json()] == expected
+
+
+def test_list_rejects_unknown_status(client: TestClient, alice: Headers) -> None:
+    response = client.get(TASKS, params={"status": "done"}, headers=alice)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "status"]
+
+
+# --- get one ----------------------------------------------------------------------------------
+
+
+def test_get_returns_the_task(client: TestClient, alice: Headers, create_task) -> None:
+    task = create_task("one")
+    response = client.get(f"{TASKS}/{task['id']}", headers=alice)
+    assert response.status_code == 200
+    assert response.json() == task
+
+
+@pytest.mark.parametrize("task_id", ["0", "-1", "2147483647", "2147483648", "99999999999999999999"])
+def test_ids_that_cannot_exist_are_404(client: TestClient, alice: Headers, task_id: str) -> None:
+    for method in ("GET", "PUT", "DELETE"):
+        body = {"json": {"title": "x"}} if method == "PUT" else {}
+        response = client.request(method, f"{TASKS}/{task_id}", headers=alice, **body)
+        assert response.status_code == 404, (method, response.text)
+        assert response.json() == {"detail": "Task not found"}
+    assert client.patch(f"{TASKS}/{task_id}/complete", headers=alice).status_code == 404
+
+
+@pytest.mark.parametrize("task_id", ["abc", "1.5", "1e3"])
+def test_non_integer_task_id_is_422(client: TestClient, alice: Headers, task_id: str) -> None:
+    assert client.get(f"{TASKS}/{task_id}", headers=alice).status_code == 422
+
+
+# --- update -----------------------------------------------------------------------------------
+
+
+def test_put_changes_only_the_fields_sent(client: TestClient, alice: Headers, create_task) -> None:
+    task = create_task("old title", description="keep me")
+    response = client.put(f"{TASKS}/{task['id']}", json={"title": " new title "}, headers=alice)
+    assert response.status_code == 200
+    updated = response.json()
+    assert updated["title"] == "new title"
+    assert updated["description"] == "keep me"
+    assert updated["completed"] is False
+    assert updated["created_at"] == task["created_at"]
+    assert parse_timestamp(updated["updated_at"]) > parse_timestamp(task["updated_at"])
+    stored = query(client, "SELECT title, description FROM task WHERE id = :id", id=task["id"])
+    assert stored == [{"title": "new title", "description": "keep me"}]
+
+
+def test_put_with_nulls_keeps_the_values(client: TestClient, alice: Headers, create_task) -> None:
+    task = create_task("title", description="desc")
+    body = {"title": None, "description": None, "completed": None}
+    updated = client.put(f"{TASKS}/{task['id']}", json=body, headers=alice).json()
+    assert (updated["title"], updated["description"]) == ("title", "desc")
+
+
+def test_put_can_complete_and_describe(client: TestClient, alice: Headers, create_task) -> None:
+    task = create_task()
+    body = {"completed": True, "description": "done at last"}
+    updated = client.put(f"{TASKS}/{task['id']}", json=body, headers=alice).json()
+    assert updated["completed"] is True
+    assert updated["description"] == "done at last"
+
+
+@pytest.mark.parametrize(
+    "body", [{"title": ""}, {"title": "  "}, {"title": "x" * 201}, {"description": "d" * 1001},
+             {"completed": "maybe"}, {"title": "a\x00b"}]
+)
+def test_put_rejects_invalid_fields_and_changes_nothing(
+    client: TestClient, alice: Headers, create_task, body: dict
+) -> None:
+    task = create_task("unchanged")
+    response = client.put(f"{TASKS}/{task['id']}", json=body, headers=alice)
+    assert response.status_code == 422
+    assert client.get(f"{TASKS}/{task['id']}", headers=alice).json() == task
+
+
+# --- toggle -----------------------------------------------------------------------------------
+
+
+def test_toggle_flips_completion_back_and_forth(
+    client: TestClient, alice: Headers, create_task
+) -> None:
+    task = create_task()
+    url = f"{TASKS}/{task['id']}/complete"
+    first = client.patch(url, headers=alice)
+    assert first.status_code == 200
+    assert first.json()["completed"] is True
+    assert client.patch(url, headers=alice).json()["completed"] is False
+    stored = query(client, "SELECT completed FROM task WHERE id = :id", id=task["id"])
+    assert stored == [{"completed": False}]
+
+
+# --- delete -----------------------------------------------------------------------------------
+
+
+def test_delete_returns_204_and_removes_the_task(
+    client: TestClient, alice: Headers, create_task
+) -> None:
+    task = create_task()
+    response = client.delete(f"{TASKS}/{task['id']}", headers=alice)
+    assert response.status_code == 204
+    assert response.content == b""
+    assert client.get(f"{TASKS}/{task['id']}", headers=alice).status_code == 404
+    assert client.delete(f"{TASKS}/{task['id']}", headers=alice).status_code == 404
+    assert query(client, "SELECT id FROM task") == []
+
+
+# --- other users ------------------------------------------------------------------------------
+
+OWN_PATH_REQUESTS = [
+    ("GET", "/api/bob/tasks", None),
+    ("POST", "/api/bob/tasks", {"title": "sneaky"}),
+    ("GET", "/api/bob/tasks/{id}", None),
+    ("PUT", "/api/bob/tasks/{id}", {"title": "sneaky"}),
+    ("DELETE", "/api/bob/tasks/{id}", None),
+    ("PATCH", "/api/bob/tasks/{id}/complete", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), OWN_PATH_REQUESTS)
+def test_naming_another_user_in_the_path_is_403(
+    client: TestClient, alice: Headers, bob: Headers, create_task, method: str, path: str, body
+) -> None:
+    bobs = create_task("bob's", headers=bob, user="bob")
+    response = client.request(method, path.format(id=bobs["id"]), json=body, headers=alice)
+    assert response.status_code == 403
+    assert response.json() == {"detail": "Not authorized to access this user's tasks"}
+    assert client.get("/api/bob/tasks", headers=bob).json() == [bobs]
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "body"),
+    [("GET", "", None), ("PUT", "", {"title": "hijacked", "completed": True}),
+     ("DELETE", "", None), ("PATCH", "/complete", None)],
+)
+def test_another_users_task_id_is_404_and_untouched(
+    client: TestClient, alice: Headers, bob: Headers, create_task, method: str, suffix: str, body
+) -> None:
+    bobs = create_task("bob's", headers=bob, user="bob")
+    url = f"{TASKS}/{bobs['id']}{suffix}"
+    response = client.request(method, url, json=body, headers=alice)
+    missing = client.request(method, f"{TASKS}/{bobs['id'] + 1000}{suffix}", json=body,
+                             headers=alice)
+    # Indistinguishable from a task that does not exist.
+    assert (response.status_code, response.json()) == (missing.status_code, missing.json())
+    assert response.status_code == 404
+    assert client.get("/api/bob/tasks", headers=bob).json() == [bobs]
+
+
+# --- persistence ------------------------------------------------------------------------------
+
+
+def test_tasks_survive_an_app_restart(app, settings, alice: Headers) -> None:
+    from todo_api.main import create_app
+
+    with TestClient(app) as first:
+        task = first.post(TASKS, json={"title": "persist me"}, headers=alice).json()
+        first.patch(f"{TASKS}/{task['id']}/complete", headers=alice)
+    with TestClient(create_app(settings)) as second:
+        tasks = second.get(TASKS, headers=alice).json()
+    assert [(t["id"], t["title"], t["completed"]) for t in tasks] == [
+        (task["id"], "persist me", True)
+    ]
