@@ -1,4 +1,4 @@
-"""Fixtures: a fresh database per test (SQLite file, or PostgreSQL when TEST_DATABASE_URL is set)."""
+"""Fixtures: a fresh database per test (a SQLite file, or PostgreSQL with TEST_DATABASE_URL)."""
 
 import asyncio
 import os
@@ -18,7 +18,7 @@ from todo_api.auth import issue_token
 from todo_api.config import Settings
 from todo_api.main import create_app
 
-TEST_SECRET = "test-secret-that-is-long-enough-for-production-use"
+TEST_SECRET = "test-secret-" + "0123456789abcdef" * 4  # 64+ bytes: long enough for HS512
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 
 Headers = dict[str, str]
@@ -31,7 +31,11 @@ def pytest_report_header() -> str:
 async def _pg_admin(statement: str) -> None:
     url = make_url(TEST_DATABASE_URL)
     connection = await asyncpg.connect(
-        host=url.host, port=url.port, user=url.username, password=url.password, database=url.database
+        host=url.host,
+        port=url.port,
+        user=url.username,
+        password=url.password,
+        database=url.database,
     )
     try:
         await connection.execute(statement)
@@ -106,9 +110,9 @@ def query(client: TestClient, sql: str, **params: Any) -> list[dict[str, Any]]:
     """Rows straight from the app's database, to check what was really stored."""
 
     async def run() -> list[dict[str, Any]]:
-        async with client.app.state.engine.connect() as connection:
+        async with client.app.state.engine.begin() as connection:
             result = await connection.execute(text(sql), params)
-            return [dict(row) for row in result.mappings()]
+            return [dict(row) for row in result.mappings()] if result.returns_rows else []
 
     return client.portal.call(run)
 
@@ -117,8 +121,12 @@ def query(client: TestClient, sql: str, **params: Any) -> list[dict[str, Any]]:
 def create_task(client: TestClient, alice: Headers) -> Callable[..., dict[str, Any]]:
     """Create a task through the API (as alice unless headers are given) and return it."""
 
-    def create(title: str = "Buy milk", headers: Headers = alice, user: str = "alice", **fields: Any):
-        response = client.post(f"/api/{user}/tasks", json={"title": title, **fields}, headers=headers)
+    def create(
+        title: str = "Buy milk", headers: Headers = alice, user: str = "alice", **fields: Any
+    ):
+        response = client.post(
+            f"/api/{user}/tasks", json={"title": title, **fields}, headers=headers
+        )
         assert response.status_code == 201, response.text
         return response.json()
 

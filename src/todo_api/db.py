@@ -47,9 +47,7 @@ def database_target(raw_url: str, *, connect_timeout: float = 10.0) -> DatabaseT
         raise ConfigError(f"DATABASE_URL is not a database URL: {exc}") from None
     backend = url.get_backend_name()
     if backend == "sqlite":
-        return DatabaseTarget(
-            url.set(drivername="sqlite+aiosqlite"), {"timeout": connect_timeout}
-        )
+        return DatabaseTarget(url.set(drivername="sqlite+aiosqlite"), {"timeout": connect_timeout})
     if backend not in {"postgres", "postgresql"}:
         raise ConfigError(f"DATABASE_URL must be sqlite:// or postgresql://, not {backend}://")
 

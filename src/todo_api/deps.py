@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from todo_api.auth import AuthError, Principal
 from todo_api.models import Task
 from todo_api.services import tasks as task_service
-from todo_api.services.users import ensure_user
+from todo_api.services.users import KnownUsers, ensure_user
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -45,11 +45,19 @@ async def get_current_user(
         principal = request.app.state.verifier.verify(credentials.credentials)
     except AuthError as exc:
         raise _unauthorized(str(exc)) from None
-    await ensure_user(session, principal, request.app.state.known_users)
+    await ensure_user(session, principal, get_known_users(request))
     return principal
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
+
+
+def get_known_users(request: Request) -> KnownUsers:
+    """The process-wide record of users whose row is known to exist."""
+    return request.app.state.known_users
+
+
+KnownUsersDep = Annotated[KnownUsers, Depends(get_known_users)]
 
 
 def get_owner_id(user_id: Annotated[str, Path()], caller: CurrentUser) -> str:
@@ -64,7 +72,9 @@ def get_owner_id(user_id: Annotated[str, Path()], caller: CurrentUser) -> str:
 OwnerId = Annotated[str, Depends(get_owner_id)]
 
 
-async def get_own_task(task_id: Annotated[int, Path()], owner_id: OwnerId, session: SessionDep) -> Task:
+async def get_own_task(
+    task_id: Annotated[int, Path()], owner_id: OwnerId, session: SessionDep
+) -> Task:
     """The task `{task_id}` if the caller owns it; 404 otherwise, whoever else may own it."""
     task = await task_service.get_task(session, owner_id, task_id)
     if task is None:

@@ -25,7 +25,13 @@ def test_create_returns_201_with_every_field(client: TestClient, alice: Headers)
     assert response.status_code == 201
     task = response.json()
     assert set(task) == {
-        "id", "user_id", "title", "description", "completed", "created_at", "updated_at"
+        "id",
+        "user_id",
+        "title",
+        "description",
+        "completed",
+        "created_at",
+        "updated_at",
     }
     assert task["user_id"] == "alice"
     assert task["title"] == "Buy milk"
@@ -37,8 +43,11 @@ def test_create_returns_201_with_every_field(client: TestClient, alice: Headers)
 
 def test_create_stores_the_task(client: TestClient, alice: Headers) -> None:
     task = client.post(TASKS, json={"title": "Stored"}, headers=alice).json()
-    rows = query(client, "SELECT user_id, title, description, completed FROM task WHERE id = :id",
-                 id=task["id"])
+    rows = query(
+        client,
+        "SELECT user_id, title, description, completed FROM task WHERE id = :id",
+        id=task["id"],
+    )
     assert rows == [
         {"user_id": "alice", "title": "Stored", "description": None, "completed": False}
     ]
@@ -80,7 +89,9 @@ def test_title_length_counts_characters_after_trimming(client: TestClient, alice
 def test_unicode_title_of_200_characters_round_trips(client: TestClient, alice: Headers) -> None:
     title = "é🙂漢" * 66 + "ñ🙂"
     assert len(title) == 200
-    task = client.post(TASKS, json={"title": title, "description": "naïve ☕"}, headers=alice).json()
+    task = client.post(
+        TASKS, json={"title": title, "description": "naïve ☕"}, headers=alice
+    ).json()
     fetched = client.get(f"{TASKS}/{task['id']}", headers=alice).json()
     assert fetched["title"] == title
     assert fetched["description"] == "naïve ☕"
@@ -152,7 +163,9 @@ def test_list_is_empty_for_a_new_user(client: TestClient, alice: Headers) -> Non
     assert response.json() == []
 
 
-def test_list_returns_tasks_in_creation_order(client: TestClient, alice: Headers, create_task) -> None:
+def test_list_returns_tasks_in_creation_order(
+    client: TestClient, alice: Headers, create_task
+) -> None:
     ids = [create_task(f"task {n}")["id"] for n in range(5)]
     assert [task["id"] for task in client.get(TASKS, headers=alice).json()] == ids
 
@@ -244,8 +257,15 @@ def test_put_can_complete_and_describe(client: TestClient, alice: Headers, creat
 
 
 @pytest.mark.parametrize(
-    "body", [{"title": ""}, {"title": "  "}, {"title": "x" * 201}, {"description": "d" * 1001},
-             {"completed": "maybe"}, {"title": "a\x00b"}]
+    "body",
+    [
+        {"title": ""},
+        {"title": "  "},
+        {"title": "x" * 201},
+        {"description": "d" * 1001},
+        {"completed": "maybe"},
+        {"title": "a\x00b"},
+    ],
 )
 def test_put_rejects_invalid_fields_and_changes_nothing(
     client: TestClient, alice: Headers, create_task, body: dict
@@ -312,8 +332,12 @@ def test_naming_another_user_in_the_path_is_403(
 
 @pytest.mark.parametrize(
     ("method", "suffix", "body"),
-    [("GET", "", None), ("PUT", "", {"title": "hijacked", "completed": True}),
-     ("DELETE", "", None), ("PATCH", "/complete", None)],
+    [
+        ("GET", "", None),
+        ("PUT", "", {"title": "hijacked", "completed": True}),
+        ("DELETE", "", None),
+        ("PATCH", "/complete", None),
+    ],
 )
 def test_another_users_task_id_is_404_and_untouched(
     client: TestClient, alice: Headers, bob: Headers, create_task, method: str, suffix: str, body
@@ -321,8 +345,9 @@ def test_another_users_task_id_is_404_and_untouched(
     bobs = create_task("bob's", headers=bob, user="bob")
     url = f"{TASKS}/{bobs['id']}{suffix}"
     response = client.request(method, url, json=body, headers=alice)
-    missing = client.request(method, f"{TASKS}/{bobs['id'] + 1000}{suffix}", json=body,
-                             headers=alice)
+    missing = client.request(
+        method, f"{TASKS}/{bobs['id'] + 1000}{suffix}", json=body, headers=alice
+    )
     # Indistinguishable from a task that does not exist.
     assert (response.status_code, response.json()) == (missing.status_code, missing.json())
     assert response.status_code == 404

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from todo_api.deps import OwnerId, OwnTask, SessionDep
+from todo_api.deps import CurrentUser, KnownUsersDep, OwnerId, OwnTask, SessionDep
 from todo_api.schemas import ErrorDetail, StatusFilter, TaskCreate, TaskRead, TaskUpdate
 from todo_api.services import tasks as task_service
 
@@ -37,9 +37,15 @@ async def list_tasks(
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_task(owner_id: OwnerId, data: TaskCreate, session: SessionDep) -> TaskRead:
+async def create_task(
+    caller: CurrentUser,
+    _owner_id: OwnerId,
+    data: TaskCreate,
+    session: SessionDep,
+    known_users: KnownUsersDep,
+) -> TaskRead:
     """Add a task."""
-    return await task_service.create_task(session, owner_id, data)
+    return await task_service.create_task(session, caller, data, known_users)
 
 
 @router.get("/{task_id}", responses=_TASK_ERRORS)

@@ -2,11 +2,14 @@
 
 from collections.abc import Sequence
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from todo_api.auth import Principal
 from todo_api.models import Task, utcnow
 from todo_api.schemas import StatusFilter, TaskCreate, TaskUpdate
+from todo_api.services.users import KnownUsers, ensure_user
 
 # Task ids are a 32-bit column: larger ids cannot exist, and PostgreSQL rejects them outright.
 MAX_TASK_ID = 2**31 - 1
@@ -31,10 +34,23 @@ async def get_task(session: AsyncSession, user_id: str, task_id: int) -> Task | 
     return result.first()
 
 
-async def create_task(session: AsyncSession, user_id: str, data: TaskCreate) -> Task:
+async def create_task(
+    session: AsyncSession, owner: Principal, data: TaskCreate, known_users: KnownUsers
+) -> Task:
     """Store a new task for the user."""
     now = utcnow()
-    task = Task(user_id=user_id, created_at=now, updated_at=now, **data.model_dump())
+    values = data.model_dump() | {"user_id": owner.user_id, "created_at": now, "updated_at": now}
+    try:
+        return await _insert(session, Task(**values))
+    except IntegrityError:
+        # The user row vanished after we cached it (deleted by Better Auth, say): recreate it.
+        await session.rollback()
+        known_users.forget(owner.user_id)
+        await ensure_user(session, owner, known_users)
+        return await _insert(session, Task(**values))
+
+
+async def _insert(session: AsyncSession, task: Task) -> Task:
     session.add(task)
     await session.commit()
     return task

@@ -1,0 +1,89 @@
+"""The application shell: root message, error shapes, CORS."""
+
+import logging
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import Headers
+from todo_api.deps import get_session
+
+
+def test_root_says_the_api_is_running(client: TestClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.json() == {"message": "Todo API is running"}
+
+
+def test_unknown_path_is_404_with_detail(client: TestClient) -> None:
+    response = client.get("/api/alice/nothing-here")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not Found"}
+
+
+def test_unsupported_method_is_405_with_detail(client: TestClient, alice: Headers) -> None:
+    response = client.post("/api/alice/tasks/1", headers=alice)
+    assert response.status_code == 405
+    assert "detail" in response.json()
+
+
+def test_unexpected_failure_is_a_generic_500_and_a_logged_traceback(
+    app, alice: Headers, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken_session():
+        raise RuntimeError("secret internals")
+        yield  # pragma: no cover
+
+    app.dependency_overrides[get_session] = broken_session
+    with (
+        TestClient(app, raise_server_exceptions=False) as client,
+        caplog.at_level(logging.ERROR, logger="todo_api"),
+    ):
+        response = client.get("/api/alice/tasks", headers=alice)
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal server error"}
+    assert "secret internals" not in response.text
+    assert "RuntimeError: secret internals" in caplog.text
+    assert "Traceback" in caplog.text
+
+
+def test_cors_preflight_allows_the_configured_origin(client: TestClient) -> None:
+    response = client.options(
+        "/api/alice/tasks",
+        headers={
+            "Origin": "http://localhost:3000",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "http://localhost:3000"
+    assert response.headers["access-control-allow-credentials"] == "true"
+
+
+def test_cors_refuses_other_origins(client: TestClient) -> None:
+    response = client.options(
+        "/api/alice/tasks",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+    )
+    assert response.status_code == 400
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_cors_origins_come_from_settings(make_settings) -> None:
+    from todo_api.main import create_app
+
+    app = create_app(make_settings(cors_origins="https://app.example, https://admin.example"))
+    with TestClient(app) as client:
+        response = client.get("/", headers={"Origin": "https://admin.example"})
+    assert response.headers["access-control-allow-origin"] == "https://admin.example"
+
+
+def test_openapi_declares_bearer_auth_and_task_routes(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    assert {
+        "/api/{user_id}/tasks",
+        "/api/{user_id}/tasks/{task_id}",
+        "/api/{user_id}/tasks/{task_id}/complete",
+    } <= set(schema["paths"])
