@@ -109,12 +109,12 @@ def bob() -> Headers:
 def query(client: TestClient, sql: str, **params: Any) -> list[dict[str, Any]]:
     """Rows straight from the app's database, to check what was really stored."""
 
-    async def run() -> list[dict[str, Any]]:
-        async with client.app.state.engine.begin() as connection:
-            result = await connection.execute(text(sql), params)
-            return [dict(row) for row in result.mappings()] if result.returns_rows else []
-
-    return client.portal.call(run)
+    db = client.app.state.db
+    statement = text(sql)
+    if sql.lstrip().upper().startswith(("SELECT", "PRAGMA", "WITH")):
+        return client.portal.call(db.fetch_all, statement, params)
+    client.portal.call(db.execute, statement, params)
+    return []
 
 
 @pytest.fixture

@@ -59,7 +59,7 @@ def test_unusable_urls_are_a_config_error(raw: str) -> None:
 
 
 def test_sqlite_runs_with_foreign_keys_and_wal(client: TestClient) -> None:
-    if client.app.state.engine.dialect.name != "sqlite":
+    if client.app.state.db.dialect_name != "sqlite":
         pytest.skip("SQLite pragmas")
     assert query(client, "PRAGMA foreign_keys") == [{"foreign_keys": 1}]
     assert query(client, "PRAGMA journal_mode") == [{"journal_mode": "wal"}]
@@ -73,7 +73,7 @@ def test_deleting_a_user_deletes_their_tasks(client: TestClient, alice: Headers)
 
 def test_task_timestamps_are_stored_timezone_aware(client: TestClient, alice: Headers) -> None:
     client.post("/api/alice/tasks", json={"title": "t"}, headers=alice)
-    if client.app.state.engine.dialect.name != "postgresql":
+    if client.app.state.db.dialect_name != "postgresql":
         pytest.skip("only PostgreSQL has a timestamptz type to inspect")
     rows = query(
         client,

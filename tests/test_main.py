@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import Headers
-from todo_api.deps import get_session
+from todo_api.deps import get_db
 
 
 def test_root_says_the_api_is_running(client: TestClient) -> None:
@@ -30,11 +30,10 @@ def test_unsupported_method_is_405_with_detail(client: TestClient, alice: Header
 def test_unexpected_failure_is_a_generic_500_and_a_logged_traceback(
     app, alice: Headers, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def broken_session():
+    async def broken_db():
         raise RuntimeError("secret internals")
-        yield  # pragma: no cover
 
-    app.dependency_overrides[get_session] = broken_session
+    app.dependency_overrides[get_db] = broken_db
     with (
         TestClient(app, raise_server_exceptions=False) as client,
         caplog.at_level(logging.ERROR, logger="todo_api"),

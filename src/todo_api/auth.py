@@ -1,6 +1,8 @@
 """Bearer tokens: verifying the ones clients send, and issuing development ones."""
 
-from dataclasses import dataclass
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +27,33 @@ class Principal:
     image: str | None = None
 
 
+class VerifiedTokens:
+    """Tokens already verified, with their expiry: a client sends the same one many times.
+
+    Only successes are kept, keyed by the whole token string, so a cached answer is exactly
+    what verifying again would say until `exp`, which is checked on every hit.
+    """
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._capacity = capacity
+        self._entries: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+
+    def get(self, token: str, leeway_seconds: float) -> Principal | None:
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        principal, expires_at = entry
+        if time.time() > expires_at + leeway_seconds:
+            del self._entries[token]
+            return None
+        return principal
+
+    def put(self, token: str, principal: Principal, expires_at: float) -> None:
+        self._entries[token] = (principal, expires_at)
+        if len(self._entries) > self._capacity:
+            self._entries.popitem(last=False)
+
+
 @dataclass(frozen=True)
 class SharedSecretVerifier:
     """Verifies HS* tokens signed with the secret shared with the frontend."""
@@ -32,9 +61,18 @@ class SharedSecretVerifier:
     secret: str
     algorithm: str = "HS256"
     leeway_seconds: float = 30
+    verified: VerifiedTokens = field(default_factory=VerifiedTokens)
 
     def verify(self, token: str) -> Principal:
         """Return the caller a token names, or raise AuthError."""
+        if (principal := self.verified.get(token, self.leeway_seconds)) is not None:
+            return principal
+        claims = self._decode(token)
+        principal = principal_from_claims(claims)
+        self.verified.put(token, principal, claims["exp"])
+        return principal
+
+    def _decode(self, token: str) -> dict[str, Any]:
         try:
             claims = jwt.decode(
                 token,
@@ -49,7 +87,7 @@ class SharedSecretVerifier:
             raise AuthError("Token has expired") from None
         except jwt.InvalidTokenError:
             raise AuthError("Invalid token") from None
-        return principal_from_claims(claims)
+        return claims
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:

@@ -32,11 +32,11 @@ class Settings(BaseSettings):
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     jwt_leeway_seconds: Annotated[int, Field(ge=0, le=300)] = 30
     cors_origins: Annotated[list[str], NoDecode] = ["http://localhost:3000"]
-    db_pool_size: Annotated[int, Field(ge=1)] = 10
-    db_max_overflow: Annotated[int, Field(ge=0)] = 10
-    # Neon suspends idle computes after 5 minutes: recycle before the server drops us.
-    db_pool_recycle_seconds: Annotated[int, Field(ge=1)] = 240
+    db_pool_size: Annotated[int, Field(ge=1)] = 20
+    # Neon suspends idle computes after 5 minutes: drop idle connections before the server does.
+    db_pool_max_idle_seconds: Annotated[float, Field(gt=0)] = 240.0
     db_connect_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    db_statement_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
     sql_echo: bool = False
     run_migrations_on_startup: bool = True
 

@@ -1,18 +1,31 @@
-"""Database: URL handling, the async engine, sessions and schema migrations."""
+"""Database: URL handling, the `Database` the services query through, and schema migrations.
 
+Statements are SQLAlchemy Core, built from the SQLModel tables. On PostgreSQL they are compiled
+once by SQLAlchemy and run straight on asyncpg's pool: an ORM session costs several times the
+query itself (see bench/). On SQLite, the embedded default, they run through SQLAlchemy.
+"""
+
+import asyncio
+import json
 import logging
 import uuid
-from collections.abc import AsyncIterator
+import weakref
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, event, exc, text
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+from sqlalchemy.sql import ClauseElement
 
 from todo_api.config import ConfigError, Settings
 
@@ -21,6 +34,17 @@ logger = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Any constant works; it only has to be the same for every replica of this service.
 MIGRATION_LOCK_ID = 0x70D0_A91
+
+Row = dict[str, Any]
+Params = Mapping[str, Any] | None
+
+
+class IntegrityViolation(Exception):
+    """A unique, foreign-key or check constraint refused a write."""
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached (down, restarting, or the network is)."""
 
 
 @dataclass(frozen=True)
@@ -43,8 +67,8 @@ def database_target(raw_url: str, *, connect_timeout: float = 10.0) -> DatabaseT
     """Map `sqlite:///…`, `postgres://…` and Neon's `postgresql://…?sslmode=…` to async drivers."""
     try:
         url = make_url(raw_url)
-    except Exception as exc:
-        raise ConfigError(f"DATABASE_URL is not a database URL: {exc}") from None
+    except Exception as error:
+        raise ConfigError(f"DATABASE_URL is not a database URL: {error}") from None
     backend = url.get_backend_name()
     if backend == "sqlite":
         return DatabaseTarget(url.set(drivername="sqlite+aiosqlite"), {"timeout": connect_timeout})
@@ -75,26 +99,221 @@ def database_target(raw_url: str, *, connect_timeout: float = 10.0) -> DatabaseT
     return DatabaseTarget(url, connect_args)
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
-    """The service's connection pool for the configured database."""
-    target = database_target(
-        settings.effective_database_url, connect_timeout=settings.db_connect_timeout_seconds
-    )
-    if target.is_sqlite:
-        engine = create_async_engine(
-            target.url, connect_args=target.connect_args, echo=settings.sql_echo
+class Database(ABC):
+    """Runs Core statements and returns rows as dicts; `transaction()` groups several."""
+
+    dialect_name: str
+
+    @abstractmethod
+    async def fetch_all(self, statement: ClauseElement, params: Params = None) -> list[Row]:
+        """Every row the statement returns."""
+
+    @abstractmethod
+    async def fetch_one(self, statement: ClauseElement, params: Params = None) -> Row | None:
+        """The first row, or None."""
+
+    @abstractmethod
+    async def execute(self, statement: ClauseElement, params: Params = None) -> int:
+        """Run a statement that returns no rows; the number of rows it touched."""
+
+    async def scalar(self, statement: ClauseElement, params: Params = None) -> Any:
+        """The first column of the first row, or None."""
+        row = await self.fetch_one(statement, params)
+        return None if row is None else next(iter(row.values()))
+
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager["Database"]:
+        """`async with db.transaction() as tx:` runs statements on `tx` as one transaction."""
+
+    async def ping(self) -> None:
+        """Raise DatabaseUnavailable unless a trivial query succeeds."""
+        await self.fetch_one(text("SELECT 1"))
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release every connection."""
+
+
+# --- PostgreSQL: asyncpg ----------------------------------------------------------------------
+
+_PG_DIALECT = asyncpg_dialect()
+_CONNECTION_ERRORS = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...]
+    defaults: dict[str, Any]
+
+    def args(self, params: Params) -> list[Any]:
+        if params:
+            return [params[n] if n in params else self.defaults[n] for n in self.names]
+        return [self.defaults[n] for n in self.names]
+
+
+# Statements built once at import time compile once; per-request ones are dropped with them.
+_compiled_statements: "weakref.WeakKeyDictionary[ClauseElement, _Compiled]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _compile(statement: ClauseElement) -> _Compiled:
+    compiled = _compiled_statements.get(statement)
+    if compiled is None:
+        sql = statement.compile(dialect=_PG_DIALECT)
+        if "__[POSTCOMPILE" in sql.string:
+            # IN lists: render them for the values the statement carries.
+            sql = statement.compile(
+                dialect=_PG_DIALECT, compile_kwargs={"render_postcompile": True}
+            )
+        names = tuple(sql.positiontup or ())
+        defaults = dict(sql.construct_params(_check=False))
+        compiled = _Compiled(sql.string, names, defaults)
+        _compiled_statements[statement] = compiled
+    return compiled
+
+
+def _translate_pg_error(error: Exception) -> Exception:
+    if isinstance(error, asyncpg.IntegrityConstraintViolationError):
+        return IntegrityViolation(str(error))
+    if isinstance(error, _CONNECTION_ERRORS):
+        return DatabaseUnavailable(str(error) or type(error).__name__)
+    return error
+
+
+class PostgresDatabase(Database):
+    """PostgreSQL through an asyncpg pool (or one of its connections, inside a transaction)."""
+
+    dialect_name = "postgresql"
+
+    def __init__(self, pool: asyncpg.Pool, connection: asyncpg.Connection | None = None) -> None:
+        self._pool = pool
+        self._executor: asyncpg.Pool | asyncpg.Connection = connection or pool
+
+    async def fetch_all(self, statement: ClauseElement, params: Params = None) -> list[Row]:
+        compiled = _compile(statement)
+        try:
+            records = await self._executor.fetch(compiled.sql, *compiled.args(params))
+        except Exception as error:
+            raise _translate_pg_error(error) from error
+        return [dict(record) for record in records]
+
+    async def fetch_one(self, statement: ClauseElement, params: Params = None) -> Row | None:
+        compiled = _compile(statement)
+        try:
+            record = await self._executor.fetchrow(compiled.sql, *compiled.args(params))
+        except Exception as error:
+            raise _translate_pg_error(error) from error
+        return None if record is None else dict(record)
+
+    async def execute(self, statement: ClauseElement, params: Params = None) -> int:
+        compiled = _compile(statement)
+        try:
+            status = await self._executor.execute(compiled.sql, *compiled.args(params))
+        except Exception as error:
+            raise _translate_pg_error(error) from error
+        # asyncpg returns the command tag, e.g. "UPDATE 3" or "INSERT 0 1".
+        count = status.rsplit(" ", 1)[-1]
+        return int(count) if count.isdigit() else 0
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Database]:
+        try:
+            async with self._pool.acquire() as connection, connection.transaction():
+                yield PostgresDatabase(self._pool, connection)
+        except _CONNECTION_ERRORS as error:
+            raise DatabaseUnavailable(str(error) or type(error).__name__) from error
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+
+async def _init_pg_connection(connection: asyncpg.Connection) -> None:
+    for json_type in ("json", "jsonb"):
+        await connection.set_type_codec(
+            json_type, schema="pg_catalog", encoder=json.dumps, decoder=json.loads
         )
-        event.listen(engine.sync_engine, "connect", _configure_sqlite)
-        return engine
-    return create_async_engine(
-        target.url,
-        connect_args=target.connect_args,
-        echo=settings.sql_echo,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
-        pool_recycle=settings.db_pool_recycle_seconds,
+
+
+async def _create_pg_pool(target: DatabaseTarget, settings: Settings) -> asyncpg.Pool:
+    url = target.url
+    options = {k: v for k, v in target.connect_args.items() if k != "prepared_statement_name_func"}
+    return await asyncpg.create_pool(
+        host=url.host,
+        port=url.port,
+        user=url.username,
+        password=url.password,
+        database=url.database,
+        min_size=1,
+        max_size=settings.db_pool_size,
+        # Neon suspends idle computes after 5 minutes: close idle connections before that.
+        max_inactive_connection_lifetime=settings.db_pool_max_idle_seconds,
+        command_timeout=settings.db_statement_timeout_seconds,
+        init=_init_pg_connection,
+        **options,
     )
+
+
+# --- SQLite: SQLAlchemy + aiosqlite -----------------------------------------------------------
+
+
+class SQLiteDatabase(Database):
+    """The embedded SQLite file, through SQLAlchemy's async engine."""
+
+    dialect_name = "sqlite"
+
+    def __init__(self, engine: AsyncEngine, connection: AsyncConnection | None = None) -> None:
+        self._engine = engine
+        self._connection = connection
+
+    @asynccontextmanager
+    async def _connect(self) -> AsyncIterator[AsyncConnection]:
+        if self._connection is not None:
+            yield self._connection
+            return
+        try:
+            async with self._engine.begin() as connection:
+                yield connection
+        except exc.IntegrityError as error:
+            raise IntegrityViolation(str(error.orig)) from error
+        except exc.OperationalError as error:
+            raise DatabaseUnavailable(str(error.orig)) from error
+
+    async def _run(self, statement: ClauseElement, params: Params) -> Any:
+        async with self._connect() as connection:
+            try:
+                result = await connection.execute(statement, dict(params) if params else None)
+            except exc.IntegrityError as error:
+                raise IntegrityViolation(str(error.orig)) from error
+            if result.returns_rows:
+                return [dict(row) for row in result.mappings().all()]
+            return result.rowcount
+
+    async def fetch_all(self, statement: ClauseElement, params: Params = None) -> list[Row]:
+        return await self._run(statement, params)
+
+    async def fetch_one(self, statement: ClauseElement, params: Params = None) -> Row | None:
+        rows = await self._run(statement, params)
+        return rows[0] if rows else None
+
+    async def execute(self, statement: ClauseElement, params: Params = None) -> int:
+        return await self._run(statement, params)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Database]:
+        async with self._connect() as connection:
+            yield SQLiteDatabase(self._engine, connection)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: object) -> None:
@@ -105,17 +324,42 @@ def _configure_sqlite(dbapi_connection: Any, _record: object) -> None:
     cursor.close()
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions whose objects stay readable after commit (responses are built after it)."""
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+# --- Opening and migrating --------------------------------------------------------------------
 
 
-async def session_scope(
-    sessionmaker: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[AsyncSession]:
-    """Yield one session and close it afterwards."""
-    async with sessionmaker() as session:
-        yield session
+def create_engine(settings: Settings) -> AsyncEngine:
+    """A SQLAlchemy engine for the configured database (SQLite queries and all migrations)."""
+    target = database_target(
+        settings.effective_database_url, connect_timeout=settings.db_connect_timeout_seconds
+    )
+    if target.is_sqlite:
+        engine = create_async_engine(
+            target.url, connect_args=target.connect_args, echo=settings.sql_echo
+        )
+        event.listen(engine.sync_engine, "connect", _configure_sqlite)
+        return engine
+    # Only migrations run through SQLAlchemy on PostgreSQL: no pool to keep.
+    return create_async_engine(
+        target.url, connect_args=target.connect_args, echo=settings.sql_echo, poolclass=NullPool
+    )
+
+
+async def open_database(settings: Settings, *, migrate: bool) -> Database:
+    """Connect to the configured database, first bringing its schema up to date if asked."""
+    engine = create_engine(settings)
+    if migrate:
+        await upgrade_schema(engine)
+    if engine.dialect.name == "sqlite":
+        return SQLiteDatabase(engine)
+    await engine.dispose()
+    target = database_target(
+        settings.effective_database_url, connect_timeout=settings.db_connect_timeout_seconds
+    )
+    try:
+        pool = await _create_pg_pool(target, settings)
+    except _CONNECTION_ERRORS as error:
+        raise DatabaseUnavailable(str(error) or type(error).__name__) from error
+    return PostgresDatabase(pool)
 
 
 def alembic_config() -> Config:

@@ -11,9 +11,10 @@ from fastapi.responses import JSONResponse
 from todo_api import __version__
 from todo_api.auth import SharedSecretVerifier
 from todo_api.config import Settings, get_settings
-from todo_api.db import create_engine, create_sessionmaker, upgrade_schema
+from todo_api.db import DatabaseUnavailable, open_database
 from todo_api.routes import tasks
 from todo_api.schemas import Message
+from todo_api.services.tasks import TaskNotFound
 from todo_api.services.users import KnownUsers
 
 logger = logging.getLogger(__name__)
@@ -23,11 +24,8 @@ logger = logging.getLogger(__name__)
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Connect (and migrate) on startup; release the pool on shutdown."""
     settings: Settings = app.state.settings
-    engine = create_engine(settings)
-    if settings.run_migrations_on_startup:
-        await upgrade_schema(engine)
-    app.state.engine = engine
-    app.state.sessionmaker = create_sessionmaker(engine)
+    db = await open_database(settings, migrate=settings.run_migrations_on_startup)
+    app.state.db = db
     app.state.verifier = SharedSecretVerifier(
         secret=settings.jwt_secret(),
         algorithm=settings.jwt_algorithm,
@@ -37,13 +35,26 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        await engine.dispose()
+        await db.close()
 
 
 async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse(
         {"detail": "Internal server error"}, status_code=status.HTTP_500_INTERNAL_SERVER_ERROR
+    )
+
+
+async def _task_not_found(_request: Request, _exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": "Task not found"}, status_code=status.HTTP_404_NOT_FOUND)
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    logger.error("Database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        {"detail": "The database is unavailable; try again shortly"},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": "5"},
     )
 
 
@@ -65,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_methods=["*"],
         allow_headers=["*"],
     )
+    app.add_exception_handler(TaskNotFound, _task_not_found)
+    app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
     app.add_exception_handler(Exception, _unhandled_error)
     app.include_router(tasks.router, prefix="/api")
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from todo_api.deps import CurrentUser, KnownUsersDep, OwnerId, OwnTask, SessionDep
+from todo_api.deps import CurrentUser, DbDep, KnownUsersDep, OwnerId, OwnTask
 from todo_api.schemas import ErrorDetail, StatusFilter, TaskCreate, TaskRead, TaskUpdate
 from todo_api.services import tasks as task_service
 
@@ -17,7 +17,7 @@ _TASK_ERRORS = _AUTH_ERRORS | {404: {"model": ErrorDetail, "description": "No su
 router = APIRouter(prefix="/{user_id}/tasks", tags=["tasks"], responses=_AUTH_ERRORS)
 
 
-def _status_filter(
+async def _status_filter(
     status_: Annotated[StatusFilter | None, Query(alias="status")] = None,
     status_filter: Annotated[
         StatusFilter | None, Query(description="Older spelling of `status`.", deprecated=True)
@@ -29,11 +29,11 @@ def _status_filter(
 @router.get("")
 async def list_tasks(
     owner_id: OwnerId,
-    session: SessionDep,
+    db: DbDep,
     status_: Annotated[StatusFilter, Depends(_status_filter)],
 ) -> list[TaskRead]:
     """The caller's tasks, oldest first; `status` picks pending or completed ones."""
-    return await task_service.list_tasks(session, owner_id, status_)
+    return await task_service.list_tasks(db, owner_id, status_)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -41,11 +41,11 @@ async def create_task(
     caller: CurrentUser,
     _owner_id: OwnerId,
     data: TaskCreate,
-    session: SessionDep,
+    db: DbDep,
     known_users: KnownUsersDep,
 ) -> TaskRead:
     """Add a task."""
-    return await task_service.create_task(session, caller, data, known_users)
+    return await task_service.create_task(db, caller, data, known_users)
 
 
 @router.get("/{task_id}", responses=_TASK_ERRORS)
@@ -55,9 +55,9 @@ async def get_task(task: OwnTask) -> TaskRead:
 
 
 @router.put("/{task_id}", responses=_TASK_ERRORS)
-async def update_task(task: OwnTask, data: TaskUpdate, session: SessionDep) -> TaskRead:
+async def update_task(task: OwnTask, data: TaskUpdate, db: DbDep) -> TaskRead:
     """Change the fields sent; fields left out (or null) keep their values."""
-    return await task_service.update_task(session, task, data)
+    return await task_service.update_task(db, task, data)
 
 
 @router.delete(
@@ -66,12 +66,12 @@ async def update_task(task: OwnTask, data: TaskUpdate, session: SessionDep) -> T
     response_class=Response,
     responses=_TASK_ERRORS,
 )
-async def delete_task(task: OwnTask, session: SessionDep) -> None:
+async def delete_task(task: OwnTask, db: DbDep) -> None:
     """Delete a task."""
-    await task_service.delete_task(session, task)
+    await task_service.delete_task(db, task)
 
 
 @router.patch("/{task_id}/complete", responses=_TASK_ERRORS)
-async def toggle_task(task: OwnTask, session: SessionDep) -> TaskRead:
+async def toggle_task(task: OwnTask, db: DbDep) -> TaskRead:
     """Flip a task between pending and completed."""
-    return await task_service.toggle_task(session, task)
+    return await task_service.toggle_task(db, task)

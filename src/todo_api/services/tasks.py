@@ -1,85 +1,143 @@
-"""Tasks: listing, creating, changing and deleting one user's todo items."""
+"""Tasks: listing, creating, changing and deleting one user's todo items.
 
-from collections.abc import Sequence
+The statements the API runs on every request are built once, here, with named parameters, so
+the database layer compiles each of them a single time.
+"""
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select, update
-from sqlmodel.ext.asyncio.session import AsyncSession
+from collections.abc import Awaitable
+from typing import Any
+
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 
 from todo_api.auth import Principal
+from todo_api.db import Database, IntegrityViolation, Row
 from todo_api.models import Task, utcnow
 from todo_api.schemas import StatusFilter, TaskCreate, TaskUpdate
 from todo_api.services.users import KnownUsers, ensure_user
 
+
+class TaskNotFound(LookupError):
+    """No task with that id belongs to the caller (it may belong to somebody else)."""
+
+
 # Task ids are a 32-bit column: larger ids cannot exist, and PostgreSQL rejects them outright.
 MAX_TASK_ID = 2**31 - 1
 
+TASK: Table = Task.__table__  # type: ignore[assignment]
+_OWNER = TASK.c.user_id == bindparam("owner")
+_THIS_TASK = (TASK.c.id == bindparam("task_id")) & _OWNER
+
+_LIST = {
+    StatusFilter.all: select(TASK).where(_OWNER).order_by(TASK.c.id),
+    StatusFilter.pending: select(TASK)
+    .where(_OWNER, TASK.c.completed.is_(False))
+    .order_by(TASK.c.id),
+    StatusFilter.completed: select(TASK)
+    .where(_OWNER, TASK.c.completed.is_(True))
+    .order_by(TASK.c.id),
+}
+_GET = select(TASK).where(_THIS_TASK)
+_CREATE = (
+    insert(TASK)
+    .values(
+        user_id=bindparam("user_id"),
+        title=bindparam("title"),
+        description=bindparam("description"),
+        completed=bindparam("completed"),
+        created_at=bindparam("now"),
+        updated_at=bindparam("now"),
+    )
+    .returning(*TASK.c)
+)
+# A field sent as null keeps its value: COALESCE does that in one statement for every case.
+_UPDATE = (
+    update(TASK)
+    .where(_THIS_TASK)
+    .values(
+        title=func.coalesce(bindparam("new_title", type_=TASK.c.title.type), TASK.c.title),
+        description=func.coalesce(
+            bindparam("new_description", type_=TASK.c.description.type), TASK.c.description
+        ),
+        completed=func.coalesce(
+            bindparam("new_completed", type_=TASK.c.completed.type), TASK.c.completed
+        ),
+        updated_at=bindparam("now"),
+    )
+    .returning(*TASK.c)
+)
+# Flipped in SQL, not in Python, so two toggles at once cancel out instead of colliding.
+_TOGGLE = (
+    update(TASK)
+    .where(_THIS_TASK)
+    .values(completed=~TASK.c.completed, updated_at=bindparam("now"))
+    .returning(*TASK.c)
+)
+_DELETE = delete(TASK).where(_THIS_TASK)
+
 
 async def list_tasks(
-    session: AsyncSession, user_id: str, status: StatusFilter = StatusFilter.all
-) -> Sequence[Task]:
+    db: Database, user_id: str, status: StatusFilter = StatusFilter.all
+) -> list[Row]:
     """The user's tasks in creation order, optionally only pending or completed ones."""
-    query = select(Task).where(Task.user_id == user_id)
-    if status is not StatusFilter.all:
-        query = query.where(Task.completed == (status is StatusFilter.completed))
-    result = await session.exec(query.order_by(col(Task.id)))
-    return result.all()
+    return await db.fetch_all(_LIST[status], {"owner": user_id})
 
 
-async def get_task(session: AsyncSession, user_id: str, task_id: int) -> Task | None:
-    """The task with this id if it belongs to the user; None for anybody else's or no task."""
-    if not 1 <= task_id <= MAX_TASK_ID:
-        return None
-    result = await session.exec(select(Task).where(Task.id == task_id, Task.user_id == user_id))
-    return result.first()
+async def get_task(db: Database, user_id: str, task_id: int) -> Row:
+    """The task with this id if it belongs to the user; TaskNotFound for anybody else's."""
+    task = None
+    if 1 <= task_id <= MAX_TASK_ID:
+        task = await db.fetch_one(_GET, {"task_id": task_id, "owner": user_id})
+    if task is None:
+        raise TaskNotFound(task_id)
+    return task
 
 
 async def create_task(
-    session: AsyncSession, owner: Principal, data: TaskCreate, known_users: KnownUsers
-) -> Task:
+    db: Database, owner: Principal, data: TaskCreate, known_users: KnownUsers
+) -> Row:
     """Store a new task for the user."""
-    now = utcnow()
-    values = data.model_dump() | {"user_id": owner.user_id, "created_at": now, "updated_at": now}
+    params = data.model_dump() | {"user_id": owner.user_id, "now": utcnow()}
     try:
-        return await _insert(session, Task(**values))
-    except IntegrityError:
+        return await _insert(db, params)
+    except IntegrityViolation:
         # The user row vanished after we cached it (deleted by Better Auth, say): recreate it.
-        await session.rollback()
         known_users.forget(owner.user_id)
-        await ensure_user(session, owner, known_users)
-        return await _insert(session, Task(**values))
+        await ensure_user(db, owner, known_users)
+        return await _insert(db, params)
 
 
-async def _insert(session: AsyncSession, task: Task) -> Task:
-    session.add(task)
-    await session.commit()
-    return task
+async def _insert(db: Database, params: dict[str, Any]) -> Row:
+    row = await db.fetch_one(_CREATE, params)
+    assert row is not None  # INSERT … RETURNING always returns the row
+    return row
 
 
-async def update_task(session: AsyncSession, task: Task, data: TaskUpdate) -> Task:
+async def update_task(db: Database, task: Row, data: TaskUpdate) -> Row:
     """Apply the fields the client sent (null means unchanged, as the guidelines define PUT)."""
-    for name, value in data.model_dump(exclude_none=True).items():
-        setattr(task, name, value)
-    task.updated_at = utcnow()
-    await session.commit()
-    return task
-
-
-async def toggle_task(session: AsyncSession, task: Task) -> Task:
-    """Flip the task between pending and completed."""
-    # Flipped in SQL, not in Python, so two toggles at once cancel out instead of colliding.
-    statement = (
-        update(Task)
-        .where(col(Task.id) == task.id)
-        .values(completed=~col(Task.completed), updated_at=utcnow())
-        .returning(Task)
+    changes = {f"new_{name}": value for name, value in data.model_dump().items()}
+    return await _changed(
+        db.fetch_one(_UPDATE, changes | _identity(task) | {"now": utcnow()}), task
     )
-    toggled = (await session.exec(statement)).scalar_one()
-    await session.commit()
-    return toggled
 
 
-async def delete_task(session: AsyncSession, task: Task) -> None:
+async def toggle_task(db: Database, task: Row) -> Row:
+    """Flip the task between pending and completed."""
+    return await _changed(db.fetch_one(_TOGGLE, _identity(task) | {"now": utcnow()}), task)
+
+
+async def delete_task(db: Database, task: Row) -> None:
     """Remove the task for good."""
-    await session.delete(task)
-    await session.commit()
+    if not await db.execute(_DELETE, _identity(task)):
+        raise TaskNotFound(task["id"])
+
+
+def _identity(task: Row) -> dict[str, Any]:
+    return {"task_id": task["id"], "owner": task["user_id"]}
+
+
+async def _changed(pending: Awaitable[Row | None], task: Row) -> Row:
+    # None: the task was deleted between loading it and changing it.
+    changed = await pending
+    if changed is None:
+        raise TaskNotFound(task["id"])
+    return changed

@@ -5,9 +5,10 @@ from collections import OrderedDict
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import col
 
 from todo_api.auth import Principal
+from todo_api.db import Database
 from todo_api.models import User, utcnow
 
 # Reserved by RFC 2606: a stand-in address that can never belong to anybody.
@@ -37,11 +38,11 @@ class KnownUsers:
             del self._seen[principal]
 
 
-async def ensure_user(session: AsyncSession, principal: Principal, known: KnownUsers) -> None:
+async def ensure_user(db: Database, principal: Principal, known: KnownUsers) -> None:
     """Make sure the caller has a `user` row, creating it from the token's claims if missing."""
     if principal in known:
         return
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = pg_insert if db.dialect_name == "postgresql" else sqlite_insert
     now = utcnow()
     row = {
         "id": principal.user_id,
@@ -53,13 +54,12 @@ async def ensure_user(session: AsyncSession, principal: Principal, known: KnownU
         "updated_at": now,
     }
     # ON CONFLICT DO NOTHING makes two first requests at once harmless.
-    await session.exec(insert(User).values(row).on_conflict_do_nothing())
-    exists = await session.scalar(select(User.id).where(User.id == principal.user_id))
+    await db.execute(insert(User).values(row).on_conflict_do_nothing())
+    exists = await db.scalar(select(col(User.id)).where(col(User.id) == principal.user_id))
     if exists is None:
         # The claimed email already belongs to another user row: keep the id, not the email.
         row["email"] = placeholder_email(principal.user_id)
-        await session.exec(insert(User).values(row).on_conflict_do_nothing())
-    await session.commit()
+        await db.execute(insert(User).values(row).on_conflict_do_nothing())
     known.add(principal)
 
 

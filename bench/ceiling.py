@@ -1,0 +1,75 @@
+"""The ceiling: the list and create work of todo-api with no framework at all.
+
+A bare ASGI callable: PyJWT verification, one asyncpg query, orjson. Whatever the service
+spends on top of this is the price of FastAPI, SQLAlchemy, validation and our own code.
+Run it with `uvicorn bench.ceiling:app` and DATABASE_URL / BETTER_AUTH_SECRET set.
+"""
+
+import os
+from datetime import UTC, datetime
+
+import asyncpg
+import jwt
+import orjson
+
+DATABASE_URL = os.environ["DATABASE_URL"]
+SECRET = os.environ["BETTER_AUTH_SECRET"]
+PAGE = 100
+
+LIST_SQL = (
+    "SELECT id, user_id, title, description, completed, created_at, updated_at FROM task "
+    "WHERE user_id = $1 ORDER BY id LIMIT $2"
+)
+CREATE_SQL = (
+    "INSERT INTO task (user_id, title, description, completed, created_at, updated_at) "
+    "VALUES ($1, $2, $3, false, $4, $4) "
+    "RETURNING id, user_id, title, description, completed, created_at, updated_at"
+)
+JSON = [(b"content-type", b"application/json")]
+pool: asyncpg.Pool | None = None
+
+
+async def app(scope, receive, send):
+    global pool
+    if scope["type"] == "lifespan":
+        while (message := await receive())["type"] != "lifespan.shutdown":
+            pool = await asyncpg.create_pool(DATABASE_URL, min_size=10, max_size=20)
+            await send({"type": "lifespan.startup.complete"})
+        await pool.close()
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+
+    parts = scope["path"].strip("/").split("/")
+    if len(parts) != 3 or parts[0] != "api" or parts[2] != "tasks":
+        return await respond(send, 404, {"detail": "Not Found"})
+    authorization = dict(scope["headers"]).get(b"authorization", b"").decode()
+    try:
+        claims = jwt.decode(authorization.removeprefix("Bearer "), SECRET, algorithms=["HS256"])
+    except jwt.InvalidTokenError:
+        return await respond(send, 401, {"detail": "Invalid token"})
+    if claims["sub"] != parts[1]:
+        return await respond(send, 403, {"detail": "Forbidden"})
+
+    if scope["method"] == "GET":
+        rows = await pool.fetch(LIST_SQL, parts[1], PAGE)
+        return await respond(send, 200, [dict(row) for row in rows])
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    data = orjson.loads(body)
+    title = data.get("title", "").strip()
+    if not 1 <= len(title) <= 200:
+        return await respond(send, 422, {"detail": "invalid title"})
+    row = await pool.fetchrow(
+        CREATE_SQL, parts[1], title, data.get("description"), datetime.now(UTC)
+    )
+    return await respond(send, 201, dict(row))
+
+
+async def respond(send, status, payload):
+    body = orjson.dumps(payload)
+    await send({"type": "http.response.start", "status": status, "headers": JSON})
+    await send({"type": "http.response.body", "body": body})
