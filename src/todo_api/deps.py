@@ -44,39 +44,38 @@ def _unauthorized(detail: str) -> HTTPException:
 
 async def get_current_user(
     request: Request,
-    db: DbDep,
-    known_users: KnownUsersDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The verified caller; their `user` row exists once this returns."""
     if credentials is None:
         raise _unauthorized("Not authenticated")
+    state = request.app.state
     try:
-        principal = request.app.state.verifier.verify(credentials.credentials)
+        principal = state.verifier.verify(credentials.credentials)
     except AuthError as error:
         raise _unauthorized(str(error)) from None
-    await ensure_user(db, principal, known_users)
+    await ensure_user(state.db, principal, state.known_users)
     return principal
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
 
 
-async def get_owner_id(user_id: Annotated[str, Path()], caller: CurrentUser) -> str:
-    """The `{user_id}` of the path, which must be the caller's own."""
+async def get_owner(user_id: Annotated[str, Path()], caller: CurrentUser) -> Principal:
+    """The caller, when the path's `{user_id}` is theirs; 403 when it names somebody else."""
     if user_id != caller.user_id:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, detail="Not authorized to access this user's tasks"
         )
-    return user_id
+    return caller
 
 
-OwnerId = Annotated[str, Depends(get_owner_id)]
+Owner = Annotated[Principal, Depends(get_owner)]
 
 
-async def get_own_task(task_id: Annotated[int, Path()], owner_id: OwnerId, db: DbDep) -> Row:
+async def get_own_task(task_id: Annotated[int, Path()], owner: Owner, db: DbDep) -> Row:
     """The task `{task_id}` if the caller owns it; 404 otherwise, whoever else may own it."""
-    return await task_service.get_task(db, owner_id, task_id)
+    return await task_service.get_task(db, owner.user_id, task_id)
 
 
 OwnTask = Annotated[Row, Depends(get_own_task)]

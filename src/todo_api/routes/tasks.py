@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from todo_api.deps import CurrentUser, DbDep, KnownUsersDep, OwnerId, OwnTask
+from todo_api.deps import DbDep, KnownUsersDep, Owner, OwnTask
 from todo_api.schemas import ErrorDetail, StatusFilter, TaskCreate, TaskRead, TaskUpdate
 from todo_api.services import tasks as task_service
 
@@ -28,24 +28,20 @@ async def _status_filter(
 
 @router.get("")
 async def list_tasks(
-    owner_id: OwnerId,
+    owner: Owner,
     db: DbDep,
     status_: Annotated[StatusFilter, Depends(_status_filter)],
 ) -> list[TaskRead]:
     """The caller's tasks, oldest first; `status` picks pending or completed ones."""
-    return await task_service.list_tasks(db, owner_id, status_)
+    return await task_service.list_tasks(db, owner.user_id, status_)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_task(
-    caller: CurrentUser,
-    _owner_id: OwnerId,
-    data: TaskCreate,
-    db: DbDep,
-    known_users: KnownUsersDep,
+    owner: Owner, data: TaskCreate, db: DbDep, known_users: KnownUsersDep
 ) -> TaskRead:
     """Add a task."""
-    return await task_service.create_task(db, caller, data, known_users)
+    return await task_service.create_task(db, owner, data, known_users)
 
 
 @router.get("/{task_id}", responses=_TASK_ERRORS)

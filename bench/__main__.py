@@ -1,0 +1,487 @@
+"""The benchmark: `uv run python -m bench` (add `--quick` for a smoke run).
+
+Starts the real service (`todo-api serve`, one worker) and the bare-ASGI ceiling
+(`bench/ceiling.py`) on a fresh PostgreSQL database, loads each from wrk in a second process,
+and prints one table of requests/s and latencies, side by side, from this one run.
+"""
+
+import argparse
+import asyncio
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx2 as httpx
+from sqlalchemy.engine import make_url
+
+from todo_api.auth import issue_token
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent
+SECRET = secrets.token_urlsafe(48)
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/todo_bench"
+TODO_API = str(Path(sys.executable).parent / "todo-api")
+
+
+@dataclass
+class Result:
+    """What wrk measured for one endpoint."""
+
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+# --- setup ------------------------------------------------------------------------------------
+
+
+def ensure_wrk() -> str:
+    """wrk's path, installing Debian's package if it is missing."""
+    if path := shutil.which("wrk"):
+        return path
+    print("installing wrk (apt-get install wrk)…", file=sys.stderr)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False, capture_output=True)
+    if not shutil.which("wrk"):
+        subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True)
+    return shutil.which("wrk") or sys.exit("wrk could not be installed")
+
+
+async def recreate_database(url: str) -> None:
+    parsed = make_url(url)
+    admin = await asyncpg.connect(
+        host=parsed.host,
+        port=parsed.port,
+        user=parsed.username,
+        password=parsed.password,
+        database="postgres",
+    )
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{parsed.database}"')
+    finally:
+        await admin.close()
+
+
+async def connect(url: str) -> asyncpg.Connection:
+    parsed = make_url(url)
+    return await asyncpg.connect(
+        host=parsed.host,
+        port=parsed.port,
+        user=parsed.username,
+        password=parsed.password,
+        database=parsed.database,
+    )
+
+
+async def seed_tasks(url: str, user_id: str, count: int) -> tuple[int, int]:
+    """Give `user_id` `count` tasks (one INSERT … SELECT); the first and last new ids."""
+    connection = await connect(url)
+    try:
+        await connection.execute(
+            'INSERT INTO "user" (id, name, email, "emailVerified", "createdAt", "updatedAt") '
+            "VALUES ($1, $1, $1 || '@bench.invalid', false, now(), now()) "
+            "ON CONFLICT DO NOTHING",
+            user_id,
+        )
+        row = await connection.fetchrow(
+            "WITH new AS (INSERT INTO task (user_id, title, description, completed, "
+            "created_at, updated_at) SELECT $1, 'Task ' || n, 'Seeded by the benchmark', "
+            "n % 3 = 0, now(), now() FROM generate_series(1, $2) AS n RETURNING id) "
+            "SELECT min(id), max(id) FROM new",
+            user_id,
+            count,
+        )
+        await connection.execute("ANALYZE task")
+        return row[0], row[1]
+    finally:
+        await connection.close()
+
+
+async def seed_filler(url: str, users: int, per_user: int) -> None:
+    """Many other users' tasks, so the table is as big as the benchmark says."""
+    connection = await connect(url)
+    try:
+        await connection.execute(
+            'INSERT INTO "user" (id, name, email, "emailVerified", "createdAt", "updatedAt") '
+            "SELECT 'filler-' || u, 'filler', 'filler-' || u || '@bench.invalid', false, "
+            "now(), now() FROM generate_series(1, $1) AS u",
+            users,
+        )
+        await connection.execute(
+            "INSERT INTO task (user_id, title, description, completed, created_at, updated_at) "
+            "SELECT 'filler-' || u, 'Task ' || n, 'Seeded by the benchmark', n % 3 = 0, "
+            "now(), now() FROM generate_series(1, $1) AS u, generate_series(1, $2) AS n",
+            users,
+            per_user,
+        )
+        await connection.execute("VACUUM ANALYZE task")
+    finally:
+        await connection.close()
+
+
+async def count_tasks(url: str) -> int:
+    connection = await connect(url)
+    try:
+        return await connection.fetchval("SELECT count(*) FROM task")
+    finally:
+        await connection.close()
+
+
+# --- servers ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """A server process on a free port, stopped with SIGTERM."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        self.name = name
+        self.port = free_port()
+        self.log = tempfile.NamedTemporaryFile(prefix=f"bench-{name}-", suffix=".log", delete=False)
+        self.process = subprocess.Popen(
+            [part.format(port=self.port) for part in command],
+            env=env,
+            cwd=ROOT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        self.base = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(self.base + "/", timeout=1)
+                break
+            except httpx.TransportError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    sys.exit(f"{name} did not start; see {self.log.name}")
+                time.sleep(0.2)
+
+    def rss_mb(self) -> float:
+        """Resident memory of the (single) worker process."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+# --- load -------------------------------------------------------------------------------------
+
+LUA_TEMPLATE = """
+wrk.method = "{method}"
+wrk.headers["Authorization"] = "Bearer {token}"
+wrk.headers["Content-Type"] = "application/json"
+local body = '{body}'
+local first, last = {first}, {last}
+local counter = 0
+local thread_index = 0
+local threads = {{}}
+
+function setup(thread)
+    thread:set("offset", #threads)
+    table.insert(threads, thread)
+end
+
+function init(args)
+    counter = offset
+end
+
+function request()
+    local path = "{path}"
+    if first > 0 then
+        -- every thread walks its own ids, so no id is used twice
+        local id = first + counter
+        counter = counter + {thread_count}
+        if id > last then id = last end
+        path = string.gsub(path, "ID", tostring(id))
+    end
+    return wrk.format(nil, path, nil, body)
+end
+"""
+
+
+def run_wrk(
+    wrk: str,
+    base: str,
+    *,
+    method: str,
+    path: str,
+    token: str,
+    body: str = "",
+    ids: tuple[int, int] = (0, 0),
+    duration: int,
+    connections: int,
+    threads: int = 2,
+) -> Result:
+    script = LUA_TEMPLATE.format(
+        method=method,
+        token=token,
+        body=body,
+        path=path,
+        first=ids[0],
+        last=ids[1],
+        thread_count=threads,
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
+        file.write(script)
+    output = subprocess.run(
+        [
+            wrk,
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            "-s",
+            file.name,
+            base + path.replace("ID", str(ids[0] or 1)),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    os.unlink(file.name)
+    return parse_wrk(output)
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def parse_wrk(output: str) -> Result:
+    if "Requests/sec" not in output or "Latency Distribution" not in output:
+        sys.exit(f"unexpected wrk output:\n{output}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))
+    errors = 0
+    if match := re.search(r"Non-2xx or 3xx responses: (\d+)", output):
+        errors += int(match.group(1))
+    if match := re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    ):
+        errors += sum(int(n) for n in match.groups())
+    return Result(rps, p50, p99, errors)
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="seconds, not minutes (CI smoke)")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--duration", type=int, help="seconds per measurement")
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    duration = args.duration or (2 if args.quick else 10)
+    total_tasks = 20_000 if args.quick else 1_000_000
+    big_user_tasks = 10_000 if args.quick else 100_000
+    url = args.database_url
+
+    wrk = ensure_wrk()
+    asyncio.run(recreate_database(url))
+    env = os.environ | {
+        "DATABASE_URL": url,
+        "BETTER_AUTH_SECRET": SECRET,
+        "ENVIRONMENT": "production",
+        "MAX_TASKS_PER_USER": "0",
+        "RATE_LIMIT_ENABLED": "false",
+    }
+    subprocess.run([TODO_API, "db", "upgrade"], env=env, check=True, capture_output=True)
+
+    token_for = {
+        user: issue_token(SECRET, subject=user, expires_in=timedelta(hours=2))
+        for user in ("small", "big", "writer", "deleter")
+    }
+    asyncio.run(seed_tasks(url, "small", 50))
+    # Enough tasks that every delete (and every update) hits a task of its own.
+    deletable = asyncio.run(seed_tasks(url, "deleter", 20_000 if args.quick else 120_000))
+    editable = asyncio.run(seed_tasks(url, "writer", 1))
+
+    load = {"duration": duration, "connections": args.connections}
+    create_body = '{"title": "Benchmark task", "description": "created by wrk"}'
+    rows: list[tuple[str, Result, Result | None]] = []
+    memory: dict[str, float] = {}
+
+    service = Server("service", [TODO_API, "serve", "--port", "{port}"], env)
+    ceiling = Server(
+        "ceiling",
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.ceiling:app",
+            "--port",
+            "{port}",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env,
+    )
+    try:
+        memory["service idle RSS"] = service.rss_mb()
+        memory["ceiling idle RSS"] = ceiling.rss_mb()
+        for server in (service, ceiling):  # warm both up the same way
+            run_wrk(
+                wrk,
+                server.base,
+                method="GET",
+                path="/api/small/tasks",
+                token=token_for["small"],
+                duration=1,
+                connections=args.connections,
+            )
+
+        def both(name: str, **request: object) -> None:
+            mine = run_wrk(wrk, service.base, **request, **load)
+            ceiling_result = run_wrk(wrk, ceiling.base, **request, **load)
+            rows.append((name, mine, ceiling_result))
+
+        def alone(name: str, **request: object) -> None:
+            rows.append((name, run_wrk(wrk, service.base, **request, **load), None))
+
+        both("list (50 tasks)", method="GET", path="/api/small/tasks", token=token_for["small"])
+        both(
+            "create (empty table)",
+            method="POST",
+            path="/api/writer/tasks",
+            token=token_for["writer"],
+            body=create_body,
+        )
+        alone(
+            "get one",
+            method="GET",
+            path="/api/small/tasks/ID",
+            token=token_for["small"],
+            ids=(1, 1),
+        )
+        alone(
+            "update",
+            method="PUT",
+            path="/api/writer/tasks/ID",
+            token=token_for["writer"],
+            body='{"title": "Renamed by wrk"}',
+            ids=(editable[0], editable[0]),
+        )
+        alone(
+            "toggle",
+            method="PATCH",
+            path="/api/writer/tasks/ID/complete",
+            token=token_for["writer"],
+            ids=(editable[0], editable[0]),
+        )
+        alone(
+            "delete",
+            method="DELETE",
+            path="/api/deleter/tasks/ID",
+            token=token_for["deleter"],
+            ids=deletable,
+        )
+
+        print(f"seeding to {total_tasks:,} tasks…", file=sys.stderr)
+        asyncio.run(seed_tasks(url, "big", big_user_tasks))
+        filler_users = 100
+        missing = total_tasks - asyncio.run(count_tasks(url))
+        if missing > 0:
+            asyncio.run(seed_filler(url, filler_users, missing // filler_users))
+        table_size = asyncio.run(count_tasks(url))
+        alone(
+            "list (50 tasks), full table",
+            method="GET",
+            path="/api/small/tasks",
+            token=token_for["small"],
+        )
+        alone(
+            f"list ({big_user_tasks:,} tasks, first page)",
+            method="GET",
+            path="/api/big/tasks",
+            token=token_for["big"],
+        )
+        alone(
+            "create (full table)",
+            method="POST",
+            path="/api/writer/tasks",
+            token=token_for["writer"],
+            body=create_body,
+        )
+        memory["service RSS after load"] = service.rss_mb()
+    finally:
+        service.stop()
+        ceiling.stop()
+
+    report(rows, memory, table_size, args)
+
+
+def report(rows, memory, table_size: int, args) -> None:
+    print()
+    print(
+        f"wrk, {args.connections} connections, {args.duration or (2 if args.quick else 10)} s "
+        f"each; one service worker; PostgreSQL; {table_size:,} tasks at the end"
+    )
+    print()
+    print(
+        "| endpoint | service req/s | p50 ms | p99 ms | errors | ceiling req/s | p99 ms "
+        "| req/s ratio | p99 ratio |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    results = {}
+    for name, mine, ceiling in rows:
+        results[name] = mine
+        line = (
+            f"| {name} | {mine.requests_per_second:,.0f} | {mine.p50_ms:.2f} | "
+            f"{mine.p99_ms:.2f} | {mine.errors} |"
+        )
+        if ceiling:
+            line += (
+                f" {ceiling.requests_per_second:,.0f} | {ceiling.p99_ms:.2f} | "
+                f"{mine.requests_per_second / ceiling.requests_per_second:.2f}× | "
+                f"{mine.p99_ms / ceiling.p99_ms:.2f}× |"
+            )
+        else:
+            line += " | | | |"
+        print(line)
+    print()
+    small = results["list (50 tasks), full table"]
+    big = next(result for name, result in results.items() if "first page" in name)
+    print(
+        f"growth: first-page list p50, big user / 50-task user = "
+        f"{big.p50_ms / small.p50_ms:.2f}× (target ≤ 1.5×)"
+    )
+    print(
+        f"growth: create p50, full / empty table = "
+        f"{results['create (full table)'].p50_ms / results['create (empty table)'].p50_ms:.2f}×"
+    )
+    for name, megabytes in memory.items():
+        print(f"{name}: {megabytes:.0f} MB")
+    errors = sum(r.errors for _, r, c in rows) + sum(c.errors for _, _, c in rows if c)
+    print(f"error responses: {errors}")
+    if errors:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
