@@ -155,7 +155,10 @@ class Server:
     def __init__(self, name: str, command: list[str], env: dict[str, str]) -> None:
         self.name = name
         self.port = free_port()
-        self.log = tempfile.NamedTemporaryFile(prefix=f"bench-{name}-", suffix=".log", delete=False)
+        # Kept open for the server's whole life, closed with it.
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            prefix=f"bench-{name}-", suffix=".log", delete=False
+        )
         self.process = subprocess.Popen(
             [part.format(port=self.port) for part in command],
             env=env,
@@ -185,6 +188,7 @@ class Server:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.process.kill()
+        self.log.close()
 
 
 # --- load -------------------------------------------------------------------------------------
