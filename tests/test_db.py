@@ -1,18 +1,22 @@
 """Database URLs, SQLite pragmas, and migrations against the real database under test."""
 
 import asyncio
+import socket
+from datetime import UTC, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import insert, text, update
+from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
-from tests.conftest import Headers, bearer, make_token, query
+from tests.conftest import TEST_DATABASE_URL, Headers, bearer, make_token, query
 from todo_api.config import ConfigError
-from todo_api.db import create_engine, database_target, upgrade_schema
+from todo_api.db import IntegrityViolation, create_engine, database_target, upgrade_schema
 from todo_api.main import create_app
+from todo_api.models import Task, User
 
 
 @pytest.mark.parametrize(
@@ -157,3 +161,90 @@ def test_a_better_auth_user_table_created_first_is_left_alone(settings) -> None:
         assert response.status_code == 201
         users = query(client, 'SELECT id, name, "emailVerified" FROM "user"')
     assert users == [{"id": "ba-user-1", "name": "Existing", "emailVerified": True}]
+
+
+# --- the Database layer -----------------------------------------------------------------------
+
+
+def _new_user(user_id: str) -> dict:
+    now = datetime.now(UTC)
+    return {
+        "id": user_id,
+        "name": user_id,
+        "email": f"{user_id}@example.com",
+        "email_verified": False,
+        "image": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def test_transaction_commits_together(client: TestClient) -> None:
+    db = client.app.state.db
+
+    async def both() -> None:
+        async with db.transaction() as tx:
+            await tx.execute(insert(User).values(_new_user("one")))
+            await tx.execute(insert(User).values(_new_user("two")))
+
+    client.portal.call(both)
+    assert query(client, 'SELECT id FROM "user" ORDER BY id') == [{"id": "one"}, {"id": "two"}]
+
+
+def test_transaction_rolls_back_when_a_statement_fails(client: TestClient) -> None:
+    db = client.app.state.db
+
+    async def half() -> None:
+        async with db.transaction() as tx:
+            await tx.execute(insert(User).values(_new_user("kept-only-if-committed")))
+            await tx.execute(insert(User).values(_new_user("kept-only-if-committed")))
+
+    with pytest.raises(IntegrityViolation):
+        client.portal.call(half)
+    assert query(client, 'SELECT id FROM "user"') == []
+
+
+def test_constraint_violations_raise_integrity_violation(client: TestClient) -> None:
+    db = client.app.state.db
+    client.portal.call(db.execute, insert(User).values(_new_user("dup")))
+    with pytest.raises(IntegrityViolation):
+        client.portal.call(db.execute, insert(User).values(_new_user("dup")))
+    orphan = insert(Task.__table__).values(
+        user_id="nobody",
+        title="t",
+        completed=False,
+        created_at=datetime.now(UTC),
+        updated_at=datetime.now(UTC),
+    )
+    with pytest.raises(IntegrityViolation):
+        client.portal.call(db.execute, orphan)
+
+
+def test_execute_counts_the_rows_it_touched(client: TestClient, alice: Headers) -> None:
+    for title in ("a", "b", "c"):
+        client.post("/api/alice/tasks", json={"title": title}, headers=alice)
+    db = client.app.state.db
+    statement = update(Task.__table__).where(Task.__table__.c.title != "a").values(completed=True)
+    assert client.portal.call(db.execute, statement) == 2
+
+
+def test_unreachable_database_answers_503_and_recovers_nothing_lost(make_settings, alice) -> None:
+    if not (TEST_DATABASE_URL or "").startswith("postgres"):
+        pytest.skip("an unreachable server needs PostgreSQL")
+    closed = make_url(TEST_DATABASE_URL).set(host="127.0.0.1", port=_closed_port())
+    settings = make_settings(
+        database_url=closed.render_as_string(hide_password=False),
+        run_migrations_on_startup=False,
+        db_connect_timeout_seconds=2,
+    )
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/api/alice/tasks", headers=alice)
+    assert response.status_code == 503
+    assert response.json() == {"detail": "The database is unavailable; try again shortly"}
+    assert response.headers["Retry-After"] == "5"
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -252,7 +252,7 @@ async def _create_pg_pool(target: DatabaseTarget, settings: Settings) -> asyncpg
         user=url.username,
         password=url.password,
         database=url.database,
-        min_size=1,
+        min_size=0,  # connect on first use: the service starts while the database wakes up
         max_size=settings.db_pool_size,
         # Neon suspends idle computes after 5 minutes: close idle connections before that.
         max_inactive_connection_lifetime=settings.db_pool_max_idle_seconds,
