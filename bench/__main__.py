@@ -61,13 +61,7 @@ def ensure_wrk() -> str:
 
 async def recreate_database(url: str) -> None:
     parsed = make_url(url)
-    admin = await asyncpg.connect(
-        host=parsed.host,
-        port=parsed.port,
-        user=parsed.username,
-        password=parsed.password,
-        database="postgres",
-    )
+    admin = await connect(parsed.set(database="postgres").render_as_string(hide_password=False))
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
         await admin.execute(f'CREATE DATABASE "{parsed.database}"')
@@ -76,14 +70,7 @@ async def recreate_database(url: str) -> None:
 
 
 async def connect(url: str) -> asyncpg.Connection:
-    parsed = make_url(url)
-    return await asyncpg.connect(
-        host=parsed.host,
-        port=parsed.port,
-        user=parsed.username,
-        password=parsed.password,
-        database=parsed.database,
-    )
+    return await asyncpg.connect(url)
 
 
 async def seed_tasks(url: str, user_id: str, count: int) -> tuple[int, int]:

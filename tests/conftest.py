@@ -29,14 +29,7 @@ def pytest_report_header() -> str:
 
 
 async def _pg_admin(statement: str) -> None:
-    url = make_url(TEST_DATABASE_URL)
-    connection = await asyncpg.connect(
-        host=url.host,
-        port=url.port,
-        user=url.username,
-        password=url.password,
-        database=url.database,
-    )
+    connection = await asyncpg.connect(TEST_DATABASE_URL)
     try:
         await connection.execute(statement)
     finally:
