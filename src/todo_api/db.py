@@ -236,6 +236,14 @@ class PostgresDatabase(Database):
         await self._pool.close()
 
 
+async def _keep_session(_connection: asyncpg.Connection) -> None:
+    """Skip asyncpg's per-release RESET ALL / UNLISTEN round trip.
+
+    The service never changes session state (no SET, LISTEN or session advisory locks), and
+    asyncpg still rolls back any transaction left open before calling this.
+    """
+
+
 async def _init_pg_connection(connection: asyncpg.Connection) -> None:
     for json_type in ("json", "jsonb"):
         await connection.set_type_codec(
@@ -258,6 +266,7 @@ async def _create_pg_pool(target: DatabaseTarget, settings: Settings) -> asyncpg
         max_inactive_connection_lifetime=settings.db_pool_max_idle_seconds,
         command_timeout=settings.db_statement_timeout_seconds,
         init=_init_pg_connection,
+        reset=_keep_session,
         **options,
     )
 

@@ -72,6 +72,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="RESTful API for a multi-user todo application.",
         version=__version__,
         lifespan=lifespan,
+        telemetry=None
+        if settings.opentelemetry
+        else {"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.add_middleware(
