@@ -63,20 +63,22 @@ class User(SQLModel, table=True):
     )
 
 
-# JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
-JSONList = JSON().with_variant(JSONB(), "postgresql")
+# JSONB on PostgreSQL (compact, queryable), JSON text on SQLite.
+JSONValue = JSON().with_variant(JSONB(), "postgresql")
 
 
 class Task(SQLModel, table=True):
     """A todo item owned by one user."""
 
     __tablename__ = "task"
-    # Every query filters on the owner first, then walks one of these orders page by page.
+    # Every query filters on the owner first, then walks one of these orders page by page
+    # (ties broken by id, hence the trailing id). Title/description search indexes are
+    # PostgreSQL-only trigram indexes that the migration adds when pg_trgm is available.
     __table_args__ = (
         Index("ix_task_user_id_id", "user_id", "id"),
         Index("ix_task_user_id_due_date", "user_id", "due_date"),
-        Index("ix_task_user_id_updated_at", "user_id", "updated_at"),
-        Index("ix_task_user_id_priority", "user_id", "priority"),
+        Index("ix_task_user_id_updated_at", "user_id", "updated_at", "id"),
+        Index("ix_task_user_id_priority", "user_id", "priority", "id"),
     )
 
     id: int | None = Field(default=None, sa_type=Integer, primary_key=True)
@@ -92,10 +94,12 @@ class Task(SQLModel, table=True):
     due_date: date | None = Field(default=None, sa_type=Date)
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     tags: list[str] = Field(
-        default_factory=list, sa_type=JSONList, sa_column_kwargs={"server_default": "[]"}
+        default_factory=list, sa_type=JSONValue, sa_column_kwargs={"server_default": "[]"}
     )
     recurrence: str | None = Field(default=None, sa_type=String(10))
-    recurrence_interval: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    recurrence_interval: int = Field(
+        default=1, sa_type=Integer, sa_column_kwargs={"server_default": "1"}
+    )
     # The series' first due date: monthly from Jan 31 gives Feb 28, then Mar 31 again.
     recurrence_anchor: date | None = Field(default=None, sa_type=Date)
     # The occurrence that completing this recurring task created, so undoing can remove it.
@@ -103,7 +107,7 @@ class Task(SQLModel, table=True):
         default=None, sa_type=Integer, foreign_key="task.id", ondelete="SET NULL"
     )
     # Bumped by every change: the task's ETag, so that stale writes can be refused.
-    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    version: int = Field(default=1, sa_type=Integer, sa_column_kwargs={"server_default": "1"})
 
 
 class IdempotencyKey(SQLModel, table=True):
@@ -115,5 +119,6 @@ class IdempotencyKey(SQLModel, table=True):
     key: str = Field(sa_type=String(255), primary_key=True)
     request_hash: str = Field(sa_type=String(64))
     status_code: int
-    response: dict = Field(sa_type=JSONList)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    response: dict = Field(sa_type=JSONValue)
+    # Keys older than 24 h are ignored, and purged per user whenever that user stores a new one.
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,5 +1,7 @@
 """Request and response bodies: what clients send and what they get back."""
 
+import base64
+import binascii
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Self
@@ -8,9 +10,11 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
+    computed_field,
     model_validator,
 )
 
@@ -18,6 +22,10 @@ TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 1000
 TAG_MAX_LENGTH = 50
 TAGS_PER_TASK = 20
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+# Ids are 32-bit columns: larger ones cannot exist, and PostgreSQL rejects them outright.
+MAX_ID = 2**31 - 1
 
 
 def _reject_nul(value: str) -> str:
@@ -83,7 +91,11 @@ class Priority(StrEnum):
 
     @property
     def rank(self) -> int:
-        return list(Priority).index(self)
+        """The stored number: 0 for none up to 3 for high."""
+        return PRIORITIES.index(self)
+
+
+PRIORITIES = tuple(Priority)
 
 
 class Recurrence(StrEnum):
@@ -111,27 +123,40 @@ class TaskSort(StrEnum):
 
     @property
     def field(self) -> str:
+        """The column sorted on."""
         return self.value.removeprefix("-")
 
     @property
     def descending(self) -> bool:
+        """Whether the order is reversed."""
         return self.value.startswith("-")
+
+
+def _as_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range") from None
+
+
+DueAt = Annotated[AwareDatetime, AfterValidator(_as_utc)]
 
 
 class _Due(BaseModel):
     """The due-date model: `due_date` is the day; `due_at`, when set, the exact instant.
 
-    Sending `due_at` sets `due_date` to its UTC day; sending only `due_date` clears `due_at`.
+    Sending `due_at` sets `due_date` to its UTC day; sending `due_date` without `due_at` makes
+    the task due that whole day (any `due_at` is cleared).
     """
 
     due_date: date | None = None
-    due_at: AwareDatetime | None = None
+    due_at: DueAt | None = None
 
     @model_validator(mode="after")
     def _due_date_follows_due_at(self) -> Self:
         if self.due_at is not None:
-            utc_day = self.due_at.astimezone(UTC).date()
-            if "due_date" in self.model_fields_set and self.due_date not in (None, utc_day):
+            utc_day = self.due_at.date()
+            if "due_date" in self.model_fields_set and self.due_date != utc_day:
                 raise ValueError("due_date must be the UTC day of due_at (or be left out)")
             self.due_date = utc_day
         return self
@@ -169,7 +194,7 @@ class TaskUpdate(_Due):
 
 
 class TaskPatch(_Due):
-    """PATCH, JSON merge semantics: absent fields are untouched, null clears a field."""
+    """PATCH, JSON merge semantics (RFC 7396): absent fields are untouched, null clears one."""
 
     title: Title | None = None
     description: Description | None = None
@@ -181,27 +206,38 @@ class TaskPatch(_Due):
 
     @model_validator(mode="after")
     def _required_fields_cannot_be_cleared(self) -> Self:
-        for name in ("title", "completed", "recurrence_interval"):
+        for name in ("title", "completed"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self
 
     def changes(self) -> dict[str, Any]:
-        """The fields to write, with the cleared ones set to their empty value."""
-        changes = self.model_dump(include=self.model_fields_set)
-        if changes.get("priority", ...) is None:
+        """The fields to write: null priority, tags and interval fall back to their defaults;
+        null `due_date` clears the due date altogether, null `due_at` only the time."""
+        sent = self.model_fields_set
+        changes = self.model_dump(include=sent - {"due_date", "due_at"})
+        if changes.get("priority", Priority.none) is None:
             changes["priority"] = Priority.none
         if "tags" in changes and changes["tags"] is None:
             changes["tags"] = []
-        if "due_date" in self.model_fields_set and "due_at" not in self.model_fields_set:
+        if "recurrence_interval" in changes and changes["recurrence_interval"] is None:
+            changes["recurrence_interval"] = 1
+        if self.due_at is not None:
+            changes |= {"due_at": self.due_at, "due_date": self.due_date}
+        elif "due_date" in sent:
+            changes |= {"due_date": self.due_date, "due_at": None}
+        elif "due_at" in sent:
             changes["due_at"] = None
-        if "due_at" in self.model_fields_set:
-            changes["due_date"] = self.due_date
         return changes
 
 
+def _priority_from_rank(value: object) -> object:
+    # Rows carry the stored rank; clients see the name.
+    return PRIORITIES[value] if isinstance(value, int) else value
+
+
 class TaskRead(BaseModel):
-    """A task as clients see it. `version` changes with every write (the ETag)."""
+    """A task as clients see it. `version` changes with every write (the ETag carries it)."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -213,20 +249,145 @@ class TaskRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     completed_at: datetime | None = None
-    priority: Priority = Priority.none
+    priority: Annotated[Priority, BeforeValidator(_priority_from_rank)] = Priority.none
     due_date: date | None = None
     due_at: datetime | None = None
-    overdue: bool = False
     tags: list[str] = []
     recurrence: Recurrence | None = None
     recurrence_interval: int = 1
+    next_occurrence_id: int | None = None
     version: int = 1
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def overdue(self) -> bool:
+        """Pending and past due: past `due_at` if set, else past the end of `due_date` (UTC)."""
+        if self.completed:
+            return False
+        if self.due_at is not None:
+            return self.due_at < datetime.now(UTC)
+        return self.due_date is not None and self.due_date < datetime.now(UTC).date()
+
+
+class Cursor(BaseModel):
+    """Where a page ended: the sort, the last task's sort key and its id (opaque to clients)."""
+
+    sort: str
+    key: int | str | None = None
+    id: Annotated[int, Field(ge=0, le=MAX_ID)]
+
+    def encode(self) -> str:
+        """The URL-safe token clients pass back as `cursor`."""
+        return base64.urlsafe_b64encode(self.model_dump_json().encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> "Cursor":
+        """The cursor a token stands for; ValueError if it is not one of ours."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            return cls.model_validate_json(raw)
+        except (ValueError, binascii.Error):
+            raise ValueError("is not a cursor this service issued") from None
+
+
+SearchText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=TITLE_MAX_LENGTH),
+    AfterValidator(_reject_nul),
+]
+
+
+class TaskListQuery(BaseModel):
+    """Filters, order and page of a task listing (all optional)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: StatusFilter | None = None
+    status_filter: StatusFilter | None = Field(
+        None, description="Older spelling of `status`.", json_schema_extra={"deprecated": True}
+    )
+    priority: list[Priority] = Field([], description="Any of these (repeatable).")
+    tag: list[Tag] = Field(
+        [], max_length=TAGS_PER_TASK, description="All of these, ignoring case (repeatable)."
+    )
+    due_before: date | None = Field(None, description="Due strictly before this day.")
+    due_after: date | None = Field(None, description="Due strictly after this day.")
+    overdue: bool | None = None
+    q: SearchText | None = Field(None, description="Case-insensitive text in title or description.")
+    sort: TaskSort | None = Field(None, description="Default: creation order (by id).")
+    limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+    cursor: Annotated[str, StringConstraints(max_length=1000)] | None = Field(
+        None, description='From the previous page\'s `Link: <…>; rel="next"` header.'
+    )
+    offset: int | None = Field(None, ge=0, le=MAX_ID)
+    count: bool = Field(False, description="Send `X-Total-Count` even when it costs a query.")
+
+    @property
+    def effective_status(self) -> StatusFilter:
+        """`status`, or its older spelling, or all."""
+        return self.status or self.status_filter or StatusFilter.all
+
+    @property
+    def sort_name(self) -> str:
+        """The order as the cursor records it: `id` for the default."""
+        return self.sort.value if self.sort else "id"
+
+    @property
+    def is_default(self) -> bool:
+        """No filter but status, default order: the fast, prebuilt listing."""
+        return not (
+            self.priority
+            or self.tag
+            or self.due_before
+            or self.due_after
+            or self.overdue is not None
+            or self.q
+            or self.sort
+            or self.offset
+        )
+
+    def position(self) -> Cursor | None:
+        """The decoded cursor, if any (validated with the query)."""
+        return Cursor.decode(self.cursor) if self.cursor else None
+
+    @model_validator(mode="after")
+    def _check_paging(self) -> Self:
+        if self.cursor is not None:
+            if self.offset is not None:
+                raise ValueError("send either cursor or offset, not both")
+            position = self.position()
+            assert position is not None
+            if position.sort != self.sort_name:
+                raise ValueError("the cursor belongs to another sort order")
+            if not _is_sort_key(self.sort.field if self.sort else "id", position.key):
+                raise ValueError("is not a cursor this service issued")
+        return self
+
+
+def _is_sort_key(field: str, key: object) -> bool:
+    """Whether a cursor's key has the type of the column it sorts on."""
+    if field == "id":
+        return key is None
+    if field == "priority":
+        return type(key) is int
+    if not isinstance(key, str):
+        return False
+    try:
+        if field == "due_date":
+            date.fromisoformat(key)
+        elif field in ("created_at", "updated_at"):
+            return datetime.fromisoformat(key).tzinfo is not None
+    except ValueError:
+        return False
+    return True
 
 
 class BulkComplete(BaseModel):
     """Which tasks to complete at once: some ids, or every pending task."""
 
-    ids: Annotated[list[Annotated[int, Field(ge=1)]], Field(max_length=1000)] = []
+    ids: Annotated[
+        list[Annotated[int, Field(ge=1, le=MAX_ID)]], Field(max_length=MAX_PAGE_SIZE)
+    ] = []
     all_pending: bool = False
 
     @model_validator(mode="after")
@@ -237,9 +398,10 @@ class BulkComplete(BaseModel):
 
 
 class BulkResult(BaseModel):
-    """How many tasks a bulk request changed."""
+    """How many tasks a bulk request changed, and which."""
 
     count: int
+    ids: list[int]
 
 
 class TaskStats(BaseModel):

@@ -14,19 +14,23 @@ def add_months(anchor: date, months: int) -> date:
     return date(year, month + 1, min(anchor.day, last_day))
 
 
-def next_due(current: date, recurrence: Recurrence, interval: int, anchor: date) -> date:
-    """The first due date of the series after `current`.
+def next_due(current: date, recurrence: Recurrence, interval: int, anchor: date) -> date | None:
+    """The first due date of the series after `current`; None past the calendar's end (9999).
 
-    Months and years count from the series' anchor, not from the clamped current date, so a
-    series that starts on the 31st returns to the 31st whenever the month has one.
+    Months and years count from the series' anchor (its first due date), not from the clamped
+    current date, so a series that starts on the 31st returns to the 31st whenever the month
+    has one, and one that starts on Feb 29 returns to it in leap years.
     """
-    if recurrence is Recurrence.daily:
-        return current + timedelta(days=interval)
-    if recurrence is Recurrence.weekly:
-        return current + timedelta(weeks=interval)
-    step = interval * (12 if recurrence is Recurrence.yearly else 1)
-    elapsed = (current.year - anchor.year) * 12 + current.month - anchor.month
-    months = elapsed // step * step
-    while (candidate := add_months(anchor, months)) <= current:
-        months += step
-    return candidate
+    try:
+        if recurrence is Recurrence.daily:
+            return current + timedelta(days=interval)
+        if recurrence is Recurrence.weekly:
+            return current + timedelta(weeks=interval)
+        step = interval * (12 if recurrence is Recurrence.yearly else 1)
+        elapsed = (current.year - anchor.year) * 12 + current.month - anchor.month
+        months = elapsed // step * step
+        while (candidate := add_months(anchor, months)) <= current:
+            months += step
+        return candidate
+    except (OverflowError, ValueError):
+        return None
