@@ -339,8 +339,12 @@ async def tag_counts(db: Database, user_id: str) -> list[Row]:
 
 
 def etag(task: Row | dict[str, Any]) -> str:
-    """The task's entity tag: its version, which every write bumps."""
-    return f'"{task["version"]}"'
+    """The task's entity tag: its version, which every write bumps, and its creation time
+    (SQLite may reuse the id of a deleted task; the new one must not match the old tag)."""
+    created = task["created_at"]
+    if isinstance(created, str):  # a stored response body
+        created = datetime.fromisoformat(created)
+    return f'"{task["version"]}-{round(created.timestamp() * 1_000_000):x}"'
 
 
 def _tags_in(header: str) -> list[str]:
