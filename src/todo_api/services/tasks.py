@@ -76,19 +76,26 @@ _STATUS = {
     StatusFilter.pending: _PENDING,
     StatusFilter.completed: TASK.c.completed.is_(True),
 }
-# Past due_at if it has one, else past the whole due_date (UTC).
-_OVERDUE = and_(
-    _PENDING,
-    or_(
-        and_(TASK.c.due_at.is_not(None), TASK.c.due_at < _NOW),
-        and_(TASK.c.due_at.is_(None), TASK.c.due_date < _TODAY),
-    ),
-)
-_NOT_OVERDUE = or_(
-    TASK.c.completed.is_(True),
-    and_(TASK.c.due_at.is_not(None), TASK.c.due_at >= _NOW),
-    and_(TASK.c.due_at.is_(None), or_(TASK.c.due_date.is_(None), TASK.c.due_date >= _TODAY)),
-)
+
+
+def _overdue(now: Any, today: Any) -> ColumnElement[bool]:
+    """Pending and past due_at if it has one, else past the whole due_date (UTC)."""
+    return and_(
+        _PENDING,
+        or_(
+            and_(TASK.c.due_at.is_not(None), TASK.c.due_at < now),
+            and_(TASK.c.due_at.is_(None), TASK.c.due_date < today),
+        ),
+    )
+
+
+def _not_overdue(now: Any, today: Any) -> ColumnElement[bool]:
+    """The complement of _overdue (spelt out: NOT over NULL due dates would be NULL)."""
+    return or_(
+        TASK.c.completed.is_(True),
+        and_(TASK.c.due_at.is_not(None), TASK.c.due_at >= now),
+        and_(TASK.c.due_at.is_(None), or_(TASK.c.due_date.is_(None), TASK.c.due_date >= today)),
+    )
 
 
 def _first_page(status: StatusFilter, after: bool) -> Any:
@@ -153,7 +160,7 @@ _STATS = select(
     func.count().label("total"),
     func.count().filter(_PENDING).label("pending"),
     func.count().filter(TASK.c.completed.is_(True)).label("completed"),
-    func.count().filter(_OVERDUE).label("overdue"),
+    func.count().filter(_overdue(_NOW, _TODAY)).label("overdue"),
     func.count().filter(_PENDING, TASK.c.due_date == _TODAY).label("due_today"),
 ).where(_OWNER)
 
@@ -227,10 +234,8 @@ def _conditions(dialect: str, user_id: str, query: TaskListQuery) -> list[Column
     if query.due_after is not None:
         conditions.append(TASK.c.due_date > query.due_after)
     if query.overdue is not None:
-        condition = _OVERDUE if query.overdue else _NOT_OVERDUE
-        conditions.append(
-            condition.params(now=now, today=now.date())  # type: ignore[arg-type]
-        )
+        condition = _overdue if query.overdue else _not_overdue
+        conditions.append(condition(literal(now, TASK.c.due_at.type), now.date()))
     if query.q:
         # On PostgreSQL, ILIKE is served by the trigram indexes of migration 0002.
         pattern = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
