@@ -632,9 +632,17 @@ async def complete_tasks(db: Database, user_id: str, selection: BulkComplete) ->
     """Complete the selected pending tasks (or all pending ones) in one transaction; the ids
     completed. Recurring ones get their next occurrence, as when completed one by one."""
     async with db.transaction() as tx:
+        # Per-request statements carry their values: IN lists are rendered with them.
         statement = _PENDING_OF_OWNER
         if selection.ids:
-            statement = statement.where(TASK.c.id.in_(sorted(set(selection.ids))))
+            statement = (
+                select(TASK)
+                .where(
+                    TASK.c.user_id == user_id, _PENDING, TASK.c.id.in_(sorted(set(selection.ids)))
+                )
+                .order_by(TASK.c.id)
+                .with_for_update()
+            )
         tasks = await tx.fetch_all(statement, {"owner": user_id})
         plain = []
         for task in tasks:
@@ -646,9 +654,13 @@ async def complete_tasks(db: Database, user_id: str, selection: BulkComplete) ->
             now = utcnow()
             await tx.execute(
                 update(TASK)
-                .where(_OWNER, _PENDING, TASK.c.id.in_(plain))
-                .values({"completed": True, "completed_at": _NOW} | _CHANGE_STAMP),
-                {"owner": user_id, "now": now},
+                .where(TASK.c.user_id == user_id, _PENDING, TASK.c.id.in_(plain))
+                .values(
+                    completed=True,
+                    completed_at=literal(now, TASK.c.completed_at.type),
+                    updated_at=literal(now, TASK.c.updated_at.type),
+                    version=TASK.c.version + 1,
+                )
             )
     return [task["id"] for task in tasks]
 
