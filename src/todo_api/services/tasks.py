@@ -26,6 +26,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
     update,
 )
 
@@ -98,23 +99,31 @@ def _not_overdue(now: Any, today: Any) -> ColumnElement[bool]:
     )
 
 
-def _first_page(status: StatusFilter, after: bool) -> Any:
-    conditions = [_OWNER]
+# The owner's tasks after `after_id`, in id order, spelt so that only the (user_id, id) index
+# can serve it: with `user_id = $1 ORDER BY id`, PostgreSQL's generic plans walk the primary
+# key instead and filter by owner, which scans the whole table for a user with few tasks.
+_OWNED_AFTER_ID = (
+    tuple_(TASK.c.user_id, TASK.c.id) > tuple_(bindparam("owner"), bindparam("after_id")),
+    TASK.c.user_id <= bindparam("owner"),
+)
+
+
+def _default_page(status: StatusFilter) -> Any:
+    conditions = [*_OWNED_AFTER_ID]
     if _STATUS[status] is not None:
         conditions.append(_STATUS[status])
-    if after:
-        conditions.append(TASK.c.id > bindparam("after_id"))
     # One more row than the page holds tells whether another page follows.
-    return select(TASK).where(*conditions).order_by(TASK.c.id).limit(bindparam("fetch"))
+    return (
+        select(TASK)
+        .where(*conditions)
+        .order_by(TASK.c.user_id, TASK.c.id)
+        .limit(bindparam("fetch"))
+    )
 
 
-# The default listing (creation order, at most a status filter): an index range scan on
-# (user_id, id) with LIMIT, whatever the number of tasks the user has.
-_DEFAULT_LIST = {
-    (status, after): _first_page(status, after)
-    for status in StatusFilter
-    for after in (False, True)
-}
+# The default listing (creation order, at most a status filter): one index range scan on
+# (user_id, id) with LIMIT, whatever the number of tasks the user (or the table) has.
+_DEFAULT_LIST = {status: _default_page(status) for status in StatusFilter}
 _GET = select(TASK).where(_THIS_TASK)
 _GET_FOR_UPDATE = select(TASK).where(_THIS_TASK).with_for_update()
 # Everything a new task (or a recurring task's next occurrence) is made of.
@@ -182,41 +191,39 @@ async def list_tasks(db: Database, user_id: str, query: TaskListQuery) -> Page:
     """A page of the user's tasks, filtered and sorted as the query asks."""
     position = query.position()
     if query.is_default:
-        status = query.effective_status
-        statement = _DEFAULT_LIST[(status, position is not None)]
-        params: dict[str, Any] = {"owner": user_id, "fetch": query.limit + 1}
-        if position is not None:
-            params["after_id"] = position.id
-        rows = await db.fetch_all(statement, params)
+        params = {
+            "owner": user_id,
+            "after_id": 0 if position is None else position.id,
+            "fetch": query.limit + 1,
+        }
+        rows = await db.fetch_all(_DEFAULT_LIST[query.effective_status], params)
     else:
         rows = await db.fetch_all(_filtered_list(db.dialect_name, user_id, query, position))
     has_more = len(rows) > query.limit
     rows = rows[: query.limit]
-    page = Page(rows)
+    next_cursor = next_offset = total = None
     if has_more and query.offset is not None:
-        page = Page(rows, next_offset=query.offset + query.limit)
+        next_offset = query.offset + query.limit
     elif has_more:
-        last = rows[-1]
-        key = last.get("sort_key")
+        key = rows[-1].get("sort_key")
         if isinstance(key, date):  # datetimes too
             key = key.isoformat()
-        page = Page(rows, next_cursor=Cursor(sort=query.sort_name, key=key, id=last["id"]).encode())
+        next_cursor = Cursor(sort=query.sort_name, key=key, id=rows[-1]["id"]).encode()
     if query.count:
-        total = await db.scalar(
-            select(func.count())
-            .select_from(TASK)
-            .where(*_conditions(db.dialect_name, user_id, query))
-        )
-        return Page(page.tasks, page.next_cursor, page.next_offset, total)
-    if not has_more and position is None and not query.offset:
+        # COUNT(*) grows with the user's tasks: only when asked for.
+        filters = _filters(db.dialect_name, query)
+        count = select(func.count()).where(TASK.c.user_id == user_id, *filters)
+        total = await db.scalar(count)
+    elif not has_more and position is None and not query.offset:
         # The whole result is on this first page: its count costs nothing.
-        return Page(page.tasks, page.next_cursor, page.next_offset, len(rows))
-    return page
+        total = len(rows)
+    return Page(rows, next_cursor, next_offset, total)
 
 
-def _conditions(dialect: str, user_id: str, query: TaskListQuery) -> list[ColumnElement[bool]]:
+def _filters(dialect: str, query: TaskListQuery) -> list[ColumnElement[bool]]:
+    """The query's conditions besides the owner."""
     now = utcnow()
-    conditions: list[ColumnElement[bool]] = [TASK.c.user_id == user_id]
+    conditions: list[ColumnElement[bool]] = []
     if (status := _STATUS[query.effective_status]) is not None:
         conditions.append(status)
     if query.priority:
@@ -268,12 +275,16 @@ def _sort_key(field: str, descending: bool) -> ColumnElement[Any]:
 def _filtered_list(
     dialect: str, user_id: str, query: TaskListQuery, position: Cursor | None
 ) -> Any:
-    conditions = _conditions(dialect, user_id, query)
+    conditions = _filters(dialect, query)
     if query.sort is None:
-        statement = select(TASK).order_by(TASK.c.id)
-        if position is not None:
-            conditions.append(TASK.c.id > position.id)
+        statement = select(TASK).order_by(TASK.c.user_id, TASK.c.id)
+        after_id = 0 if position is None else position.id
+        conditions += [
+            tuple_(TASK.c.user_id, TASK.c.id) > tuple_(user_id, after_id),
+            TASK.c.user_id <= user_id,
+        ]
     else:
+        conditions.append(TASK.c.user_id == user_id)
         key = _sort_key(query.sort.field, query.sort.descending)
         if query.sort.descending:
             order = (key.desc(), TASK.c.id.desc())
