@@ -365,21 +365,22 @@ class TaskListQuery(BaseModel):
 
 
 def _is_sort_key(field: str, key: object) -> bool:
-    """Whether a cursor's key has the type of the column it sorts on."""
+    """Whether a cursor's key is a value of the column it sorts on (cursors can be forged)."""
     if field == "id":
         return key is None
     if field == "priority":
-        return type(key) is int
-    if not isinstance(key, str):
+        return type(key) is int and 0 <= key < len(PRIORITIES)
+    if not isinstance(key, str) or "\x00" in key:
         return False
     try:
         if field == "due_date":
             date.fromisoformat(key)
         elif field in ("created_at", "updated_at"):
-            return datetime.fromisoformat(key).tzinfo is not None
-    except ValueError:
+            moment = datetime.fromisoformat(key)
+            return moment.tzinfo is not None and moment.astimezone(UTC) is not None
+    except (ValueError, OverflowError):
         return False
-    return True
+    return len(key) <= TITLE_MAX_LENGTH
 
 
 class BulkComplete(BaseModel):

@@ -1,5 +1,7 @@
 """Listing: filters, sorts, pages (cursor and offset), X-Total-Count, Link; stats."""
 
+import base64
+import json
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -190,6 +192,38 @@ def test_total_count_is_sent_when_asked(client: TestClient, alice: Headers, many
 )
 def test_bad_cursor_is_422_with_detail(client: TestClient, alice: Headers, cursor: str) -> None:
     response = client.get(TASKS, params={"cursor": cursor}, headers=alice)
+    assert response.status_code == 422
+    assert response.json()["detail"]
+
+
+def forged(sort: str, key: object, task_id: int = 1) -> str:
+    raw = json.dumps({"sort": sort, "key": key, "id": task_id}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("sort", "key", "task_id"),
+    [
+        ("priority", 70000, 1),
+        ("priority", "high", 1),
+        ("title", "a\x00b", 1),
+        ("title", "x" * 201, 1),
+        ("created_at", "0001-01-01T00:00:00+05:00", 1),
+        ("created_at", "2026-01-01T00:00:00", 1),
+        ("due_date", "2026-02-30", 1),
+        ("id", 5, 1),
+        ("id", None, 2**31),
+        ("id", None, -1),
+    ],
+)
+def test_forged_cursors_are_422(
+    client: TestClient, alice: Headers, create_task, sort: str, key, task_id: int
+) -> None:
+    create_task()
+    params = {"cursor": forged(sort, key, task_id)}
+    if sort != "id":
+        params["sort"] = sort
+    response = client.get(TASKS, params=params, headers=alice)
     assert response.status_code == 422
     assert response.json()["detail"]
 
