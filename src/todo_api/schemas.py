@@ -322,6 +322,30 @@ class TaskListQuery(BaseModel):
     offset: int | None = Field(None, ge=0, le=MAX_ID)
     count: bool = Field(False, description="Send `X-Total-Count` even when it costs a query.")
 
+    @classmethod
+    def openapi_parameters(cls) -> list[dict[str, Any]]:
+        """The fields as OpenAPI query parameters (the route parses them itself)."""
+        schema = cls.model_json_schema()
+        definitions = schema.get("$defs", {})
+
+        def inline(node: Any) -> Any:
+            if isinstance(node, dict):
+                if "$ref" in node:
+                    return inline(definitions[node["$ref"].rsplit("/", 1)[-1]])
+                return {key: inline(value) for key, value in node.items()}
+            if isinstance(node, list):
+                return [inline(item) for item in node]
+            return node
+
+        parameters = []
+        for name, field in inline(schema["properties"]).items():
+            description = field.pop("description", None)
+            parameter = {"name": name, "in": "query", "required": False, "schema": field}
+            if description:
+                parameter["description"] = description
+            parameters.append(parameter)
+        return parameters
+
     @property
     def effective_status(self) -> StatusFilter:
         """`status`, or its older spelling, or all."""

@@ -438,3 +438,23 @@ def test_stats_is_not_taken_for_a_task_id(client: TestClient, alice: Headers) ->
 
 def test_stats_of_another_user_are_403(client: TestClient, alice: Headers) -> None:
     assert client.get("/api/bob/tasks/stats", headers=alice).status_code == 403
+
+
+def test_openapi_documents_every_listing_parameter(client: TestClient) -> None:
+    operation = client.get("/openapi.json").json()["paths"]["/api/{user_id}/tasks"]["get"]
+    names = {p["name"] for p in operation["parameters"] if p["in"] == "query"}
+    assert names == {
+        "status",
+        "status_filter",
+        "priority",
+        "tag",
+        "due_before",
+        "due_after",
+        "overdue",
+        "q",
+        "sort",
+        "limit",
+        "cursor",
+        "offset",
+        "count",
+    }
