@@ -6,6 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import Headers, query
+from todo_api.main import create_app
+from todo_api.services import tasks as task_service
 
 TASKS = "/api/alice/tasks"
 
@@ -205,8 +207,6 @@ def test_keys_are_stored_and_expire_after_24_hours(client: TestClient, alice: He
 
 
 def test_keys_survive_an_app_restart(app, settings, alice: Headers) -> None:
-    from todo_api.main import create_app
-
     headers = with_header(alice, "Idempotency-Key", "across-replicas")
     with TestClient(app) as client:
         first = client.post(TASKS, json={"title": "t"}, headers=headers).json()
@@ -228,3 +228,51 @@ def test_invalid_body_with_a_key_stores_no_key(client: TestClient, alice: Header
     headers = with_header(alice, "Idempotency-Key", "bad-body")
     assert client.post(TASKS, json={"title": ""}, headers=headers).status_code == 422
     assert client.post(TASKS, json={"title": "ok"}, headers=headers).status_code == 201
+
+
+@pytest.mark.parametrize("write", ["update", "toggle", "delete"])
+def test_a_write_racing_past_the_if_match_check_still_fails(
+    client: TestClient, alice: Headers, create_task, write: str
+) -> None:
+    # Both requests loaded version 1 and passed the check; the first one wrote: the version
+    # in the statement's WHERE stops the second.
+    task = create_task()
+    db = client.app.state.db
+    stale = client.portal.call(task_service.get_task, db, "alice", task["id"])
+    client.put(f"{TASKS}/{task['id']}", json={"title": "first"}, headers=alice)
+    calls = {
+        "update": (task_service.update_task, db, stale, {"title": "second"}, 1),
+        "toggle": (task_service.toggle_task, db, stale, 1),
+        "delete": (task_service.delete_task, db, stale, 1),
+    }
+    with pytest.raises(task_service.PreconditionFailed):
+        client.portal.call(*calls[write])
+    assert query(client, "SELECT title, completed, version FROM task") == [
+        {"title": "first", "completed": False, "version": 2}
+    ]
+
+
+def test_a_retry_racing_the_first_request_replays_instead_of_creating(
+    client: TestClient, alice: Headers, monkeypatch
+) -> None:
+    # The retry looked the key up before the first request committed, so it goes on to insert:
+    # the key's primary key refuses it, its task is rolled back, and it replays the first.
+    headers = with_header(alice, "Idempotency-Key", "race")
+    first = client.post(TASKS, json={"title": "t"}, headers=headers).json()
+    db = client.app.state.db
+    lookup = db.fetch_one
+    missed = []
+
+    async def fetch_one(statement, params=None):
+        if statement is task_service._GET_KEY and not missed:
+            missed.append(statement)
+            return None
+        return await lookup(statement, params)
+
+    monkeypatch.setattr(db, "fetch_one", fetch_one)
+    again = client.post(TASKS, json={"title": "t"}, headers=headers)
+    assert missed
+    assert again.status_code == 201
+    assert again.json() == first
+    assert again.headers["idempotent-replayed"] == "true"
+    assert len(query(client, "SELECT id FROM task")) == 1
