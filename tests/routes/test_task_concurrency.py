@@ -276,3 +276,15 @@ def test_a_retry_racing_the_first_request_replays_instead_of_creating(
     assert again.json() == first
     assert again.headers["idempotent-replayed"] == "true"
     assert len(query(client, "SELECT id FROM task")) == 1
+
+
+def test_idempotent_create_recreates_a_user_row_deleted_behind_our_back(
+    client: TestClient, alice: Headers
+) -> None:
+    client.get(TASKS, headers=alice)
+    query(client, "DELETE FROM \"user\" WHERE id = 'alice'")
+    headers = with_header(alice, "Idempotency-Key", "after-delete")
+    response = client.post(TASKS, json={"title": "still works"}, headers=headers)
+    assert response.status_code == 201
+    assert query(client, 'SELECT id FROM "user"') == [{"id": "alice"}]
+    assert query(client, "SELECT key FROM idempotency_key") == [{"key": "after-delete"}]

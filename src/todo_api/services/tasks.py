@@ -60,8 +60,6 @@ class IdempotencyKeyReused(Exception):
     """An `Idempotency-Key` came back with a different request body."""
 
 
-# Kept for callers that bound ids before schemas.py defined it.
-MAX_TASK_ID = MAX_ID
 IDEMPOTENCY_TTL = timedelta(hours=24)
 
 TASK: Table = Task.__table__  # type: ignore[assignment]
@@ -470,20 +468,23 @@ async def create_task_once(
     if (stored := await db.fetch_one(_GET_KEY, lookup)) is not None:
         return _replay(stored, request_hash)
     await ensure_user(db, owner, known_users)
-    try:
-        async with db.transaction() as tx:
-            await tx.execute(_PURGE_KEYS, lookup)
-            task = await _insert(tx, _new_task_params(owner.user_id, data, now))
-            body = TaskRead.model_validate(task).model_dump(mode="json")
-            await tx.execute(
-                _STORE_KEY,
-                lookup
-                | {"request_hash": request_hash, "status_code": 201, "response": body, "now": now},
-            )
-    except IntegrityViolation:
-        if (stored := await db.fetch_one(_GET_KEY, lookup)) is None:
-            raise
-        return _replay(stored, request_hash)
+    for attempt in range(2):
+        try:
+            async with db.transaction() as tx:
+                await tx.execute(_PURGE_KEYS, lookup)
+                task = await _insert(tx, _new_task_params(owner.user_id, data, now))
+                body = TaskRead.model_validate(task).model_dump(mode="json")
+                stored_key = {"request_hash": request_hash, "status_code": 201, "response": body}
+                await tx.execute(_STORE_KEY, lookup | stored_key | {"now": now})
+            break
+        except IntegrityViolation:
+            if (stored := await db.fetch_one(_GET_KEY, lookup)) is not None:
+                return _replay(stored, request_hash)
+            if attempt:
+                raise
+            # Not the key: the user row vanished after we cached it (as in create_task).
+            known_users.forget(owner.user_id)
+            await ensure_user(db, owner, known_users)
     return StoredResponse(201, body, replayed=False)
 
 
