@@ -13,9 +13,9 @@ from todo_api import __version__
 from todo_api.auth import SharedSecretVerifier
 from todo_api.config import Settings, get_settings
 from todo_api.db import DatabaseUnavailable, open_database
-from todo_api.routes import tasks
+from todo_api.routes import tags, tasks
 from todo_api.schemas import Message
-from todo_api.services.tasks import TaskNotFound
+from todo_api.services.tasks import IdempotencyKeyReused, PreconditionFailed, TaskNotFound
 from todo_api.services.users import KnownUsers
 
 logger = logging.getLogger(__name__)
@@ -54,6 +54,20 @@ async def _task_not_found(_request: Request, _exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "Task not found"}, status_code=status.HTTP_404_NOT_FOUND)
 
 
+async def _precondition_failed(_request: Request, _exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        {"detail": "The task has changed since it was read (If-Match does not match its ETag)"},
+        status_code=status.HTTP_412_PRECONDITION_FAILED,
+    )
+
+
+async def _idempotency_key_reused(_request: Request, _exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        {"detail": "This Idempotency-Key was already used with a different request body"},
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+
+
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     logger.error("Database unavailable on %s %s: %s", request.method, request.url.path, exc)
     return JSONResponse(
@@ -85,9 +99,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["*"],
     )
     app.add_exception_handler(TaskNotFound, _task_not_found)
+    app.add_exception_handler(PreconditionFailed, _precondition_failed)
+    app.add_exception_handler(IdempotencyKeyReused, _idempotency_key_reused)
     app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
     app.add_exception_handler(Exception, _unhandled_error)
     app.include_router(tasks.router, prefix="/api")
+    app.include_router(tags.router, prefix="/api")
 
     @app.get("/", tags=["meta"])
     async def read_root() -> Message:

@@ -1,8 +1,19 @@
 """Database tables. Request and response shapes live in `schemas.py`."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import DateTime, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 
@@ -52,12 +63,23 @@ class User(SQLModel, table=True):
     )
 
 
+# JSONB on PostgreSQL (compact, queryable), JSON text on SQLite.
+JSONValue = JSON().with_variant(JSONB(), "postgresql")
+
+
 class Task(SQLModel, table=True):
     """A todo item owned by one user."""
 
     __tablename__ = "task"
-    # Every query filters on the owner first; id keeps the listing order index-only.
-    __table_args__ = (Index("ix_task_user_id_id", "user_id", "id"),)
+    # Every query filters on the owner first, then walks one of these orders page by page
+    # (ties broken by id, hence the trailing id). Title/description search indexes are
+    # PostgreSQL-only trigram indexes that the migration adds when pg_trgm is available.
+    __table_args__ = (
+        Index("ix_task_user_id_id", "user_id", "id"),
+        Index("ix_task_user_id_due_date", "user_id", "due_date"),
+        Index("ix_task_user_id_updated_at", "user_id", "updated_at", "id"),
+        Index("ix_task_user_id_priority", "user_id", "priority", "id"),
+    )
 
     id: int | None = Field(default=None, sa_type=Integer, primary_key=True)
     user_id: str = Field(sa_type=Text, foreign_key="user.id", ondelete="CASCADE")
@@ -66,3 +88,37 @@ class Task(SQLModel, table=True):
     completed: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # 0 none, 1 low, 2 medium, 3 high: a number, so that sorting by priority is an index scan.
+    priority: int = Field(default=0, sa_type=SmallInteger, sa_column_kwargs={"server_default": "0"})
+    due_date: date | None = Field(default=None, sa_type=Date)
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    tags: list[str] = Field(
+        default_factory=list, sa_type=JSONValue, sa_column_kwargs={"server_default": "[]"}
+    )
+    recurrence: str | None = Field(default=None, sa_type=String(10))
+    recurrence_interval: int = Field(
+        default=1, sa_type=Integer, sa_column_kwargs={"server_default": "1"}
+    )
+    # The series' first due date: monthly from Jan 31 gives Feb 28, then Mar 31 again.
+    recurrence_anchor: date | None = Field(default=None, sa_type=Date)
+    # The occurrence that completing this recurring task created, so undoing can remove it.
+    next_occurrence_id: int | None = Field(
+        default=None, sa_type=Integer, foreign_key="task.id", ondelete="SET NULL"
+    )
+    # Bumped by every change: the task's ETag, so that stale writes can be refused.
+    version: int = Field(default=1, sa_type=Integer, sa_column_kwargs={"server_default": "1"})
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """The first response to a POST carrying an `Idempotency-Key`, replayed for retries."""
+
+    __tablename__ = "idempotency_key"
+
+    user_id: str = Field(sa_type=Text, foreign_key="user.id", ondelete="CASCADE", primary_key=True)
+    key: str = Field(sa_type=String(255), primary_key=True)
+    request_hash: str = Field(sa_type=String(64))
+    status_code: int
+    response: dict = Field(sa_type=JSONValue)
+    # Keys older than 24 h are ignored, and purged per user whenever that user stores a new one.
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -8,7 +8,7 @@ from sqlmodel import SQLModel
 
 from todo_api import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from todo_api.config import Settings
-from todo_api.db import create_engine
+from todo_api.db import create_engine, include_in_comparison
 
 target_metadata = SQLModel.metadata
 
@@ -19,6 +19,7 @@ def run_on(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_in_comparison,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,11 +1,24 @@
-"""`/api/{user_id}/tasks`: the guidelines' task endpoints."""
+"""`/api/{user_id}/tasks`: the guidelines' task endpoints, and what a real todo app adds."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from todo_api.deps import DbDep, KnownUsersDep, Owner, OwnTask
-from todo_api.schemas import ErrorDetail, StatusFilter, TaskCreate, TaskRead, TaskUpdate
+from todo_api.schemas import (
+    BulkComplete,
+    BulkResult,
+    ErrorDetail,
+    TaskCreate,
+    TaskListQuery,
+    TaskPatch,
+    TaskRead,
+    TaskStats,
+    TaskUpdate,
+)
 from todo_api.services import tasks as task_service
 
 _AUTH_ERRORS: dict[int | str, dict[str, object]] = {
@@ -13,61 +26,187 @@ _AUTH_ERRORS: dict[int | str, dict[str, object]] = {
     403: {"model": ErrorDetail, "description": "The path names another user"},
 }
 _TASK_ERRORS = _AUTH_ERRORS | {404: {"model": ErrorDetail, "description": "No such task"}}
+_WRITE_ERRORS = _TASK_ERRORS | {
+    412: {"model": ErrorDetail, "description": "`If-Match` names an outdated version"}
+}
 
 router = APIRouter(prefix="/{user_id}/tasks", tags=["tasks"], responses=_AUTH_ERRORS)
 
+IfMatch = Annotated[
+    str | None,
+    Header(max_length=1000, description="Write only if the task still has this ETag (else 412)."),
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Retries with the same key and body return the first response (24 h).",
+    ),
+]
 
-async def _status_filter(
-    status_: Annotated[StatusFilter | None, Query(alias="status")] = None,
-    status_filter: Annotated[
-        StatusFilter | None, Query(description="Older spelling of `status`.", deprecated=True)
-    ] = None,
-) -> StatusFilter:
-    return status_ or status_filter or StatusFilter.all
+
+# Routes with a fixed segment come first: `/tasks/stats` is not task "stats".
 
 
-@router.get("")
+_DEFAULT_QUERY = TaskListQuery()
+_REPEATABLE = ("priority", "tag")
+
+
+async def _list_query(request: Request) -> TaskListQuery:
+    """The listing's parameters, parsed by hand: FastAPI's per-request handling of a query
+    model cost more than the rest of a default listing's Python work."""
+    params = request.query_params
+    if not params:
+        return _DEFAULT_QUERY
+    values: dict[str, Any] = {name: value for name, value in params.items()}
+    for name in _REPEATABLE:
+        if name in values:
+            values[name] = params.getlist(name)
+    try:
+        return TaskListQuery.model_validate(values)
+    except ValidationError as error:
+        raise RequestValidationError(
+            [
+                detail | {"loc": ("query", *detail["loc"])}
+                for detail in error.errors(include_url=False, include_context=False)
+            ]
+        ) from None
+
+
+@router.get("", openapi_extra={"parameters": TaskListQuery.openapi_parameters()})
 async def list_tasks(
     owner: Owner,
     db: DbDep,
-    status_: Annotated[StatusFilter, Depends(_status_filter)],
+    request: Request,
+    response: Response,
+    query: Annotated[TaskListQuery, Depends(_list_query)],
 ) -> list[TaskRead]:
-    """The caller's tasks, oldest first; `status` picks pending or completed ones."""
-    return await task_service.list_tasks(db, owner.user_id, status_)
+    """The caller's tasks: creation order unless `sort` says otherwise, `limit` at a time.
+
+    `Link: <…>; rel="next"` points at the next page; `X-Total-Count` counts every match (sent
+    when it comes free, or when asked with `count=true`).
+    """
+    page = await task_service.list_tasks(db, owner.user_id, query)
+    if page.total is not None:
+        response.headers["X-Total-Count"] = str(page.total)
+    if page.next_cursor is not None:
+        next_url = request.url.remove_query_params("offset").include_query_params(
+            cursor=page.next_cursor
+        )
+        response.headers["Link"] = f'<{next_url}>; rel="next"'
+    elif page.next_offset is not None:
+        next_url = request.url.include_query_params(offset=page.next_offset)
+        response.headers["Link"] = f'<{next_url}>; rel="next"'
+    return page.tasks  # type: ignore[return-value]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={422: {"description": "Invalid body, or an Idempotency-Key reused for another"}},
+)
 async def create_task(
-    owner: Owner, data: TaskCreate, db: DbDep, known_users: KnownUsersDep
+    owner: Owner,
+    data: TaskCreate,
+    db: DbDep,
+    known_users: KnownUsersDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> TaskRead:
-    """Add a task."""
-    return await task_service.create_task(db, owner, data, known_users)
+    """Add a task. With `Idempotency-Key`, a retry returns the first response instead."""
+    if idempotency_key is None:
+        task = await task_service.create_task(db, owner, data, known_users)
+        response.headers["ETag"] = task_service.etag(task)
+        return task  # type: ignore[return-value]
+    stored = await task_service.create_task_once(db, owner, data, known_users, idempotency_key)
+    headers = {"ETag": task_service.etag(stored.body)}
+    if stored.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)  # type: ignore[return-value]
 
 
-@router.get("/{task_id}", responses=_TASK_ERRORS)
-async def get_task(task: OwnTask) -> TaskRead:
-    """One task."""
+@router.get("/stats")
+async def task_stats(owner: Owner, db: DbDep) -> TaskStats:
+    """How many tasks there are, pending, completed, overdue and due today (UTC)."""
+    return await task_service.task_stats(db, owner.user_id)  # type: ignore[return-value]
+
+
+@router.post("/bulk/complete")
+async def complete_tasks(owner: Owner, selection: BulkComplete, db: DbDep) -> BulkResult:
+    """Complete several pending tasks (`ids`), or all of them (`all_pending`), at once.
+
+    Ids that are not the caller's pending tasks are skipped; `ids` in the answer were completed.
+    """
+    ids = await task_service.complete_tasks(db, owner.user_id, selection)
+    return BulkResult(count=len(ids), ids=ids)
+
+
+@router.delete("/completed")
+async def delete_completed(owner: Owner, db: DbDep) -> BulkResult:
+    """Delete every completed task at once."""
+    ids = await task_service.delete_completed(db, owner.user_id)
+    return BulkResult(count=len(ids), ids=ids)
+
+
+@router.get(
+    "/{task_id}",
+    response_model=TaskRead,
+    responses=_TASK_ERRORS | {304: {"description": "`If-None-Match` names the current ETag"}},
+)
+async def get_task(
+    task: OwnTask,
+    response: Response,
+    if_none_match: Annotated[str | None, Header(max_length=1000)] = None,
+) -> Any:
+    """One task; `304 Not Modified` when `If-None-Match` has its current ETag."""
+    tag = task_service.etag(task)
+    if task_service.not_modified(if_none_match, task):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
+    response.headers["ETag"] = tag
     return task
 
 
-@router.put("/{task_id}", responses=_TASK_ERRORS)
-async def update_task(task: OwnTask, data: TaskUpdate, db: DbDep) -> TaskRead:
+@router.put("/{task_id}", responses=_WRITE_ERRORS)
+async def update_task(
+    task: OwnTask, data: TaskUpdate, db: DbDep, response: Response, if_match: IfMatch = None
+) -> TaskRead:
     """Change the fields sent; fields left out (or null) keep their values."""
-    return await task_service.update_task(db, task, data)
+    version = task_service.expected_version(if_match, task)
+    changed = await task_service.update_task(db, task, data.changes(), version)
+    response.headers["ETag"] = task_service.etag(changed)
+    return changed  # type: ignore[return-value]
+
+
+@router.patch("/{task_id}", responses=_WRITE_ERRORS)
+async def patch_task(
+    task: OwnTask, data: TaskPatch, db: DbDep, response: Response, if_match: IfMatch = None
+) -> TaskRead:
+    """Partial update, JSON merge semantics: absent fields are untouched, null clears."""
+    version = task_service.expected_version(if_match, task)
+    changed = await task_service.update_task(db, task, data.changes(), version)
+    response.headers["ETag"] = task_service.etag(changed)
+    return changed  # type: ignore[return-value]
 
 
 @router.delete(
     "/{task_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=_TASK_ERRORS,
+    responses=_WRITE_ERRORS,
 )
-async def delete_task(task: OwnTask, db: DbDep) -> None:
+async def delete_task(task: OwnTask, db: DbDep, if_match: IfMatch = None) -> None:
     """Delete a task."""
-    await task_service.delete_task(db, task)
+    await task_service.delete_task(db, task, task_service.expected_version(if_match, task))
 
 
-@router.patch("/{task_id}/complete", responses=_TASK_ERRORS)
-async def toggle_task(task: OwnTask, db: DbDep) -> TaskRead:
-    """Flip a task between pending and completed."""
-    return await task_service.toggle_task(db, task)
+@router.patch("/{task_id}/complete", responses=_WRITE_ERRORS)
+async def toggle_task(
+    task: OwnTask, db: DbDep, response: Response, if_match: IfMatch = None
+) -> TaskRead:
+    """Flip a task between pending and completed (a recurring one spawns its next occurrence)."""
+    version = task_service.expected_version(if_match, task)
+    changed = await task_service.toggle_task(db, task, version)
+    response.headers["ETag"] = task_service.etag(changed)
+    return changed  # type: ignore[return-value]
