@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from todo_api.deps import DbDep, KnownUsersDep, Owner, OwnTask
+from todo_api.deps import DbDep, KnownUsersDep, Owner, OwnTask, SettingsDep
 from todo_api.schemas import ErrorDetail, StatusFilter, TaskCreate, TaskRead, TaskUpdate
 from todo_api.services import tasks as task_service
 
@@ -36,12 +36,18 @@ async def list_tasks(
     return await task_service.list_tasks(db, owner.user_id, status_)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"model": ErrorDetail, "description": "The user holds the most tasks allowed"}},
+)
 async def create_task(
-    owner: Owner, data: TaskCreate, db: DbDep, known_users: KnownUsersDep
+    owner: Owner, data: TaskCreate, db: DbDep, known_users: KnownUsersDep, settings: SettingsDep
 ) -> TaskRead:
     """Add a task."""
-    return await task_service.create_task(db, owner, data, known_users)
+    return await task_service.create_task(
+        db, owner, data, known_users, max_tasks=settings.max_tasks_per_user
+    )
 
 
 @router.get("/{task_id}", responses=_TASK_ERRORS)

@@ -20,6 +20,14 @@ class TaskNotFound(LookupError):
     """No task with that id belongs to the caller (it may belong to somebody else)."""
 
 
+class TaskLimitReached(Exception):
+    """The user already holds as many tasks as one account may."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
 # Task ids are a 32-bit column: larger ids cannot exist, and PostgreSQL rejects them outright.
 MAX_TASK_ID = 2**31 - 1
 
@@ -73,6 +81,9 @@ _TOGGLE = (
     .returning(*TASK.c)
 )
 _DELETE = delete(TASK).where(_THIS_TASK)
+# Is there a `limit`-th task? Walks at most `limit` entries of the (user_id, id) index, and
+# nothing beyond the user's own entries for everybody below it: no COUNT(*) per create.
+_NTH_TASK = select(TASK.c.id).where(_OWNER).offset(bindparam("skip")).limit(1)
 
 
 async def list_tasks(
@@ -93,9 +104,20 @@ async def get_task(db: Database, user_id: str, task_id: int) -> Row:
 
 
 async def create_task(
-    db: Database, owner: Principal, data: TaskCreate, known_users: KnownUsers
+    db: Database,
+    owner: Principal,
+    data: TaskCreate,
+    known_users: KnownUsers,
+    *,
+    max_tasks: int = 0,
 ) -> Row:
-    """Store a new task for the user."""
+    """Store a new task for the user; TaskLimitReached if they hold `max_tasks` (0: no limit).
+
+    Creates racing each other near the limit may overshoot it by the number of concurrent
+    requests of that one user; their rate limit bounds that.
+    """
+    if max_tasks and await db.fetch_one(_NTH_TASK, {"owner": owner.user_id, "skip": max_tasks - 1}):
+        raise TaskLimitReached(max_tasks)
     params = data.model_dump() | {"user_id": owner.user_id, "now": utcnow()}
     try:
         return await _insert(db, params)
