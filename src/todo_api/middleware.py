@@ -4,11 +4,12 @@ They run on every request, so each does the least it can: no Request objects, no
 no per-request allocation beyond a closure (BaseHTTPMiddleware would cost a task and a queue).
 """
 
+import itertools
 import json
 import logging
 import re
+import secrets
 import time
-import uuid
 from collections.abc import Iterable
 
 from starlette.exceptions import HTTPException
@@ -22,6 +23,16 @@ access_logger = logging.getLogger(ACCESS_LOGGER)
 REQUEST_ID_HEADER = b"x-request-id"
 # A client's id is kept only if it cannot forge log lines or carry a payload.
 _SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:@+=/-]{1,128}")
+# Generated ids: a random prefix per process and a counter, unique across workers and replicas
+# at a fraction of uuid4's cost.
+_ID_PREFIX = secrets.token_hex(8)
+_id_counter = itertools.count(1)
+
+
+def new_request_id() -> bytes:
+    """A fresh request id, unique across processes."""
+    return f"{_ID_PREFIX}-{next(_id_counter):x}".encode()
+
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -87,7 +98,7 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         request_id = _header(scope, REQUEST_ID_HEADER)
         if request_id is None or not _SANE_REQUEST_ID.fullmatch(request_id):
-            request_id = uuid.uuid4().hex.encode()
+            request_id = new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id.decode()
         extra = [*_pick_headers(scope["path"], self.docs_paths), (REQUEST_ID_HEADER, request_id)]
         status = 500  # what the client gets if the app dies before answering
@@ -165,12 +176,21 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = _header(scope, b"content-length")
+        length = chunked = None
+        for key, value in scope["headers"]:
+            if key == b"content-length":
+                length = value
+            elif key == b"transfer-encoding":
+                chunked = value
         if length is not None:
             # The server enforces the declared length, and rejects malformed ones itself.
             if length.isdigit() and int(length) > self.max_bytes:
                 await send_error(send, 413, self.detail, [(b"connection", b"close")])
                 return
+            await self.app(scope, receive, send)
+            return
+        if chunked is None:
+            # HTTP/1.1: with neither header there is no body at all.
             await self.app(scope, receive, send)
             return
 
