@@ -246,3 +246,46 @@ def test_sigterm_lets_an_in_flight_request_finish(two_workers: Server, database_
     assert b"written during shutdown" in response
     assert two_workers.process.wait(timeout=30) in {0, -signal.SIGTERM}
     assert asyncio.run(_stored_titles(database_url)) == ["written during shutdown"]
+
+
+def _read_response(sock: socket.socket) -> bytes:
+    """One HTTP/1.1 response with a Content-Length, read off a raw socket."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
+def test_a_streamed_body_over_the_limit_is_cut_off_with_413(
+    tmp_path: Path, database_url: str
+) -> None:
+    port = _free_port()
+    env = _clean_env(
+        DATABASE_URL=database_url, BETTER_AUTH_SECRET=TEST_SECRET, MAX_BODY_BYTES="2048"
+    )
+    server = Server([str(BIN / "todo-api"), "serve", "--port", str(port)], env, tmp_path, port)
+    try:
+        server.wait_until_up()
+        request = (
+            "POST /api/alice/tasks HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{port}\r\n"
+            f"Authorization: {bearer(make_token('alice'))['Authorization']}\r\n"
+            "Content-Type: application/json\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n"
+        ).encode()
+        chunk = b"x" * 1000
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(request + b'10\r\n{"title": "big",\r\n')
+            # Three 1000-byte chunks cross the limit; the answer comes before the body ends.
+            for _ in range(3):
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            response = _read_response(sock)
+        assert response.startswith(b"HTTP/1.1 413 "), response
+        assert response.endswith(b'{"detail":"Request body too large: at most 2048 bytes"}')
+    finally:
+        server.stop()
+    assert asyncio.run(_stored_titles(database_url)) == []

@@ -52,7 +52,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    logger.exception(
+        "Unhandled error on %s %s (request id %s)",
+        request.method,
+        request.url.path,
+        request.scope.get("state", {}).get("request_id"),
+        exc_info=exc,
+    )
     return JSONResponse(
         {"detail": "Internal server error"}, status_code=status.HTTP_500_INTERNAL_SERVER_ERROR
     )
