@@ -1,7 +1,7 @@
 """Pure ASGI middleware: request ids, the access log, security headers, body size, IP rate limit.
 
 They run on every request, so each does the least it can: no Request objects, no body copies,
-no per-request allocation beyond a closure (BaseHTTPMiddleware would cost a task and a queue).
+a closure or two at most (BaseHTTPMiddleware would cost a task and a queue per request).
 """
 
 import itertools

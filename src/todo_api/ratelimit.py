@@ -10,9 +10,8 @@ must not become an outage of the API.
 import logging
 import math
 import time
-from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import HTTPException, Request, status
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter
@@ -84,6 +83,3 @@ async def limit_user_rate(request: Request, caller: CurrentUser) -> None:
             detail=f"Too many requests for this user; retry in {retry_after} s",
             headers={"Retry-After": str(retry_after)},
         )
-
-
-UserRateLimit = Annotated[None, Depends(limit_user_rate)]
