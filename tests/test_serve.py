@@ -101,6 +101,11 @@ def _image_command() -> list[str]:
     return commands[-1]
 
 
+def _image_healthcheck() -> list[str]:
+    (check,) = [arguments for keyword, arguments in _dockerfile() if keyword == "HEALTHCHECK"]
+    return json.loads(check[check.index("CMD ") + 4 :])
+
+
 def test_the_image_is_slim_python_with_a_locked_production_install() -> None:
     instructions = _dockerfile()
     base = next(arguments for keyword, arguments in instructions if keyword == "FROM")
@@ -150,6 +155,8 @@ def test_the_image_command_serves_the_api_with_json_logs(tmp_path: Path) -> None
         assert response.status_code == 200
         assert response.json() == {"message": "Todo API is running"}
         assert response.headers["x-request-id"] == "probe-1"
+        healthcheck = subprocess.run(_image_healthcheck(), env=env, capture_output=True)
+        assert healthcheck.returncode == 0, healthcheck.stderr
     finally:
         # uvicorn re-raises the SIGTERM it handled once shutdown is complete.
         assert server.stop() in {0, -signal.SIGTERM}
