@@ -58,6 +58,9 @@ def make_settings(database_url: str) -> Callable[..., Settings]:
         values: dict[str, Any] = {
             "database_url": database_url,
             "better_auth_secret": TEST_SECRET,
+            # Far above what any test sends; the rate-limit tests set their own.
+            "rate_limit_per_user": "100000/minute",
+            "rate_limit_per_ip": "100000/minute",
         } | overrides
         return Settings(_env_file=None, **values)
 

@@ -38,11 +38,12 @@ def test_unexpected_failure_is_a_generic_500_and_a_logged_traceback(
         TestClient(app, raise_server_exceptions=False) as client,
         caplog.at_level(logging.ERROR, logger="todo_api"),
     ):
-        response = client.get("/api/alice/tasks", headers=alice)
+        response = client.get("/api/alice/tasks", headers=alice | {"X-Request-ID": "boom-1"})
     assert response.status_code == 500
     assert response.json() == {"detail": "Internal server error"}
     assert "secret internals" not in response.text
     assert "RuntimeError: secret internals" in caplog.text
+    assert "request id boom-1" in caplog.text
     assert "Traceback" in caplog.text
 
 

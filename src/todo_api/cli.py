@@ -1,7 +1,6 @@
 """The `todo-api` command: serve the API, mint a development token, migrate the database."""
 
 import asyncio
-import copy
 from datetime import timedelta
 from typing import Annotated
 
@@ -12,6 +11,7 @@ from pydantic import ValidationError
 from todo_api.auth import issue_token
 from todo_api.config import ConfigError, Settings
 from todo_api.db import create_engine, upgrade_schema
+from todo_api.logs import log_config
 
 cli = typer.Typer(help="todo-api: the backend of a multi-user todo app.", add_completion=False)
 db_cli = typer.Typer(help="Database schema commands.")
@@ -48,24 +48,21 @@ def serve(
     workers: Annotated[int, typer.Option(envvar="WEB_CONCURRENCY", min=1)] = 1,
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
 ) -> None:
-    """Run the API server."""
-    _load_settings()
+    """Run the API server: N worker processes; SIGTERM lets in-flight requests finish."""
+    settings = _load_settings()
     uvicorn.run(
         "todo_api.main:app",
         host=host,
         port=port,
         workers=None if reload else workers,
         reload=reload,
+        # Client addresses (for the per-address rate limit) come from X-Forwarded-For only when
+        # the proxy is trusted: FORWARDED_ALLOW_IPS, 127.0.0.1 by default.
         proxy_headers=True,
-        log_config=_log_config(),
+        log_config=log_config(settings),
+        access_log=False,  # the service logs each request itself, with its request id
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
     )
-
-
-def _log_config() -> dict[str, object]:
-    # Uvicorn's own logging setup, extended to the service's loggers; every worker applies it.
-    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    config["loggers"]["todo_api"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
-    return config
 
 
 @cli.command()

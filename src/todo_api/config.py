@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
+from limits import parse_many
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -41,6 +42,22 @@ class Settings(BaseSettings):
     # FastAPI's native OpenTelemetry; off by default, as its per-request checks cost ~4%.
     opentelemetry: bool = False
     run_migrations_on_startup: bool = True
+    # Logging: `text` for people, `json` (one object per line) for log collectors.
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Protection against one client exhausting the service or the database.
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
+    # 0 means no limit (the benchmark uses it); anything else is a hard cap on create.
+    max_tasks_per_user: Annotated[int, Field(ge=0)] = 10_000
+    rate_limit_enabled: bool = True
+    # `limits` notation: "300/minute", "10/second;1000/hour"; empty turns that limit off.
+    rate_limit_per_user: str = "300/minute"
+    rate_limit_per_ip: str = "1200/minute"
+    # Shared rate-limit counters for several replicas; in-process memory when unset.
+    redis_url: SecretStr | None = None
+    rate_limit_key_prefix: str = "todo-api"
+    # How long shutdown waits for in-flight requests before cutting them off.
+    shutdown_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -49,6 +66,27 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, origins: list[str]) -> list[str]:
+        # Credentials are allowed, so a wildcard would let any site act as the signed-in user.
+        for origin in origins:
+            if "*" in origin or origin.endswith("/") or "://" not in origin:
+                raise ValueError(
+                    f"{origin!r} is not an exact origin like https://app.example (no *, no path)"
+                )
+        return origins
+
+    @field_validator("rate_limit_per_user", "rate_limit_per_ip")
+    @classmethod
+    def _valid_rate_limit(cls, value: str) -> str:
+        if value.strip():
+            try:
+                parse_many(value)
+            except ValueError as error:
+                raise ValueError(f"not a rate limit like '120/minute': {error}") from None
+        return value.strip()
 
     @property
     def effective_database_url(self) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 import asyncpg
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event, exc, text
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import URL, make_url
@@ -390,6 +391,22 @@ def include_in_comparison(
     """Autogenerate's filter: the PostgreSQL-only search indexes (`*_trgm`) live in the
     migrations alone, since models.py cannot declare an index that may not exist."""
     return not (type_ == "index" and reflected and (name or "").endswith("_trgm"))
+
+
+def head_revision() -> str:
+    """The newest revision among the migrations shipped with the package."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "the package ships at least one migration"
+    return head
+
+
+_SCHEMA_REVISION = text("SELECT version_num FROM alembic_version")
+
+
+async def schema_revision(db: Database) -> str | None:
+    """The revision the database's schema is at, or None if it was never migrated."""
+    rows = await db.fetch_all(_SCHEMA_REVISION)
+    return rows[0]["version_num"] if rows else None
 
 
 async def upgrade_schema(engine: AsyncEngine) -> None:

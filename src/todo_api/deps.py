@@ -10,6 +10,7 @@ from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from todo_api.auth import AuthError, Principal
+from todo_api.config import Settings
 from todo_api.db import Database, Row
 from todo_api.services import tasks as task_service
 from todo_api.services.users import KnownUsers, ensure_user
@@ -29,6 +30,14 @@ async def get_known_users(request: Request) -> KnownUsers:
 
 
 KnownUsersDep = Annotated[KnownUsers, Depends(get_known_users)]
+
+
+async def get_app_settings(request: Request) -> Settings:
+    """The settings the application was built with."""
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 _bearer = HTTPBearer(
     auto_error=False,

@@ -5,17 +5,29 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, status
+from fastapi import Depends, FastAPI, Request, status
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from todo_api import __version__
 from todo_api.auth import SharedSecretVerifier
 from todo_api.config import Settings, get_settings
-from todo_api.db import DatabaseUnavailable, open_database
-from todo_api.routes import tags, tasks
-from todo_api.schemas import Message
-from todo_api.services.tasks import IdempotencyKeyReused, PreconditionFailed, TaskNotFound
+from todo_api.db import DatabaseUnavailable, head_revision, open_database
+from todo_api.middleware import (
+    BodySizeLimitMiddleware,
+    IpRateLimitMiddleware,
+    RequestContextMiddleware,
+)
+from todo_api.ratelimit import RateLimiter, limit_user_rate
+from todo_api.routes import health, tags, tasks
+from todo_api.schemas import ErrorDetail, Message
+from todo_api.services.tasks import (
+    IdempotencyKeyReused,
+    PreconditionFailed,
+    TaskLimitReached,
+    TaskNotFound,
+)
 from todo_api.services.users import KnownUsers
 
 logger = logging.getLogger(__name__)
@@ -25,6 +37,7 @@ logger = logging.getLogger(__name__)
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Connect (and migrate) on startup; release the pool on shutdown."""
     settings: Settings = app.state.settings
+    app.state.schema_head = head_revision()
     db = await open_database(settings, migrate=settings.run_migrations_on_startup)
     app.state.db = db
     app.state.verifier = SharedSecretVerifier(
@@ -44,7 +57,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    logger.exception(
+        "Unhandled error on %s %s (request id %s)",
+        request.method,
+        request.url.path,
+        request.scope.get("state", {}).get("request_id"),
+        exc_info=exc,
+    )
     return JSONResponse(
         {"detail": "Internal server error"}, status_code=status.HTTP_500_INTERNAL_SERVER_ERROR
     )
@@ -68,6 +87,14 @@ async def _idempotency_key_reused(_request: Request, _exc: Exception) -> JSONRes
     )
 
 
+async def _task_limit_reached(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, TaskLimitReached)
+    return JSONResponse(
+        {"detail": f"Task limit reached: one user may hold at most {exc.limit} tasks"},
+        status_code=status.HTTP_409_CONFLICT,
+    )
+
+
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     logger.error("Database unavailable on %s %s: %s", request.method, request.url.path, exc)
     return JSONResponse(
@@ -77,11 +104,37 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
     )
 
 
+def _error(description: str, example: str) -> dict[str, object]:
+    return {
+        "model": ErrorDetail,
+        "description": description,
+        "content": {"application/json": {"example": {"detail": example}}},
+    }
+
+
+_TOO_MANY_REQUESTS = _error(
+    "Rate limit exceeded (per client address, and per user on /api); see `Retry-After`",
+    "Too many requests for this user; retry in 12 s",
+)
+_API_ERRORS: dict[int | str, dict[str, object]] = {
+    413: _error("The request body is over MAX_BODY_BYTES", "Request body too large"),
+    429: _TOO_MANY_REQUESTS,
+    503: _error(
+        "The database is unavailable; see `Retry-After`",
+        "The database is unavailable; try again shortly",
+    ),
+}
+STATIC_DOCS_URL = "/static/docs"
+DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")
+HEALTH_PATHS = ("/health", "/ready")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for the given settings (the environment's by default)."""
     settings = settings or get_settings()
     settings.check_production()
-    app = FastAPI(
+    # The docs pages load Swagger UI and ReDoc from the fastapi-offline package: no CDN.
+    app = FastAPIOffline(
         title="Todo API",
         description="RESTful API for a multi-user todo application.",
         version=__version__,
@@ -89,22 +142,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry=None
         if settings.opentelemetry
         else {"tracing": False, "metrics": False, "logs": False},
+        static_url=STATIC_DOCS_URL,
+        # Swagger UI's default validator badge would call validator.swagger.io.
+        swagger_ui_parameters={"validatorUrl": None},
+        responses={429: _TOO_MANY_REQUESTS},
     )
     app.state.settings = settings
+    rate_limiter = RateLimiter(settings)
+    app.state.rate_limiter = rate_limiter
+    # Added innermost first: request context → CORS → address rate limit → body size → app.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(IpRateLimitMiddleware, limiter=rate_limiter, exempt=HEALTH_PATHS)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_credentials=True,
         allow_methods=["*"],
         allow_headers=["*"],
+        expose_headers=["Retry-After", "X-Request-ID"],
     )
+    app.add_middleware(RequestContextMiddleware, docs_paths=DOCS_PATHS)
     app.add_exception_handler(TaskNotFound, _task_not_found)
     app.add_exception_handler(PreconditionFailed, _precondition_failed)
     app.add_exception_handler(IdempotencyKeyReused, _idempotency_key_reused)
+    app.add_exception_handler(TaskLimitReached, _task_limit_reached)
     app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
     app.add_exception_handler(Exception, _unhandled_error)
-    app.include_router(tasks.router, prefix="/api")
-    app.include_router(tags.router, prefix="/api")
+    app.include_router(health.router)
+    for router in (tasks.router, tags.router):
+        app.include_router(
+            router, prefix="/api", dependencies=[Depends(limit_user_rate)], responses=_API_ERRORS
+        )
 
     @app.get("/", tags=["meta"])
     async def read_root() -> Message:

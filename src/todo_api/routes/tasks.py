@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from todo_api.deps import DbDep, KnownUsersDep, Owner, OwnTask
+from todo_api.deps import DbDep, KnownUsersDep, Owner, OwnTask, SettingsDep
 from todo_api.schemas import (
     BulkComplete,
     BulkResult,
@@ -105,22 +105,29 @@ async def list_tasks(
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses={422: {"description": "Invalid body, or an Idempotency-Key reused for another"}},
+    responses={
+        409: {"model": ErrorDetail, "description": "The user holds the most tasks allowed"},
+        422: {"description": "Invalid body, or an Idempotency-Key reused for another"},
+    },
 )
 async def create_task(
     owner: Owner,
     data: TaskCreate,
     db: DbDep,
     known_users: KnownUsersDep,
+    settings: SettingsDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> TaskRead:
     """Add a task. With `Idempotency-Key`, a retry returns the first response instead."""
+    max_tasks = settings.max_tasks_per_user
     if idempotency_key is None:
-        task = await task_service.create_task(db, owner, data, known_users)
+        task = await task_service.create_task(db, owner, data, known_users, max_tasks=max_tasks)
         response.headers["ETag"] = task_service.etag(task)
         return task  # type: ignore[return-value]
-    stored = await task_service.create_task_once(db, owner, data, known_users, idempotency_key)
+    stored = await task_service.create_task_once(
+        db, owner, data, known_users, idempotency_key, max_tasks=max_tasks
+    )
     headers = {"ETag": task_service.etag(stored.body)}
     if stored.replayed:
         headers["Idempotent-Replayed"] = "true"

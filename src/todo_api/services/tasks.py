@@ -62,6 +62,18 @@ class IdempotencyKeyReused(Exception):
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 
+
+class TaskLimitReached(Exception):
+    """The user already holds as many tasks as one account may."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
+# Task ids are a 32-bit column: larger ids cannot exist, and PostgreSQL rejects them outright.
+MAX_TASK_ID = 2**31 - 1
+
 TASK: Table = Task.__table__  # type: ignore[assignment]
 KEY: Table = IdempotencyKey.__table__  # type: ignore[assignment]
 _OWNER = TASK.c.user_id == bindparam("owner")
@@ -170,6 +182,9 @@ _STATS = select(
     func.count().filter(_overdue(_NOW, _TODAY)).label("overdue"),
     func.count().filter(_PENDING, TASK.c.due_date == _TODAY).label("due_today"),
 ).where(_OWNER)
+# Is there a `limit`-th task? Walks at most `limit` entries of the (user_id, id) index, and
+# nothing beyond the user's own entries for everybody below it: no COUNT(*) per create.
+_NTH_TASK = select(TASK.c.id).where(_OWNER).offset(bindparam("skip")).limit(1)
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -412,10 +427,23 @@ def _new_task_params(owner: str, data: TaskCreate, now: datetime) -> dict[str, A
     return params
 
 
+async def _check_task_limit(db: Database, user_id: str, max_tasks: int) -> None:
+    # Creates racing each other near the limit may overshoot it by the number of concurrent
+    # requests of that one user; their rate limit bounds that.
+    if max_tasks and await db.fetch_one(_NTH_TASK, {"owner": user_id, "skip": max_tasks - 1}):
+        raise TaskLimitReached(max_tasks)
+
+
 async def create_task(
-    db: Database, owner: Principal, data: TaskCreate, known_users: KnownUsers
+    db: Database,
+    owner: Principal,
+    data: TaskCreate,
+    known_users: KnownUsers,
+    *,
+    max_tasks: int = 0,
 ) -> Row:
-    """Store a new task for the user."""
+    """Store a new task for the user; TaskLimitReached if they hold `max_tasks` (0: no limit)."""
+    await _check_task_limit(db, owner.user_id, max_tasks)
     params = _new_task_params(owner.user_id, data, utcnow())
     try:
         return await _insert(db, params)
@@ -455,7 +483,13 @@ class StoredResponse:
 
 
 async def create_task_once(
-    db: Database, owner: Principal, data: TaskCreate, known_users: KnownUsers, key: str
+    db: Database,
+    owner: Principal,
+    data: TaskCreate,
+    known_users: KnownUsers,
+    key: str,
+    *,
+    max_tasks: int = 0,
 ) -> StoredResponse:
     """Create a task unless this `Idempotency-Key` already did (then replay that response).
 
@@ -467,6 +501,7 @@ async def create_task_once(
     request_hash = hashlib.sha256(data.model_dump_json().encode()).hexdigest()
     if (stored := await db.fetch_one(_GET_KEY, lookup)) is not None:
         return _replay(stored, request_hash)
+    await _check_task_limit(db, owner.user_id, max_tasks)
     await ensure_user(db, owner, known_users)
     for attempt in range(2):
         try:
