@@ -5,16 +5,19 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, status
+import httpx2 as httpx
+from fastapi import Depends, FastAPI, Request, status
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from todo_api import __version__
-from todo_api.auth import SharedSecretVerifier
+from todo_api.auth import create_verifier
 from todo_api.config import Settings, get_settings
 from todo_api.db import DatabaseUnavailable, open_database
-from todo_api.routes import tasks
+from todo_api.deps import password_login
+from todo_api.routes import auth, tasks
 from todo_api.schemas import Message
+from todo_api.services.accounts import LoginThrottle
 from todo_api.services.tasks import TaskNotFound
 from todo_api.services.users import KnownUsers
 
@@ -27,12 +30,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     db = await open_database(settings, migrate=settings.run_migrations_on_startup)
     app.state.db = db
-    app.state.verifier = SharedSecretVerifier(
-        secret=settings.jwt_secret(),
-        algorithm=settings.jwt_algorithm,
-        leeway_seconds=settings.jwt_leeway_seconds,
-    )
+    http = httpx.AsyncClient(timeout=settings.jwks_timeout_seconds, follow_redirects=True)
+    app.state.verifier = create_verifier(settings, http)
     app.state.known_users = KnownUsers()
+    app.state.login_throttle = LoginThrottle(settings)
     # Everything loaded so far lives as long as the process: keep the collector from walking
     # it again and again (a full collection over it stalled requests for tens of ms).
     gc.collect()
@@ -40,6 +41,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await http.aclose()
         await db.close()
 
 
@@ -87,7 +89,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(TaskNotFound, _task_not_found)
     app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
     app.add_exception_handler(Exception, _unhandled_error)
-    app.include_router(tasks.router, prefix="/api")
+    # With accounts on, protected routes also name the password flow, so /docs can sign in.
+    docs_login = [Depends(password_login)] if settings.accounts_enabled else []
+    app.include_router(tasks.router, prefix="/api", dependencies=docs_login)
+    app.include_router(auth.router, prefix="/api/auth", dependencies=docs_login)
+    if settings.accounts_enabled:
+        app.include_router(auth.accounts_router, prefix="/api/auth")
 
     @app.get("/", tags=["meta"])
     async def read_root() -> Message:

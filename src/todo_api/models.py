@@ -66,3 +66,17 @@ class Task(SQLModel, table=True):
     completed: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Credential(SQLModel, table=True):
+    """The password of a user who signed up with the service itself (not via Better Auth).
+
+    A table of its own, so Better Auth's `user` columns stay exactly as Better Auth made them.
+    """
+
+    __tablename__ = "credential"
+
+    user_id: str = Field(sa_type=Text, primary_key=True, foreign_key="user.id", ondelete="CASCADE")
+    password_hash: str = Field(sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

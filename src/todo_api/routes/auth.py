@@ -1,0 +1,133 @@
+"""Accounts: the caller's profile (every token mode) and the service's own sign-up and sign-in."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import TypeAdapter, ValidationError
+
+from todo_api.auth import TokenVerifier
+from todo_api.deps import (
+    CurrentUser,
+    DbDep,
+    LoginThrottleDep,
+    SettingsDep,
+    VerifierDep,
+    unauthorized,
+)
+from todo_api.schemas import (
+    Email,
+    ErrorDetail,
+    Password,
+    SignedUp,
+    SignIn,
+    SignUp,
+    Token,
+    UserRead,
+)
+from todo_api.services import accounts
+from todo_api.services.accounts import EmailTaken, InvalidCredentials, TooManyAttempts, WeakPassword
+
+router = APIRouter(tags=["auth"])
+# Mounted only when ACCOUNTS_ENABLED (the default): otherwise these paths are 404.
+accounts_router = APIRouter(tags=["auth"])
+
+_EMAIL = TypeAdapter(Email)
+_PASSWORD = TypeAdapter(Password)
+_CREDENTIAL_ERRORS = {
+    status.HTTP_401_UNAUTHORIZED: {"model": ErrorDetail, "description": "Wrong email or password"},
+    status.HTTP_429_TOO_MANY_REQUESTS: {
+        "model": ErrorDetail,
+        "description": "Too many failed sign-ins; see Retry-After",
+    },
+}
+
+
+@router.get("/me", responses={401: {"model": ErrorDetail}})
+async def read_me(caller: CurrentUser, db: DbDep) -> UserRead:
+    """The caller's profile, whichever kind of token they signed in with."""
+    user = await accounts.get_profile(db, caller.user_id)
+    if user is None:  # deleted since this process last wrote it
+        raise unauthorized("User not found")
+    return accounts.user_read(user)
+
+
+@accounts_router.post(
+    "/sign-up",
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"model": ErrorDetail, "description": "Email already in use"}},
+)
+async def sign_up(
+    data: SignUp, db: DbDep, settings: SettingsDep, verifier: VerifierDep
+) -> SignedUp:
+    """Create an account; returns the user and a token for them."""
+    try:
+        user = await accounts.sign_up(db, data, settings)
+    except WeakPassword as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(error)) from None
+    except EmailTaken:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, detail="An account with this email already exists"
+        ) from None
+    token = _token(user, settings, verifier)
+    return SignedUp(**token.model_dump(), user=accounts.user_read(user))
+
+
+@accounts_router.post("/sign-in", responses=_CREDENTIAL_ERRORS)
+async def sign_in(
+    data: SignIn,
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    verifier: VerifierDep,
+    throttle: LoginThrottleDep,
+) -> Token:
+    """Exchange an email and password for a token."""
+    user = await _authenticate(request, db, throttle, data.email, data.password)
+    return _token(user, settings, verifier)
+
+
+@accounts_router.post("/token", responses=_CREDENTIAL_ERRORS)
+async def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    verifier: VerifierDep,
+    throttle: LoginThrottleDep,
+) -> Token:
+    """The OAuth2 password flow (`username` is the email), for the docs' Authorize button."""
+    try:
+        email = _EMAIL.validate_python(form.username)
+        _PASSWORD.validate_python(form.password)
+    except ValidationError:
+        raise unauthorized("Incorrect email or password") from None
+    user = await _authenticate(request, db, throttle, email, form.password)
+    return _token(user, settings, verifier)
+
+
+async def _authenticate(
+    request: Request, db: DbDep, throttle: LoginThrottleDep, email: str, password: str
+) -> dict:
+    ip = request.client.host if request.client else "unknown"
+    try:
+        return await accounts.authenticate(db, email, password, ip, throttle)
+    except TooManyAttempts as error:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail="Too many failed sign-ins; try again later",
+            headers={"Retry-After": str(error.retry_after)},
+        ) from None
+    except InvalidCredentials:
+        raise unauthorized("Incorrect email or password") from None
+
+
+def _token(user: dict, settings: SettingsDep, verifier: TokenVerifier) -> Token:
+    signer = verifier.shared_secret
+    assert signer is not None  # accounts on → the shared-secret mode is on
+    return accounts.access_token(
+        user,
+        secret=signer.secret,
+        algorithm=signer.algorithm,
+        expires_in=settings.access_token_expire_seconds,
+    )
