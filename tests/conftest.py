@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 
 from todo_api.auth import issue_token
 from todo_api.config import Settings
+from todo_api.db import create_engine
 from todo_api.main import create_app
 
 TEST_SECRET = "test-secret-" + "0123456789abcdef" * 4  # 64+ bytes: long enough for HS512
@@ -86,6 +87,33 @@ def app(settings: Settings) -> FastAPI:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         yield test_client
+
+
+# Better Auth's own DDL for its `user` table (PostgreSQL; SQLite accepts it too).
+BETTER_AUTH_USER_TABLE = """
+CREATE TABLE "user" (
+    "id" text NOT NULL PRIMARY KEY,
+    "name" text NOT NULL,
+    "email" text NOT NULL UNIQUE,
+    "emailVerified" boolean NOT NULL,
+    "image" text,
+    "createdAt" timestamptz DEFAULT CURRENT_TIMESTAMP NOT NULL,
+    "updatedAt" timestamptz DEFAULT CURRENT_TIMESTAMP NOT NULL
+)
+"""
+
+
+def create_better_auth_table(settings: Settings, *statements: str) -> None:
+    """Make the database as Better Auth leaves it before the service ever starts."""
+
+    async def run() -> None:
+        engine = create_engine(settings)
+        async with engine.begin() as connection:
+            for statement in (BETTER_AUTH_USER_TABLE, *statements):
+                await connection.execute(text(statement))
+        await engine.dispose()
+
+    asyncio.run(run())
 
 
 def make_token(sub: str | None = "alice", **claims: Any) -> str:
