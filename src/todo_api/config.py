@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     jwks_url: str | None = None
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
-    jwks_algorithms: Annotated[list[JwksAlgorithm], NoDecode] = [
+    jwks_algorithms: Annotated[list[JwksAlgorithm], NoDecode, Field(min_length=1)] = [
         "EdDSA",
         "ES256",
         "ES512",
@@ -123,7 +123,8 @@ class Settings(BaseSettings):
         if self.shared_secret_enabled and len(secret) < MIN_PRODUCTION_SECRET_LENGTH:
             raise ConfigError(
                 "ENVIRONMENT=production requires BETTER_AUTH_SECRET of at least "
-                f"{MIN_PRODUCTION_SECRET_LENGTH} characters"
+                f"{MIN_PRODUCTION_SECRET_LENGTH} characters (or, to verify only Better Auth's "
+                "JWKS tokens, BETTER_AUTH_URL with ACCOUNTS_ENABLED=false)"
             )
 
     def jwt_secret(self) -> str:

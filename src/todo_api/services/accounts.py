@@ -6,8 +6,10 @@ shape, so the rest of the service cannot tell them from the frontend's.
 """
 
 import math
+import os
 import secrets
 import string
+import threading
 import time
 from collections import OrderedDict, deque
 from datetime import timedelta
@@ -57,6 +59,9 @@ _ID_LENGTH = 32
 
 # Argon2id with argon2-cffi's recommended parameters (RFC 9106's second choice).
 password_hash = PasswordHash((Argon2Hasher(),))
+# Each Argon2 run takes 64 MiB and a core for ~0.1 s: a burst of sign-ins queues here instead
+# of exhausting memory.
+_ARGON2_SLOTS = threading.BoundedSemaphore(max(2, os.cpu_count() or 1))
 
 
 class EmailTaken(Exception):
@@ -146,16 +151,26 @@ def check_password_policy(password: str, settings: Settings) -> None:
         raise WeakPassword("Password is too common; choose another one")
 
 
+def _hash(password: str) -> str:
+    with _ARGON2_SLOTS:
+        return password_hash.hash(password)
+
+
+def _verify(password: str, stored: str | None) -> tuple[bool, str | None]:
+    with _ARGON2_SLOTS:
+        # An unknown email is checked against a dummy hash: it costs one Argon2 run too.
+        return password_hash.verify_and_update(password, stored or _dummy_hash())
+
+
 @cache
 def _dummy_hash() -> str:
-    # Verified against when the email is unknown, so that costs one Argon2 run too.
     return password_hash.hash(secrets.token_urlsafe(16))
 
 
 async def sign_up(db: Database, data: SignUp, settings: Settings) -> Row:
     """Create a user and their password; EmailTaken if the email is already in use."""
     check_password_policy(data.password, settings)
-    hashed = await to_thread.run_sync(password_hash.hash, data.password)
+    hashed = await to_thread.run_sync(_hash, data.password)
     now = utcnow()
     user = {
         "id": "".join(secrets.choice(_ID_ALPHABET) for _ in range(_ID_LENGTH)),
@@ -189,8 +204,8 @@ async def authenticate(
     """
     throttle.check(email, ip)
     row = await db.fetch_one(_LOGIN, {"email": email})
-    stored = row.pop("password_hash") if row is not None else _dummy_hash()
-    valid, new_hash = await to_thread.run_sync(password_hash.verify_and_update, password, stored)
+    stored = row.pop("password_hash") if row is not None else None
+    valid, new_hash = await to_thread.run_sync(_verify, password, stored)
     if row is None or not valid:
         throttle.failed(email, ip)
         raise InvalidCredentials
