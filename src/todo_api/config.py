@@ -123,8 +123,7 @@ class Settings(BaseSettings):
         if self.shared_secret_enabled and len(secret) < MIN_PRODUCTION_SECRET_LENGTH:
             raise ConfigError(
                 "ENVIRONMENT=production requires BETTER_AUTH_SECRET of at least "
-                f"{MIN_PRODUCTION_SECRET_LENGTH} characters (or, to verify only Better Auth's "
-                "JWKS tokens, BETTER_AUTH_URL with ACCOUNTS_ENABLED=false)"
+                f"{MIN_PRODUCTION_SECRET_LENGTH} characters"
             )
 
     def jwt_secret(self) -> str:
