@@ -12,7 +12,9 @@ from datetime import timedelta
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
+from jwt.warnings import InsecureKeyLengthWarning
 
 from tests.conftest import (
     JWKS_ALGORITHMS,
@@ -505,3 +507,13 @@ def test_email_claim_taken_by_another_user_is_not_copied_on_refresh(client: Test
         {"id": "u1", "name": "one", "email": "one@example.com"},
         {"id": "u2", "name": "Two", "email": "two@example.com"},
     ]
+
+
+def test_token_signed_by_a_published_but_weak_rsa_key_is_401(
+    jwks_client: TestClient, better_auth: BetterAuthServer
+) -> None:
+    weak = SigningKey("weak-rsa", "RS256", rsa.generate_private_key(65537, key_size=1024))
+    better_auth.keys.append(weak)
+    with pytest.warns(InsecureKeyLengthWarning):
+        token = better_auth.token(weak)
+    assert_unauthorized(_tasks(jwks_client, token), "Invalid token")

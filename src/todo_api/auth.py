@@ -2,6 +2,7 @@
 issuing the service's own."""
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -85,7 +86,7 @@ class SharedSecretVerifier:
             )
         except jwt.ExpiredSignatureError:
             raise AuthError("Token has expired") from None
-        except jwt.InvalidTokenError:
+        except jwt.PyJWTError:  # also key errors, e.g. a too short key
             raise AuthError("Invalid token") from None
 
 
@@ -162,6 +163,13 @@ class JwksKeys:
             self._keys = {}
             self._fetched_at = time.monotonic()
 
+    async def close(self) -> None:
+        """Stop a background refresh still running (on shutdown)."""
+        if self._background is not None and not self._background.done():
+            self._background.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._background
+
     def _refresh_in_background(self) -> None:
         if self._background is None or self._background.done():
             self._background = asyncio.create_task(self._refresh())
@@ -220,12 +228,17 @@ class JwksVerifier:
                 algorithms=self.algorithms,
                 issuer=self.issuer,
                 audience=self.audience,
-                options={"require": required, "verify_aud": self.audience is not None},
+                options={
+                    "require": required,
+                    "verify_aud": self.audience is not None,
+                    # A published 512-bit RSA key is as good as none.
+                    "enforce_minimum_key_length": True,
+                },
                 leeway=self.leeway_seconds,
             )
         except jwt.ExpiredSignatureError:
             raise AuthError("Token has expired") from None
-        except jwt.InvalidTokenError:
+        except jwt.PyJWTError:  # also key errors, e.g. a too short key
             raise AuthError("Invalid token") from None
 
 
@@ -256,7 +269,7 @@ class TokenVerifier:
             return principal
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.InvalidTokenError:
+        except jwt.PyJWTError:
             raise AuthError("Invalid token") from None
         algorithm = header.get("alg")
         if self.shared_secret is not None and algorithm == self.shared_secret.algorithm:
@@ -268,6 +281,11 @@ class TokenVerifier:
         principal = principal_from_claims(claims)
         self.verified.put(token, principal, claims["exp"])
         return principal
+
+    async def close(self) -> None:
+        """Release what the verifier runs in the background."""
+        if self.jwks is not None:
+            await self.jwks.keys.close()
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
