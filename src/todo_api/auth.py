@@ -3,6 +3,7 @@ issuing the service's own."""
 
 import asyncio
 import contextlib
+import json
 import logging
 import math
 import time
@@ -120,7 +121,6 @@ class JwksKeys:
         self._attempted_at = -math.inf
         self._lock = asyncio.Lock()
         self._background: asyncio.Task[None] | None = None
-        self.fetches = 0
 
     async def key(self, kid: str, algorithm: str) -> jwt.PyJWK:
         """The verification key `kid` names, for `algorithm`; AuthError if there is none."""
@@ -175,12 +175,15 @@ class JwksKeys:
             self._background = asyncio.create_task(self._refresh())
 
     async def _fetch(self) -> dict[str, dict[str, Any]]:
-        self.fetches += 1
-        response = await self._client.get(self.url, headers={"Accept": "application/json"})
-        response.raise_for_status()
-        if len(response.content) > self.MAX_RESPONSE_BYTES:
-            raise ValueError("JWKS response is too large")
-        body = response.json()
+        content = bytearray()
+        headers = {"Accept": "application/json"}
+        async with self._client.stream("GET", self.url, headers=headers) as response:
+            response.raise_for_status()
+            async for chunk in response.aiter_bytes():
+                content += chunk
+                if len(content) > self.MAX_RESPONSE_BYTES:
+                    raise ValueError("JWKS response is too large")
+        body = json.loads(content)
         keys = body.get("keys") if isinstance(body, dict) else None
         if not isinstance(keys, list):
             raise ValueError("JWKS response has no `keys` list")
