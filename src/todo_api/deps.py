@@ -7,7 +7,7 @@ costs more than the work these do.
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2PasswordBearer
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from todo_api.auth import AuthError, Principal, TokenVerifier
 from todo_api.config import Settings
@@ -60,13 +60,6 @@ _bearer = HTTPBearer(
     auto_error=False,
     description="A JWT: Better Auth's, one from `/api/auth/sign-in`, or one signed with "
     "BETTER_AUTH_SECRET (`todo-api token --sub <user>` makes one).",
-)
-# Only documents the password flow, so the docs page's "Authorize" button can sign in;
-# `get_current_user` reads the same header through `_bearer`.
-password_login = OAuth2PasswordBearer(
-    tokenUrl="/api/auth/token",
-    auto_error=False,
-    description="Sign in with an account of the service's own (email as the username).",
 )
 
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx2 as httpx
-from fastapi import Depends, FastAPI, Request, status
+from fastapi import FastAPI, Request, status
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
@@ -14,7 +14,6 @@ from todo_api import __version__
 from todo_api.auth import create_verifier
 from todo_api.config import Settings, get_settings
 from todo_api.db import DatabaseUnavailable, open_database
-from todo_api.deps import password_login
 from todo_api.routes import auth, tasks
 from todo_api.schemas import Message
 from todo_api.services.accounts import LoginThrottle
@@ -90,12 +89,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(TaskNotFound, _task_not_found)
     app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
     app.add_exception_handler(Exception, _unhandled_error)
-    # With accounts on, protected routes also name the password flow, so /docs can sign in.
-    docs_login = [Depends(password_login)] if settings.accounts_enabled else []
-    app.include_router(tasks.router, prefix="/api", dependencies=docs_login)
-    app.include_router(auth.router, prefix="/api/auth", dependencies=docs_login)
+    app.include_router(tasks.router, prefix="/api")
+    app.include_router(auth.router, prefix="/api/auth")
     if settings.accounts_enabled:
         app.include_router(auth.accounts_router, prefix="/api/auth")
+        auth.document_password_flow(app)
 
     @app.get("/", tags=["meta"])
     async def read_root() -> Message:

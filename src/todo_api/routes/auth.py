@@ -2,8 +2,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import TypeAdapter, ValidationError
 
 from todo_api.auth import TokenVerifier
@@ -32,6 +33,11 @@ router = APIRouter(tags=["auth"])
 # Mounted only when ACCOUNTS_ENABLED (the default): otherwise these paths are 404.
 accounts_router = APIRouter(tags=["auth"])
 
+TOKEN_URL = "/api/auth/token"
+_PASSWORD_FLOW = OAuth2PasswordBearer(
+    tokenUrl=TOKEN_URL,
+    description="Sign in with an account of the service's own (the email as the username).",
+)
 _EMAIL = TypeAdapter(Email)
 _PASSWORD = TypeAdapter(Password)
 _CREDENTIAL_ERRORS = {
@@ -131,3 +137,29 @@ def _token(user: dict, settings: SettingsDep, verifier: TokenVerifier) -> Token:
         algorithm=signer.algorithm,
         expires_in=settings.access_token_expire_seconds,
     )
+
+
+def document_password_flow(app: FastAPI) -> None:
+    """Offer the password flow beside the bearer scheme in the OpenAPI schema.
+
+    So the docs page's "Authorize" button can sign in. Only the schema changes: requests are
+    still read by the one bearer dependency, with no extra work per request.
+    """
+    build = app.openapi
+    scheme = _PASSWORD_FLOW.scheme_name
+
+    def openapi() -> dict:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        schema["components"]["securitySchemes"][scheme] = jsonable_encoder(
+            _PASSWORD_FLOW.model, by_alias=True, exclude_none=True
+        )
+        for path in schema["paths"].values():
+            for operation in path.values():
+                security = operation.get("security", [])
+                if {"HTTPBearer": []} in security:
+                    security.append({scheme: []})
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
