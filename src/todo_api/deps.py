@@ -33,12 +33,12 @@ async def get_known_users(request: Request) -> KnownUsers:
 KnownUsersDep = Annotated[KnownUsers, Depends(get_known_users)]
 
 
-async def get_settings(request: Request) -> Settings:
-    """The application's settings."""
+async def get_app_settings(request: Request) -> Settings:
+    """The settings the application was created with."""
     return request.app.state.settings
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
 async def get_verifier(request: Request) -> TokenVerifier:

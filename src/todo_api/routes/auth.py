@@ -8,6 +8,8 @@ from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import TypeAdapter, ValidationError
 
 from todo_api.auth import TokenVerifier
+from todo_api.config import Settings
+from todo_api.db import Database, Row
 from todo_api.deps import (
     CurrentUser,
     DbDep,
@@ -27,7 +29,13 @@ from todo_api.schemas import (
     UserRead,
 )
 from todo_api.services import accounts
-from todo_api.services.accounts import EmailTaken, InvalidCredentials, TooManyAttempts, WeakPassword
+from todo_api.services.accounts import (
+    EmailTaken,
+    InvalidCredentials,
+    LoginThrottle,
+    TooManyAttempts,
+    WeakPassword,
+)
 
 router = APIRouter(tags=["auth"])
 # Mounted only when ACCOUNTS_ENABLED (the default): otherwise these paths are 404.
@@ -113,8 +121,8 @@ async def token(
 
 
 async def _authenticate(
-    request: Request, db: DbDep, throttle: LoginThrottleDep, email: str, password: str
-) -> dict:
+    request: Request, db: Database, throttle: LoginThrottle, email: str, password: str
+) -> Row:
     ip = request.client.host if request.client else "unknown"
     try:
         return await accounts.authenticate(db, email, password, ip, throttle)
@@ -128,7 +136,7 @@ async def _authenticate(
         raise unauthorized("Incorrect email or password") from None
 
 
-def _token(user: dict, settings: SettingsDep, verifier: TokenVerifier) -> Token:
+def _token(user: Row, settings: Settings, verifier: TokenVerifier) -> Token:
     signer = verifier.shared_secret
     assert signer is not None  # accounts on → the shared-secret mode is on
     return accounts.access_token(
