@@ -209,6 +209,7 @@ class BetterAuthServer:
     keys: list[SigningKey]
     fetches: int = 0
     failing: bool = False
+    body: bytes | None = None  # served instead of the JWKS when set
     _server: ThreadingHTTPServer | None = field(default=None, repr=False)
 
     def token(
@@ -266,7 +267,7 @@ def better_auth(signing_keys: dict[str, SigningKey]) -> Iterator[BetterAuthServe
             if state.failing:
                 self.send_error(503)
                 return
-            body = json.dumps({"keys": [key.public_jwk for key in state.keys]}).encode()
+            body = state.body or json.dumps({"keys": [k.public_jwk for k in state.keys]}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))

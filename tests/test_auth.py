@@ -415,6 +415,20 @@ def test_jwks_server_errors_are_401_not_500(make_settings, better_auth: BetterAu
         assert_unauthorized(_tasks(client, better_auth.token()), "Invalid token")
 
 
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b"[]", b'{"keys": "none"}', b'{"keys": [{"kid": 1}, "x"]}', b" " * 1_100_000],
+    ids=["not-json", "not-an-object", "keys-not-a-list", "unusable-keys", "oversized"],
+)
+def test_malformed_jwks_is_401_not_500(
+    make_settings, better_auth: BetterAuthServer, body: bytes
+) -> None:
+    better_auth.body = body
+    with TestClient(create_app(make_settings(better_auth_url=better_auth.url))) as client:
+        assert_unauthorized(_tasks(client, better_auth.token()), "Invalid token")
+        assert better_auth.fetches == 1
+
+
 def test_forged_kid_flood_fetches_the_jwks_at_most_once_per_interval(
     jwks_client: TestClient, better_auth: BetterAuthServer
 ) -> None:
