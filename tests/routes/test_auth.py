@@ -234,7 +234,7 @@ def test_repeated_failures_for_one_account_are_429(
         assert client.post(SIGN_IN, json=wrong).status_code == 401
     response = client.post(SIGN_IN, json=wrong)
     assert response.status_code == 429
-    assert response.json() == {"detail": "Too many failed sign-ins; try again later"}
+    assert response.json() == {"detail": "Too many failed attempts; try again later"}
     assert 1 <= int(response.headers["Retry-After"]) <= 900
     # Locked: even the right password waits, on both sign-in routes.
     right = {"email": "carol@example.com", "password": PASSWORD}
@@ -252,6 +252,19 @@ def test_repeated_failures_from_one_address_are_429(make_settings) -> None:
         response = client.post(SIGN_IN, json={"email": "other@example.com", "password": "x"})
         assert response.status_code == 429
         assert "Retry-After" in response.headers
+
+
+def test_probing_for_taken_emails_by_sign_up_is_429(make_settings) -> None:
+    settings = make_settings(login_max_failures_per_ip=2)
+    with TestClient(create_app(settings)) as client:
+        body = {"email": "h@example.com", "password": PASSWORD, "name": "H"}
+        assert client.post(SIGN_UP, json=body).status_code == 201
+        assert client.post(SIGN_UP, json=body).status_code == 409
+        assert client.post(SIGN_UP, json=body).status_code == 409
+        probe = client.post(SIGN_UP, json=body | {"email": "i@example.com"})
+        assert probe.status_code == 429
+        assert "Retry-After" in probe.headers
+        assert query(client, 'SELECT email FROM "user"') == [{"email": "h@example.com"}]
 
 
 def test_lockout_ends_after_the_window(make_settings) -> None:

@@ -52,7 +52,7 @@ _CREDENTIAL_ERRORS = {
     status.HTTP_401_UNAUTHORIZED: {"model": ErrorDetail, "description": "Wrong email or password"},
     status.HTTP_429_TOO_MANY_REQUESTS: {
         "model": ErrorDetail,
-        "description": "Too many failed sign-ins; see Retry-After",
+        "description": "Too many failed attempts; see Retry-After",
     },
 }
 
@@ -69,14 +69,24 @@ async def read_me(caller: CurrentUser, db: DbDep) -> UserRead:
 @accounts_router.post(
     "/sign-up",
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"model": ErrorDetail, "description": "Email already in use"}},
+    responses={
+        409: {"model": ErrorDetail, "description": "Email already in use"},
+        429: _CREDENTIAL_ERRORS[status.HTTP_429_TOO_MANY_REQUESTS],
+    },
 )
 async def sign_up(
-    data: SignUp, db: DbDep, settings: SettingsDep, verifier: VerifierDep
+    data: SignUp,
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    verifier: VerifierDep,
+    throttle: LoginThrottleDep,
 ) -> SignedUp:
     """Create an account; returns the user and a token for them."""
     try:
-        user = await accounts.sign_up(db, data, settings)
+        user = await accounts.sign_up(db, data, settings, _client_ip(request), throttle)
+    except TooManyAttempts as error:
+        raise _too_many(error) from None
     except WeakPassword as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(error)) from None
     except EmailTaken:
@@ -123,17 +133,24 @@ async def token(
 async def _authenticate(
     request: Request, db: Database, throttle: LoginThrottle, email: str, password: str
 ) -> Row:
-    ip = request.client.host if request.client else "unknown"
     try:
-        return await accounts.authenticate(db, email, password, ip, throttle)
+        return await accounts.authenticate(db, email, password, _client_ip(request), throttle)
     except TooManyAttempts as error:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            detail="Too many failed sign-ins; try again later",
-            headers={"Retry-After": str(error.retry_after)},
-        ) from None
+        raise _too_many(error) from None
     except InvalidCredentials:
         raise unauthorized("Incorrect email or password") from None
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _too_many(error: TooManyAttempts) -> HTTPException:
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        detail="Too many failed attempts; try again later",
+        headers={"Retry-After": str(error.retry_after)},
+    )
 
 
 def _token(user: Row, settings: Settings, verifier: TokenVerifier) -> Token:

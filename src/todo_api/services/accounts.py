@@ -100,19 +100,19 @@ class LoginThrottle:
         self._capacity = capacity
         self._failures: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
 
-    def check(self, email: str, ip: str) -> None:
-        """Raise TooManyAttempts if either the account or the address is locked out."""
+    def check(self, email: str | None, ip: str) -> None:
+        """Raise TooManyAttempts if the account (when given) or the address is locked out."""
         now = time.monotonic()
-        for key in (("account", email), ("ip", ip)):
+        for key in self._keys(email, ip):
             failures = self._recent(key, now)
             if failures is not None and len(failures) >= self._limits[key[0]]:
                 retry_after = failures[0] + self._window - now
                 raise TooManyAttempts(max(1, math.ceil(retry_after)))
 
-    def failed(self, email: str, ip: str) -> None:
-        """Count one failed sign-in against the account and the address."""
+    def failed(self, email: str | None, ip: str) -> None:
+        """Count one failure against the account (when given) and the address."""
         now = time.monotonic()
-        for key in (("account", email), ("ip", ip)):
+        for key in self._keys(email, ip):
             failures = self._recent(key, now)
             if failures is None:
                 failures = self._failures[key] = deque(maxlen=self._limits[key[0]])
@@ -124,6 +124,10 @@ class LoginThrottle:
     def succeeded(self, email: str) -> None:
         """Clear the account's failures (the address's stay counted)."""
         self._failures.pop(("account", email), None)
+
+    @staticmethod
+    def _keys(email: str | None, ip: str) -> list[tuple[str, str]]:
+        return [("ip", ip)] if email is None else [("account", email), ("ip", ip)]
 
     def _recent(self, key: tuple[str, str], now: float) -> deque[float] | None:
         failures = self._failures.get(key)
@@ -167,8 +171,15 @@ def _dummy_hash() -> str:
     return password_hash.hash(secrets.token_urlsafe(16))
 
 
-async def sign_up(db: Database, data: SignUp, settings: Settings) -> Row:
-    """Create a user and their password; EmailTaken if the email is already in use."""
+async def sign_up(
+    db: Database, data: SignUp, settings: Settings, ip: str, throttle: LoginThrottle
+) -> Row:
+    """Create a user and their password; EmailTaken if the email is already in use.
+
+    A taken email counts as a failure for the client's address: probing which emails have
+    accounts is throttled like guessing passwords.
+    """
+    throttle.check(None, ip)
     check_password_policy(data.password, settings)
     hashed = await to_thread.run_sync(_hash, data.password)
     now = utcnow()
@@ -190,6 +201,7 @@ async def sign_up(db: Database, data: SignUp, settings: Settings) -> Row:
                 )
             )
     except IntegrityViolation:
+        throttle.failed(None, ip)
         raise EmailTaken(data.email) from None
     return user
 
