@@ -1,21 +1,30 @@
 """Fixtures: a fresh database per test (a SQLite file, or PostgreSQL with TEST_DATABASE_URL)."""
 
 import asyncio
+import json
 import os
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from jwt.algorithms import get_default_algorithms
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from todo_api.auth import issue_token
 from todo_api.config import Settings
+from todo_api.db import create_engine
 from todo_api.main import create_app
 
 TEST_SECRET = "test-secret-" + "0123456789abcdef" * 4  # 64+ bytes: long enough for HS512
@@ -83,6 +92,33 @@ def client(app: FastAPI) -> Iterator[TestClient]:
         yield test_client
 
 
+# Better Auth's own DDL for its `user` table (PostgreSQL; SQLite accepts it too).
+BETTER_AUTH_USER_TABLE = """
+CREATE TABLE "user" (
+    "id" text NOT NULL PRIMARY KEY,
+    "name" text NOT NULL,
+    "email" text NOT NULL UNIQUE,
+    "emailVerified" boolean NOT NULL,
+    "image" text,
+    "createdAt" timestamptz DEFAULT CURRENT_TIMESTAMP NOT NULL,
+    "updatedAt" timestamptz DEFAULT CURRENT_TIMESTAMP NOT NULL
+)
+"""
+
+
+def create_better_auth_table(settings: Settings, *statements: str) -> None:
+    """Make the database as Better Auth leaves it before the service ever starts."""
+
+    async def run() -> None:
+        engine = create_engine(settings)
+        async with engine.begin() as connection:
+            for statement in (BETTER_AUTH_USER_TABLE, *statements):
+                await connection.execute(text(statement))
+        await engine.dispose()
+
+    asyncio.run(run())
+
+
 def make_token(sub: str | None = "alice", **claims: Any) -> str:
     """A valid HS256 token for the test secret."""
     return issue_token(TEST_SECRET, subject=sub, **claims)
@@ -127,3 +163,140 @@ def create_task(client: TestClient, alice: Headers) -> Callable[..., dict[str, A
         return response.json()
 
     return create
+
+
+# --- Better Auth: real asymmetric keys, and their JWKS served over real HTTP ------------------
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A private key as Better Auth's JWT plugin holds it, and its public JWK."""
+
+    kid: str
+    alg: str
+    private_key: Any
+
+    @property
+    def public_jwk(self) -> dict[str, Any]:
+        algorithm = get_default_algorithms()[self.alg]
+        jwk = algorithm.to_jwk(self.private_key.public_key(), as_dict=True)
+        return jwk | {"kid": self.kid, "alg": self.alg, "use": "sig"}
+
+
+def new_signing_key(alg: str, kid: str | None = None) -> SigningKey:
+    """A freshly generated key for one of Better Auth's algorithms."""
+    private_key = {
+        "EdDSA": lambda: ed25519.Ed25519PrivateKey.generate(),
+        "ES256": lambda: ec.generate_private_key(ec.SECP256R1()),
+        "ES512": lambda: ec.generate_private_key(ec.SECP521R1()),
+        "RS256": lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        "PS256": lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048),
+    }[alg]()
+    return SigningKey(kid or f"{alg.lower()}-{uuid.uuid4().hex[:8]}", alg, private_key)
+
+
+JWKS_ALGORITHMS = ["EdDSA", "ES256", "ES512", "RS256", "PS256"]
+
+
+@pytest.fixture(scope="session")
+def signing_keys() -> dict[str, SigningKey]:
+    """One key per algorithm, generated once per test run (RSA keys take a while)."""
+    return {alg: new_signing_key(alg) for alg in JWKS_ALGORITHMS}
+
+
+@dataclass
+class BetterAuthServer:
+    """A stand-in for a Better Auth frontend: serves the JWKS and signs tokens like it."""
+
+    url: str
+    keys: list[SigningKey]
+    fetches: int = 0
+    failing: bool = False
+    body: bytes | None = None  # served instead of the JWKS when set
+    _server: ThreadingHTTPServer | None = field(default=None, repr=False)
+
+    def token(
+        self,
+        key: SigningKey | None = None,
+        sub: str = "ba-user",
+        *,
+        expires_in: float = 900,
+        headers: dict[str, Any] | None = None,
+        **claims: Any,
+    ) -> str:
+        """A token shaped like Better Auth's: the user object, sub, iss = aud = base URL.
+
+        Claims given as None are left out.
+        """
+        key = key or self.keys[0]
+        now = int(time.time())
+        payload = {
+            "id": sub,
+            "sub": sub,
+            "email": f"{sub}@example.com",
+            "name": sub.title(),
+            "emailVerified": True,
+            "iss": self.url,
+            "aud": self.url,
+            "iat": now,
+            "exp": now + expires_in,
+        } | claims
+        return jwt.encode(
+            {name: value for name, value in payload.items() if value is not None},
+            key.private_key,
+            algorithm=key.alg,
+            headers={"kid": key.kid} | (headers or {}),
+        )
+
+    def stop(self) -> None:
+        """Take the server down: connections are refused from now on."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+@pytest.fixture
+def better_auth(signing_keys: dict[str, SigningKey]) -> Iterator[BetterAuthServer]:
+    """A real HTTP server on 127.0.0.1 (free port) publishing every key of `signing_keys`."""
+    state = BetterAuthServer(url="", keys=list(signing_keys.values()))
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path != "/api/auth/jwks":
+                self.send_error(404)
+                return
+            state.fetches += 1
+            if state.failing:
+                self.send_error(503)
+                return
+            body = state.body or json.dumps({"keys": [k.public_jwk for k in state.keys]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    state._server = server
+    # A short poll interval keeps shutdown (and so each test's teardown) quick.
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        state.stop()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def jwks_client(
+    make_settings: Callable[..., Settings], better_auth: BetterAuthServer
+) -> Iterator[TestClient]:
+    """The app verifying Better Auth's tokens (and, as by default, the shared secret's)."""
+    with TestClient(create_app(make_settings(better_auth_url=better_auth.url))) as client:
+        yield client

@@ -1,6 +1,7 @@
 """Settings: defaults, production guard rails, the development secret."""
 
 import pytest
+from pydantic import ValidationError
 
 from todo_api.config import DEFAULT_DATABASE_URL, ConfigError, Settings
 
@@ -66,3 +67,51 @@ def test_configured_secret_wins_over_the_development_one(tmp_path) -> None:
     configured = settings(database_url=f"sqlite:///{tmp_path}/t.db", better_auth_secret="given")
     assert configured.jwt_secret() == "given"
     assert not (tmp_path / ".todo-api-secret").exists()
+
+
+def test_better_auth_url_switches_jwks_mode_on_with_its_defaults() -> None:
+    configured = settings(better_auth_url="https://app.example/")
+    assert configured.effective_jwks_url == "https://app.example/api/auth/jwks"
+    assert configured.effective_jwt_issuer == "https://app.example"
+    assert configured.effective_jwt_audience == "https://app.example"
+    assert settings().effective_jwks_url is None
+
+
+def test_explicit_jwks_url_issuer_and_audience_win() -> None:
+    configured = settings(
+        better_auth_url="https://app.example",
+        jwks_url="https://keys.example/jwks.json",
+        jwt_issuer="https://issuer.example",
+        jwt_audience="todo-api",
+    )
+    assert configured.effective_jwks_url == "https://keys.example/jwks.json"
+    assert configured.effective_jwt_issuer == "https://issuer.example"
+    assert configured.effective_jwt_audience == "todo-api"
+
+
+def test_jwks_algorithms_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JWKS_ALGORITHMS", "EdDSA, ES256")
+    assert settings().jwks_algorithms == ["EdDSA", "ES256"]
+
+
+@pytest.mark.parametrize("algorithm", ["HS256", "none", "RS384"])
+def test_jwks_algorithms_outside_better_auths_are_refused(algorithm: str) -> None:
+    with pytest.raises(ValidationError):
+        settings(jwks_algorithms=[algorithm])
+
+
+def test_production_jwks_only_needs_no_shared_secret() -> None:
+    jwks_only = settings(
+        environment="production",
+        database_url="postgresql://h/db",
+        better_auth_url="https://app.example",
+        accounts_enabled=False,
+    )
+    assert not jwks_only.shared_secret_enabled
+    jwks_only.check_production()
+    with pytest.raises(ConfigError, match="BETTER_AUTH_SECRET"):
+        settings(
+            environment="production",
+            database_url="postgresql://h/db",
+            better_auth_url="https://app.example",
+        ).check_production()

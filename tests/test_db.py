@@ -13,7 +13,14 @@ from sqlalchemy import insert, text, update
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
-from tests.conftest import TEST_DATABASE_URL, Headers, bearer, make_token, query
+from tests.conftest import (
+    TEST_DATABASE_URL,
+    Headers,
+    bearer,
+    create_better_auth_table,
+    make_token,
+    query,
+)
 from todo_api.config import ConfigError
 from todo_api.db import (
     IntegrityViolation,
@@ -139,39 +146,19 @@ def test_upgrade_is_idempotent_and_concurrent_upgrades_do_not_race(settings) -> 
     asyncio.run(run())
 
 
-BETTER_AUTH_USER_TABLE = """
-CREATE TABLE "user" (
-    "id" text NOT NULL PRIMARY KEY,
-    "name" text NOT NULL,
-    "email" text NOT NULL UNIQUE,
-    "emailVerified" boolean NOT NULL,
-    "image" text,
-    "createdAt" timestamptz DEFAULT CURRENT_TIMESTAMP NOT NULL,
-    "updatedAt" timestamptz DEFAULT CURRENT_TIMESTAMP NOT NULL
-)
-"""
-
-
-def test_a_better_auth_user_table_created_first_is_left_alone(settings) -> None:
-    async def create_better_auth_table() -> None:
-        engine = create_engine(settings)
-        async with engine.begin() as connection:
-            await connection.execute(text(BETTER_AUTH_USER_TABLE))
-            await connection.execute(
-                text(
-                    'INSERT INTO "user" (id, name, email, "emailVerified") '
-                    "VALUES ('ba-user-1', 'Existing', 'existing@example.com', true)"
-                )
-            )
-        await engine.dispose()
-
-    asyncio.run(create_better_auth_table())
+def test_a_better_auth_user_table_created_first_is_kept_and_shared(settings) -> None:
+    create_better_auth_table(
+        settings,
+        'INSERT INTO "user" (id, name, email, "emailVerified") '
+        "VALUES ('ba-user-1', 'Existing', 'existing@example.com', true)",
+    )
     with TestClient(create_app(settings)) as client:
         headers = bearer(make_token("ba-user-1", email="existing@example.com", name="Changed"))
         response = client.post("/api/ba-user-1/tasks", json={"title": "t"}, headers=headers)
         assert response.status_code == 201
         users = query(client, 'SELECT id, name, "emailVerified" FROM "user"')
-    assert users == [{"id": "ba-user-1", "name": "Existing", "emailVerified": True}]
+    # The token's profile claims refresh the row; Better Auth's own columns keep their values.
+    assert users == [{"id": "ba-user-1", "name": "Changed", "emailVerified": True}]
 
 
 # --- the Database layer -----------------------------------------------------------------------

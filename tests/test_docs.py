@@ -25,7 +25,7 @@ def test_docs_pages_load_everything_from_the_service_itself(client: TestClient, 
     assert spec is not None and spec.group(1) == "/openapi.json"
 
 
-def test_the_schema_declares_bearer_auth_on_task_routes(client: TestClient) -> None:
+def test_the_schema_declares_bearer_auth_on_every_user_route(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     assert schema["components"]["securitySchemes"]["HTTPBearer"] == {
         "type": "http",
@@ -33,9 +33,9 @@ def test_the_schema_declares_bearer_auth_on_task_routes(client: TestClient) -> N
         "description": schema["components"]["securitySchemes"]["HTTPBearer"]["description"],
     }
     for path, operations in schema["paths"].items():
-        if path.startswith("/api/"):
+        if path.startswith("/api/{user_id}/") or path == "/api/auth/me":
             for operation in operations.values():
-                assert operation["security"] == [{"HTTPBearer": []}], path
+                assert {"HTTPBearer": []} in operation["security"], path
 
 
 def _error_response(operation: dict, status: str) -> dict:
@@ -50,10 +50,13 @@ def test_the_schema_declares_every_error_with_the_detail_model(client: TestClien
         for method, operation in operations.items():
             statuses = set(operation["responses"])
             assert "429" in statuses, (method, path)
-            if path.startswith("/api/"):
+            if path.startswith("/api/{user_id}/"):
                 for status in ("401", "403", "413", "429", "503"):
                     _error_response(operation, status)
                 assert "422" in statuses
+            elif path.startswith("/api/auth/"):
+                for status in ("413", "429", "503"):
+                    _error_response(operation, status)
             if "{task_id}" in path:
                 _error_response(operation, "404")
     create = paths["/api/{user_id}/tasks"]["post"]

@@ -1,14 +1,25 @@
-"""Bearer tokens: verifying the ones clients send, and issuing development ones."""
+"""Bearer tokens: verifying the ones clients send (shared secret or Better Auth's JWKS), and
+issuing the service's own."""
 
+import asyncio
+import contextlib
+import json
+import logging
+import math
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import httpx2 as httpx
 import jwt
 
+from todo_api.config import Settings
 from todo_api.models import utcnow
+
+logger = logging.getLogger(__name__)
 
 MAX_USER_ID_LENGTH = 255
 
@@ -54,27 +65,18 @@ class VerifiedTokens:
             self._entries.popitem(last=False)
 
 
-@dataclass(frozen=True)
 class SharedSecretVerifier:
     """Verifies HS* tokens signed with the secret shared with the frontend."""
 
-    secret: str
-    algorithm: str = "HS256"
-    leeway_seconds: float = 30
-    verified: VerifiedTokens = field(default_factory=VerifiedTokens)
+    def __init__(self, secret: str, algorithm: str = "HS256", leeway_seconds: float = 30) -> None:
+        self.secret = secret
+        self.algorithm = algorithm
+        self.leeway_seconds = leeway_seconds
 
-    def verify(self, token: str) -> Principal:
-        """Return the caller a token names, or raise AuthError."""
-        if (principal := self.verified.get(token, self.leeway_seconds)) is not None:
-            return principal
-        claims = self._decode(token)
-        principal = principal_from_claims(claims)
-        self.verified.put(token, principal, claims["exp"])
-        return principal
-
-    def _decode(self, token: str) -> dict[str, Any]:
+    def decode(self, token: str) -> dict[str, Any]:
+        """The token's claims, or AuthError."""
         try:
-            claims = jwt.decode(
+            return jwt.decode(
                 token,
                 self.secret,
                 # Fixed by configuration, never read from the token: this is what stops
@@ -85,9 +87,208 @@ class SharedSecretVerifier:
             )
         except jwt.ExpiredSignatureError:
             raise AuthError("Token has expired") from None
-        except jwt.InvalidTokenError:
+        except jwt.PyJWTError:  # also key errors, e.g. a too short key
             raise AuthError("Invalid token") from None
-        return claims
+
+
+class JwksKeys:
+    """Better Auth's public keys, fetched from its JWKS endpoint and kept in memory.
+
+    Keys are looked up by `kid`. An unknown `kid` triggers a refetch, at most once per
+    `min_refresh_interval` (a flood of forged kids costs the frontend one request per interval);
+    concurrent requests share one fetch. A key set older than `max_age` is refreshed in the
+    background while the cached keys keep verifying, so a JWKS outage only affects keys this
+    process has never seen.
+    """
+
+    MAX_RESPONSE_BYTES = 1_000_000
+
+    def __init__(
+        self,
+        url: str,
+        client: httpx.AsyncClient,
+        *,
+        max_age: float = 3600,
+        min_refresh_interval: float = 30,
+    ) -> None:
+        self.url = url
+        self._client = client
+        self._max_age = max_age
+        self._min_refresh_interval = min_refresh_interval
+        self._jwks: dict[str, dict[str, Any]] = {}
+        self._keys: dict[tuple[str, str], jwt.PyJWK] = {}
+        self._fetched_at = -math.inf
+        self._attempted_at = -math.inf
+        self._lock = asyncio.Lock()
+        self._background: asyncio.Task[None] | None = None
+
+    async def key(self, kid: str, algorithm: str) -> jwt.PyJWK:
+        """The verification key `kid` names, for `algorithm`; AuthError if there is none."""
+        if kid not in self._jwks:
+            await self._refresh(if_missing=kid)
+        elif time.monotonic() - self._fetched_at > self._max_age:
+            self._refresh_in_background()
+        return self._prepared(kid, algorithm)
+
+    def _prepared(self, kid: str, algorithm: str) -> jwt.PyJWK:
+        if (key := self._keys.get((kid, algorithm))) is not None:
+            return key
+        jwk = self._jwks.get(kid)
+        if jwk is None:
+            raise AuthError("Invalid token")
+        # A key that names its algorithm is bound to it; one that does not takes the token's
+        # (already allow-listed) algorithm only if its key type fits that algorithm.
+        if jwk.get("alg", algorithm) != algorithm:
+            raise AuthError("Invalid token")
+        try:
+            key = jwt.PyJWK(jwk, algorithm)
+        except (jwt.PyJWTError, KeyError, TypeError, ValueError):
+            raise AuthError("Invalid token") from None
+        self._keys[(kid, algorithm)] = key
+        return key
+
+    async def _refresh(self, *, if_missing: str | None = None) -> None:
+        async with self._lock:
+            if if_missing is not None and if_missing in self._jwks:
+                return  # another request fetched it while this one waited
+            if time.monotonic() - self._attempted_at < self._min_refresh_interval:
+                return
+            self._attempted_at = time.monotonic()
+            try:
+                jwks = await self._fetch()
+            except (httpx.HTTPError, ValueError) as error:
+                logger.warning("Fetching the JWKS from %s failed: %s", self.url, error)
+                return
+            self._jwks = jwks
+            self._keys = {}
+            self._fetched_at = time.monotonic()
+
+    async def close(self) -> None:
+        """Stop a background refresh still running (on shutdown)."""
+        if self._background is not None and not self._background.done():
+            self._background.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._background
+
+    def _refresh_in_background(self) -> None:
+        if self._background is None or self._background.done():
+            self._background = asyncio.create_task(self._refresh())
+
+    async def _fetch(self) -> dict[str, dict[str, Any]]:
+        content = bytearray()
+        headers = {"Accept": "application/json"}
+        async with self._client.stream("GET", self.url, headers=headers) as response:
+            response.raise_for_status()
+            async for chunk in response.aiter_bytes():
+                content += chunk
+                if len(content) > self.MAX_RESPONSE_BYTES:
+                    raise ValueError("JWKS response is too large")
+        body = json.loads(content)
+        keys = body.get("keys") if isinstance(body, dict) else None
+        if not isinstance(keys, list):
+            raise ValueError("JWKS response has no `keys` list")
+        usable = {
+            jwk["kid"]: jwk
+            for jwk in keys
+            if isinstance(jwk, dict)
+            and isinstance(jwk.get("kid"), str)
+            and jwk.get("use", "sig") == "sig"
+            and jwk.get("kty") in {"OKP", "EC", "RSA"}
+        }
+        logger.info("Fetched %d signing keys from %s", len(usable), self.url)
+        return usable
+
+
+class JwksVerifier:
+    """Verifies Better Auth's asymmetric tokens (EdDSA, ES*, RS256, PS256) against its JWKS."""
+
+    def __init__(
+        self,
+        keys: JwksKeys,
+        *,
+        algorithms: Sequence[str],
+        issuer: str | None,
+        audience: str | None,
+        leeway_seconds: float = 30,
+    ) -> None:
+        self.keys = keys
+        self.algorithms = list(algorithms)
+        self.issuer = issuer
+        self.audience = audience
+        self.leeway_seconds = leeway_seconds
+
+    async def decode(self, token: str, header: dict[str, Any]) -> dict[str, Any]:
+        """The token's claims, or AuthError; `header` is the token's (unverified) header."""
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise AuthError("Invalid token")
+        key = await self.keys.key(kid, header["alg"])
+        required = ["exp"] + ["iss"] * bool(self.issuer) + ["aud"] * bool(self.audience)
+        try:
+            return jwt.decode(
+                token,
+                key,
+                algorithms=self.algorithms,
+                issuer=self.issuer,
+                audience=self.audience,
+                options={
+                    "require": required,
+                    "verify_aud": self.audience is not None,
+                    # A published 512-bit RSA key is as good as none.
+                    "enforce_minimum_key_length": True,
+                },
+                leeway=self.leeway_seconds,
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthError("Token has expired") from None
+        except jwt.PyJWTError:  # also key errors, e.g. a too short key
+            raise AuthError("Invalid token") from None
+
+
+class TokenVerifier:
+    """Every configured token mode behind one `verify`, with a cache of verified tokens.
+
+    The mode is chosen by which allow-list the token header's `alg` is on, and that mode's
+    verifier then checks the signature against its own list only: an HS256 token signed with a
+    public key goes to the shared-secret verifier and fails there; `none` matches no mode.
+    """
+
+    def __init__(
+        self,
+        shared_secret: SharedSecretVerifier | None = None,
+        jwks: JwksVerifier | None = None,
+        verified: VerifiedTokens | None = None,
+    ) -> None:
+        self.shared_secret = shared_secret
+        self.jwks = jwks
+        self.verified = verified or VerifiedTokens()
+        self._leeway = max(
+            verifier.leeway_seconds for verifier in (shared_secret, jwks) if verifier is not None
+        )
+
+    async def verify(self, token: str) -> Principal:
+        """Return the caller a token names, or raise AuthError."""
+        if (principal := self.verified.get(token, self._leeway)) is not None:
+            return principal
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise AuthError("Invalid token") from None
+        algorithm = header.get("alg")
+        if self.shared_secret is not None and algorithm == self.shared_secret.algorithm:
+            claims = self.shared_secret.decode(token)
+        elif self.jwks is not None and algorithm in self.jwks.algorithms:
+            claims = await self.jwks.decode(token, header)
+        else:
+            raise AuthError("Invalid token")
+        principal = principal_from_claims(claims)
+        self.verified.put(token, principal, claims["exp"])
+        return principal
+
+    async def close(self) -> None:
+        """Release what the verifier runs in the background."""
+        if self.jwks is not None:
+            await self.jwks.keys.close()
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
@@ -123,9 +324,36 @@ def issue_token(
     subject: str,
     algorithm: str = "HS256",
     expires_in: timedelta = timedelta(hours=1),
-    **profile: str,
+    **profile: Any,
 ) -> str:
     """Sign a token with the shared secret, shaped like Better Auth's (`sub` plus profile)."""
     now = utcnow()
     claims = {"sub": subject, "iat": now, "exp": now + expires_in, **profile}
     return jwt.encode(claims, secret, algorithm=algorithm)
+
+
+def create_verifier(settings: Settings, http: httpx.AsyncClient) -> TokenVerifier:
+    """The token verifier for the configured modes; `http` fetches the JWKS."""
+    shared_secret = None
+    if settings.shared_secret_enabled:
+        shared_secret = SharedSecretVerifier(
+            secret=settings.jwt_secret(),
+            algorithm=settings.jwt_algorithm,
+            leeway_seconds=settings.jwt_leeway_seconds,
+        )
+    jwks = None
+    if (jwks_url := settings.effective_jwks_url) is not None:
+        keys = JwksKeys(
+            jwks_url,
+            http,
+            max_age=settings.jwks_cache_seconds,
+            min_refresh_interval=settings.jwks_refresh_min_interval_seconds,
+        )
+        jwks = JwksVerifier(
+            keys,
+            algorithms=settings.jwks_algorithms,
+            issuer=settings.effective_jwt_issuer,
+            audience=settings.effective_jwt_audience,
+            leeway_seconds=settings.jwt_leeway_seconds,
+        )
+    return TokenVerifier(shared_secret, jwks)

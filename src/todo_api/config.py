@@ -14,6 +14,9 @@ from sqlalchemy.engine import make_url
 logger = logging.getLogger(__name__)
 
 DEFAULT_DATABASE_URL = "sqlite:///./todo.db"
+BETTER_AUTH_JWKS_PATH = "/api/auth/jwks"
+# Better Auth's JWT plugin signs with one of these; HMAC never verifies a JWKS token.
+JwksAlgorithm = Literal["EdDSA", "ES256", "ES512", "RS256", "PS256"]
 MIN_PRODUCTION_SECRET_LENGTH = 32
 SECRET_FILE_NAME = ".todo-api-secret"
 
@@ -32,6 +35,28 @@ class Settings(BaseSettings):
     better_auth_secret: SecretStr | None = None
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     jwt_leeway_seconds: Annotated[int, Field(ge=0, le=300)] = 30
+    # Better Auth's JWKS mode: on when either URL is set.
+    better_auth_url: str | None = None
+    jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwks_algorithms: Annotated[list[JwksAlgorithm], NoDecode, Field(min_length=1)] = [
+        "EdDSA",
+        "ES256",
+        "ES512",
+        "RS256",
+        "PS256",
+    ]
+    jwks_cache_seconds: Annotated[float, Field(gt=0)] = 3600.0
+    jwks_refresh_min_interval_seconds: Annotated[float, Field(ge=0)] = 30.0
+    jwks_timeout_seconds: Annotated[float, Field(gt=0)] = 5.0
+    # The service's own accounts (sign-up, sign-in, token).
+    accounts_enabled: bool = True
+    access_token_expire_seconds: Annotated[int, Field(ge=60)] = 3600
+    password_min_length: Annotated[int, Field(ge=8, le=128)] = 10
+    login_max_failures_per_account: Annotated[int, Field(ge=1)] = 5
+    login_max_failures_per_ip: Annotated[int, Field(ge=1)] = 20
+    login_failure_window_seconds: Annotated[float, Field(gt=0)] = 900.0
     cors_origins: Annotated[list[str], NoDecode] = ["http://localhost:3000"]
     db_pool_size: Annotated[int, Field(ge=1)] = 20
     # Neon suspends idle computes after 5 minutes: drop idle connections before the server does.
@@ -59,12 +84,12 @@ class Settings(BaseSettings):
     # How long shutdown waits for in-flight requests before cutting them off.
     shutdown_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "jwks_algorithms", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         # Operators write `CORS_ORIGINS=https://a.example,https://b.example`.
         if isinstance(value, str):
-            return [origin.strip() for origin in value.split(",") if origin.strip()]
+            return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
     @field_validator("cors_origins")
@@ -88,6 +113,39 @@ class Settings(BaseSettings):
                 raise ValueError(f"not a rate limit like '120/minute': {error}") from None
         return value.strip()
 
+    @field_validator("better_auth_url", "jwks_url", "jwt_issuer", "jwt_audience")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @property
+    def effective_jwks_url(self) -> str | None:
+        """Where Better Auth publishes its public keys; None when JWKS mode is off."""
+        if self.jwks_url:
+            return self.jwks_url
+        if self.better_auth_url:
+            return self.better_auth_url.rstrip("/") + BETTER_AUTH_JWKS_PATH
+        return None
+
+    @property
+    def effective_jwt_issuer(self) -> str | None:
+        """The `iss` JWKS tokens must carry: configured, else Better Auth's base URL."""
+        return self.jwt_issuer or _base_url(self.better_auth_url)
+
+    @property
+    def effective_jwt_audience(self) -> str | None:
+        """The `aud` JWKS tokens must carry: configured, else Better Auth's base URL."""
+        return self.jwt_audience or _base_url(self.better_auth_url)
+
+    @property
+    def shared_secret_enabled(self) -> bool:
+        """Whether HS* tokens are verified: always, unless JWKS alone is configured."""
+        return (
+            self.better_auth_secret is not None
+            or self.accounts_enabled
+            or self.effective_jwks_url is None
+        )
+
     @property
     def effective_database_url(self) -> str:
         """The database URL as the operator wrote it, or the embedded SQLite default."""
@@ -100,7 +158,7 @@ class Settings(BaseSettings):
         if not self.database_url:
             raise ConfigError("ENVIRONMENT=production requires DATABASE_URL to be set")
         secret = self.better_auth_secret.get_secret_value() if self.better_auth_secret else ""
-        if len(secret) < MIN_PRODUCTION_SECRET_LENGTH:
+        if self.shared_secret_enabled and len(secret) < MIN_PRODUCTION_SECRET_LENGTH:
             raise ConfigError(
                 "ENVIRONMENT=production requires BETTER_AUTH_SECRET of at least "
                 f"{MIN_PRODUCTION_SECRET_LENGTH} characters"
@@ -118,6 +176,10 @@ class Settings(BaseSettings):
         if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
             return Path(url.database).resolve().parent / SECRET_FILE_NAME
         return Path.cwd() / SECRET_FILE_NAME
+
+
+def _base_url(url: str | None) -> str | None:
+    return url.rstrip("/") if url else None
 
 
 def _development_secret(path: Path) -> str:

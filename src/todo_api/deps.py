@@ -9,10 +9,11 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from todo_api.auth import AuthError, Principal
+from todo_api.auth import AuthError, Principal, TokenVerifier
 from todo_api.config import Settings
 from todo_api.db import Database, Row
 from todo_api.services import tasks as task_service
+from todo_api.services.accounts import LoginThrottle
 from todo_api.services.users import KnownUsers, ensure_user
 
 
@@ -39,13 +40,31 @@ async def get_app_settings(request: Request) -> Settings:
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
+
+async def get_verifier(request: Request) -> TokenVerifier:
+    """The application's token verifier (it also holds the signing secret)."""
+    return request.app.state.verifier
+
+
+VerifierDep = Annotated[TokenVerifier, Depends(get_verifier)]
+
+
+async def get_login_throttle(request: Request) -> LoginThrottle:
+    """The process-wide count of failed sign-ins."""
+    return request.app.state.login_throttle
+
+
+LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
+
 _bearer = HTTPBearer(
     auto_error=False,
-    description="A JWT signed with BETTER_AUTH_SECRET (`todo-api token --sub <user>` makes one).",
+    description="A JWT: Better Auth's, one from `/api/auth/sign-in`, or one signed with "
+    "BETTER_AUTH_SECRET (`todo-api token --sub <user>` makes one).",
 )
 
 
-def _unauthorized(detail: str) -> HTTPException:
+def unauthorized(detail: str) -> HTTPException:
+    """A 401 that tells the client to send a bearer token."""
     return HTTPException(
         status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
     )
@@ -57,12 +76,12 @@ async def get_current_user(
 ) -> Principal:
     """The verified caller; their `user` row exists once this returns."""
     if credentials is None:
-        raise _unauthorized("Not authenticated")
+        raise unauthorized("Not authenticated")
     state = request.app.state
     try:
-        principal = state.verifier.verify(credentials.credentials)
+        principal = await state.verifier.verify(credentials.credentials)
     except AuthError as error:
-        raise _unauthorized(str(error)) from None
+        raise unauthorized(str(error)) from None
     await ensure_user(state.db, principal, state.known_users)
     return principal
 

@@ -5,13 +5,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx2 as httpx
 from fastapi import Depends, FastAPI, Request, status
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 
 from todo_api import __version__
-from todo_api.auth import SharedSecretVerifier
+from todo_api.auth import create_verifier
 from todo_api.config import Settings, get_settings
 from todo_api.db import DatabaseUnavailable, head_revision, open_database
 from todo_api.middleware import (
@@ -20,8 +21,9 @@ from todo_api.middleware import (
     RequestContextMiddleware,
 )
 from todo_api.ratelimit import RateLimiter, limit_user_rate
-from todo_api.routes import health, tags, tasks
+from todo_api.routes import auth, health, tags, tasks
 from todo_api.schemas import ErrorDetail, Message
+from todo_api.services.accounts import LoginThrottle
 from todo_api.services.tasks import (
     IdempotencyKeyReused,
     PreconditionFailed,
@@ -40,12 +42,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.schema_head = head_revision()
     db = await open_database(settings, migrate=settings.run_migrations_on_startup)
     app.state.db = db
-    app.state.verifier = SharedSecretVerifier(
-        secret=settings.jwt_secret(),
-        algorithm=settings.jwt_algorithm,
-        leeway_seconds=settings.jwt_leeway_seconds,
-    )
+    http = httpx.AsyncClient(timeout=settings.jwks_timeout_seconds, follow_redirects=True)
+    app.state.verifier = create_verifier(settings, http)
     app.state.known_users = KnownUsers()
+    app.state.login_throttle = LoginThrottle(settings)
     # Everything loaded so far lives as long as the process: keep the collector from walking
     # it again and again (a full collection over it stalled requests for tens of ms).
     gc.collect()
@@ -53,6 +53,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await app.state.verifier.close()
+        await http.aclose()
         await db.close()
 
 
@@ -173,6 +175,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(
             router, prefix="/api", dependencies=[Depends(limit_user_rate)], responses=_API_ERRORS
         )
+    app.include_router(auth.router, prefix="/api/auth", responses=_API_ERRORS)
+    if settings.accounts_enabled:
+        app.include_router(auth.accounts_router, prefix="/api/auth", responses=_API_ERRORS)
+        auth.document_password_flow(app)
 
     @app.get("/", tags=["meta"])
     async def read_root() -> Message:

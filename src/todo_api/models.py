@@ -122,3 +122,17 @@ class IdempotencyKey(SQLModel, table=True):
     response: dict = Field(sa_type=JSONValue)
     # Keys older than 24 h are ignored, and purged per user whenever that user stores a new one.
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Credential(SQLModel, table=True):
+    """The password of a user who signed up with the service itself (not via Better Auth).
+
+    A table of its own, so Better Auth's `user` columns stay exactly as Better Auth made them.
+    """
+
+    __tablename__ = "credential"
+
+    user_id: str = Field(sa_type=Text, primary_key=True, foreign_key="user.id", ondelete="CASCADE")
+    password_hash: str = Field(sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -12,6 +12,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    EmailStr,
     Field,
     StringConstraints,
     computed_field,
@@ -19,6 +20,9 @@ from pydantic import (
 )
 
 TITLE_MAX_LENGTH = 200
+NAME_MAX_LENGTH = 100
+# Argon2 takes any length, but hashing megabytes per request is a denial of service.
+PASSWORD_MAX_LENGTH = 128
 DESCRIPTION_MAX_LENGTH = 1000
 TAG_MAX_LENGTH = 50
 TAGS_PER_TASK = 20
@@ -456,3 +460,64 @@ class ErrorDetail(BaseModel):
     """The body of every error response."""
 
     detail: str
+
+
+def _normalise_email(value: str) -> str:
+    # Better Auth lowercases emails too: one address, one account, whatever the case typed.
+    return value.strip().lower()
+
+
+Email = Annotated[EmailStr, AfterValidator(_normalise_email), Field(examples=["alice@example.com"])]
+Password = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=PASSWORD_MAX_LENGTH),
+    AfterValidator(_reject_nul),
+    Field(examples=["correct horse battery staple"]),
+]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX_LENGTH),
+    AfterValidator(_reject_nul),
+    Field(examples=["Alice"]),
+]
+
+
+class SignUp(BaseModel):
+    """A new account. The password's minimum length is a setting (`PASSWORD_MIN_LENGTH`)."""
+
+    email: Email
+    password: Password
+    name: Name
+
+
+class SignIn(BaseModel):
+    """Credentials of an existing account."""
+
+    email: Email
+    password: Password
+
+
+class UserRead(BaseModel):
+    """A user's profile as clients see it."""
+
+    id: str
+    email: str
+    name: str
+    image: str | None
+    email_verified: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class Token(BaseModel):
+    """An access token, in the OAuth2 token response shape."""
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class SignedUp(Token):
+    """A new account: its profile and a token to use right away."""
+
+    user: UserRead

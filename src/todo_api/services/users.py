@@ -1,14 +1,13 @@
-"""User rows: created from the first verified token, without a write on every request."""
+"""User rows: created and refreshed from verified tokens, without a write on every request."""
 
 from collections import OrderedDict
 
-from sqlalchemy import select
+from sqlalchemy import Insert, Table, or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import col
 
 from todo_api.auth import Principal
-from todo_api.db import Database
+from todo_api.db import Database, IntegrityViolation
 from todo_api.models import User, utcnow
 
 # Reserved by RFC 2606: a stand-in address that can never belong to anybody.
@@ -16,51 +15,74 @@ PLACEHOLDER_EMAIL_DOMAIN = "users.invalid"
 
 
 class KnownUsers:
-    """The principals this process has already written to the `user` table (bounded LRU)."""
+    """Per user id, the profile this process last wrote to the `user` table (bounded LRU)."""
 
     def __init__(self, capacity: int = 100_000) -> None:
         self._capacity = capacity
-        self._seen: OrderedDict[Principal, None] = OrderedDict()
+        self._written: OrderedDict[str, Principal] = OrderedDict()
 
     def __contains__(self, principal: Principal) -> bool:
-        if principal in self._seen:
-            self._seen.move_to_end(principal)
+        if self._written.get(principal.user_id) == principal:
+            self._written.move_to_end(principal.user_id)
             return True
         return False
 
     def add(self, principal: Principal) -> None:
-        self._seen[principal] = None
-        if len(self._seen) > self._capacity:
-            self._seen.popitem(last=False)
+        self._written[principal.user_id] = principal
+        self._written.move_to_end(principal.user_id)
+        if len(self._written) > self._capacity:
+            self._written.popitem(last=False)
 
     def forget(self, user_id: str) -> None:
-        for principal in [p for p in self._seen if p.user_id == user_id]:
-            del self._seen[principal]
+        self._written.pop(user_id, None)
+
+
+USER: Table = User.__table__  # type: ignore[assignment]
 
 
 async def ensure_user(db: Database, principal: Principal, known: KnownUsers) -> None:
-    """Make sure the caller has a `user` row, creating it from the token's claims if missing."""
+    """Make sure the caller has a `user` row, created or refreshed from the token's claims.
+
+    Writes only when this process has not yet written these exact claims for this user, so a
+    known user costs no query; a changed name, email or image is written once.
+    """
     if principal in known:
         return
+    try:
+        await db.execute(_upsert(db, principal, with_email=True))
+    except IntegrityViolation:
+        # The claimed email already belongs to another user row: keep the id, not the email.
+        await db.execute(_upsert(db, principal, with_email=False))
+    known.add(principal)
+
+
+def _upsert(db: Database, principal: Principal, *, with_email: bool) -> Insert:
     insert = pg_insert if db.dialect_name == "postgresql" else sqlite_insert
     now = utcnow()
-    row = {
-        "id": principal.user_id,
-        "name": principal.name or (principal.email or principal.user_id).split("@")[0],
-        "email": principal.email or placeholder_email(principal.user_id),
-        "email_verified": False,
-        "image": principal.image,
-        "created_at": now,
-        "updated_at": now,
+    email = principal.email if with_email else None
+    statement = insert(User).values(
+        id=principal.user_id,
+        name=principal.name or (principal.email or principal.user_id).split("@")[0],
+        email=email or placeholder_email(principal.user_id),
+        email_verified=False,
+        image=principal.image,
+        created_at=now,
+        updated_at=now,
+    )
+    # Claims the token carries refresh the row; absent ones leave Better Auth's values alone.
+    changes = {
+        USER.c[name]: value
+        for name, value in (("name", principal.name), ("email", email), ("image", principal.image))
+        if value is not None
     }
-    # ON CONFLICT DO NOTHING makes two first requests at once harmless.
-    await db.execute(insert(User).values(row).on_conflict_do_nothing())
-    exists = await db.scalar(select(col(User.id)).where(col(User.id) == principal.user_id))
-    if exists is None:
-        # The claimed email already belongs to another user row: keep the id, not the email.
-        row["email"] = placeholder_email(principal.user_id)
-        await db.execute(insert(User).values(row).on_conflict_do_nothing())
-    known.add(principal)
+    if not changes:
+        return statement.on_conflict_do_nothing(index_elements=[USER.c.id])
+    return statement.on_conflict_do_update(
+        index_elements=[USER.c.id],
+        set_={**changes, USER.c.updatedAt: now},
+        # Unchanged rows are not rewritten (and keep their `updatedAt`).
+        where=or_(*(column.is_distinct_from(value) for column, value in changes.items())),
+    )
 
 
 def placeholder_email(user_id: str) -> str:

@@ -1,0 +1,262 @@
+"""The service's own accounts: sign-up, password sign-in, and the tokens they earn.
+
+Users live in Better Auth's `user` table like everyone else; only the password hash is kept
+apart, in `credential`. Tokens are HS256 with the configured secret and carry Better Auth's claim
+shape, so the rest of the service cannot tell them from the frontend's.
+"""
+
+import math
+import os
+import secrets
+import string
+import threading
+import time
+from collections import OrderedDict, deque
+from datetime import timedelta
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+from anyio import to_thread
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from sqlalchemy import Table, bindparam, insert, select, update
+
+from todo_api.auth import issue_token
+from todo_api.config import Settings
+from todo_api.db import Database, IntegrityViolation, Row
+from todo_api.models import Credential, User, utcnow
+from todo_api.schemas import SignUp, Token, UserRead
+
+USER: Table = User.__table__  # type: ignore[assignment]
+CREDENTIAL: Table = Credential.__table__  # type: ignore[assignment]
+
+# Rows come back keyed by attribute names (`email_verified`), not Better Auth's column names.
+_USER_COLUMNS = [
+    USER.c.id,
+    USER.c.name,
+    USER.c.email,
+    USER.c.emailVerified.label("email_verified"),
+    USER.c.image,
+    USER.c.createdAt.label("created_at"),
+    USER.c.updatedAt.label("updated_at"),
+]
+_PROFILE = select(*_USER_COLUMNS).where(USER.c.id == bindparam("user_id"))
+_LOGIN = (
+    select(*_USER_COLUMNS, CREDENTIAL.c.password_hash)
+    .join(CREDENTIAL, CREDENTIAL.c.user_id == USER.c.id)
+    .where(USER.c.email == bindparam("email"))
+)
+_REHASH = (
+    update(CREDENTIAL)
+    .where(CREDENTIAL.c.user_id == bindparam("user_id"))
+    .values(password_hash=bindparam("password_hash"), updated_at=bindparam("now"))
+)
+
+# Better Auth's default ids: 32 random alphanumerics.
+_ID_ALPHABET = string.ascii_letters + string.digits
+_ID_LENGTH = 32
+
+# Argon2id with argon2-cffi's recommended parameters (RFC 9106's second choice).
+password_hash = PasswordHash((Argon2Hasher(),))
+# Each Argon2 run takes 64 MiB and a core for ~0.1 s: a burst of sign-ins queues here instead
+# of exhausting memory.
+_ARGON2_SLOTS = threading.BoundedSemaphore(max(2, os.cpu_count() or 1))
+
+
+class EmailTaken(Exception):
+    """Another user already has this email."""
+
+
+class InvalidCredentials(Exception):
+    """No account with this email and password."""
+
+
+class WeakPassword(ValueError):
+    """The password is too short or too common; the message says which."""
+
+
+class TooManyAttempts(Exception):
+    """Too many failed sign-ins for this account or address; retry after `retry_after` s."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+class LoginThrottle:
+    """Failed sign-ins per account and per client address, in a sliding window (per process).
+
+    Once a key has reached its limit, sign-ins for it are refused without checking the
+    password until the oldest failure leaves the window.
+    """
+
+    def __init__(self, settings: Settings, capacity: int = 100_000) -> None:
+        self._window = settings.login_failure_window_seconds
+        self._limits = {
+            "account": settings.login_max_failures_per_account,
+            "ip": settings.login_max_failures_per_ip,
+        }
+        self._capacity = capacity
+        self._failures: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
+
+    def check(self, email: str | None, ip: str) -> None:
+        """Raise TooManyAttempts if the account (when given) or the address is locked out."""
+        now = time.monotonic()
+        for key in self._keys(email, ip):
+            failures = self._recent(key, now)
+            if failures is not None and len(failures) >= self._limits[key[0]]:
+                retry_after = failures[0] + self._window - now
+                raise TooManyAttempts(max(1, math.ceil(retry_after)))
+
+    def failed(self, email: str | None, ip: str) -> None:
+        """Count one failure against the account (when given) and the address."""
+        now = time.monotonic()
+        for key in self._keys(email, ip):
+            failures = self._recent(key, now)
+            if failures is None:
+                failures = self._failures[key] = deque(maxlen=self._limits[key[0]])
+            failures.append(now)
+            self._failures.move_to_end(key)
+        while len(self._failures) > self._capacity:
+            self._failures.popitem(last=False)
+
+    def succeeded(self, email: str) -> None:
+        """Clear the account's failures (the address's stay counted)."""
+        self._failures.pop(("account", email), None)
+
+    @staticmethod
+    def _keys(email: str | None, ip: str) -> list[tuple[str, str]]:
+        return [("ip", ip)] if email is None else [("account", email), ("ip", ip)]
+
+    def _recent(self, key: tuple[str, str], now: float) -> deque[float] | None:
+        failures = self._failures.get(key)
+        if failures is None:
+            return None
+        while failures and failures[0] <= now - self._window:
+            failures.popleft()
+        return failures
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The most common passwords (lower case), shipped with the package."""
+    text = files("todo_api").joinpath("data/common-passwords.txt").read_text()
+    return frozenset(
+        line.strip().lower() for line in text.splitlines() if line and not line.startswith("#")
+    )
+
+
+def check_password_policy(password: str, settings: Settings) -> None:
+    """Raise WeakPassword unless the password is long enough and not a common one."""
+    if len(password) < settings.password_min_length:
+        raise WeakPassword(f"Password must be at least {settings.password_min_length} characters")
+    if password.lower() in common_passwords():
+        raise WeakPassword("Password is too common; choose another one")
+
+
+def _hash(password: str) -> str:
+    with _ARGON2_SLOTS:
+        return password_hash.hash(password)
+
+
+def _verify(password: str, stored: str | None) -> tuple[bool, str | None]:
+    with _ARGON2_SLOTS:
+        # An unknown email is checked against a dummy hash: it costs one Argon2 run too.
+        return password_hash.verify_and_update(password, stored or _dummy_hash())
+
+
+@cache
+def _dummy_hash() -> str:
+    return password_hash.hash(secrets.token_urlsafe(16))
+
+
+async def sign_up(
+    db: Database, data: SignUp, settings: Settings, ip: str, throttle: LoginThrottle
+) -> Row:
+    """Create a user and their password; EmailTaken if the email is already in use.
+
+    A taken email counts as a failure for the client's address: probing which emails have
+    accounts is throttled like guessing passwords.
+    """
+    throttle.check(None, ip)
+    check_password_policy(data.password, settings)
+    hashed = await to_thread.run_sync(_hash, data.password)
+    now = utcnow()
+    user = {
+        "id": "".join(secrets.choice(_ID_ALPHABET) for _ in range(_ID_LENGTH)),
+        "name": data.name,
+        "email": data.email,
+        "email_verified": False,
+        "image": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    try:
+        async with db.transaction() as tx:
+            await tx.execute(insert(User).values(user))
+            await tx.execute(
+                insert(CREDENTIAL).values(
+                    user_id=user["id"], password_hash=hashed, created_at=now, updated_at=now
+                )
+            )
+    except IntegrityViolation:
+        throttle.failed(None, ip)
+        raise EmailTaken(data.email) from None
+    return user
+
+
+async def authenticate(
+    db: Database, email: str, password: str, ip: str, throttle: LoginThrottle
+) -> Row:
+    """The user these credentials belong to; InvalidCredentials or TooManyAttempts otherwise.
+
+    Unknown emails cost the same Argon2 verification as known ones, so timing does not tell
+    which addresses have accounts.
+    """
+    throttle.check(email, ip)
+    row = await db.fetch_one(_LOGIN, {"email": email})
+    stored = row.pop("password_hash") if row is not None else None
+    valid, new_hash = await to_thread.run_sync(_verify, password, stored)
+    if row is None or not valid:
+        throttle.failed(email, ip)
+        raise InvalidCredentials
+    throttle.succeeded(email)
+    if new_hash is not None:
+        # The hashing parameters changed since this password was stored: upgrade it now.
+        await db.execute(
+            _REHASH, {"user_id": row["id"], "password_hash": new_hash, "now": utcnow()}
+        )
+    return row
+
+
+async def get_profile(db: Database, user_id: str) -> Row | None:
+    """The user's row, or None."""
+    return await db.fetch_one(_PROFILE, {"user_id": user_id})
+
+
+def access_token(user: Row, *, secret: str, algorithm: str, expires_in: int) -> Token:
+    """A token for the user, signed like the frontend's (HS256 with the shared secret)."""
+    claims: dict[str, Any] = {
+        "id": user["id"],
+        "email": user["email"],
+        "name": user["name"],
+        "emailVerified": user["email_verified"],
+        "createdAt": user["created_at"].isoformat(),
+        "updatedAt": user["updated_at"].isoformat(),
+    }
+    if user["image"] is not None:
+        claims["image"] = user["image"]
+    token = issue_token(
+        secret,
+        subject=user["id"],
+        algorithm=algorithm,
+        expires_in=timedelta(seconds=expires_in),
+        **claims,
+    )
+    return Token(access_token=token, expires_in=expires_in)
+
+
+def user_read(user: Row) -> UserRead:
+    """The user's public profile."""
+    return UserRead.model_validate(user)
