@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 1000
@@ -17,17 +17,22 @@ def _reject_nul(value: str) -> str:
     return value
 
 
+# The patterns only tell clients (and schema-driven fuzzers) what the validators above enforce:
+# no NUL anywhere, and a title that is not blank once trimmed.
+NO_NUL_PATTERN = r"^[^\x00]*$"
+TITLE_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
 Title = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX_LENGTH),
     AfterValidator(_reject_nul),
-    Field(examples=["Buy milk"]),
+    Field(examples=["Buy milk"], json_schema_extra={"pattern": TITLE_PATTERN}),
 ]
 Description = Annotated[
     str,
     StringConstraints(max_length=DESCRIPTION_MAX_LENGTH),
     AfterValidator(_reject_nul),
-    Field(examples=["Two litres, semi-skimmed"]),
+    Field(examples=["Two litres, semi-skimmed"], json_schema_extra={"pattern": NO_NUL_PATTERN}),
 ]
 
 
@@ -44,7 +49,8 @@ class TaskCreate(BaseModel):
 
     title: Title
     description: Description | None = None
-    completed: bool = False
+    # Strict: the schema says boolean, so 0, 1 or "yes" are refused rather than guessed at.
+    completed: StrictBool = False
 
 
 class TaskUpdate(BaseModel):
@@ -52,7 +58,7 @@ class TaskUpdate(BaseModel):
 
     title: Title | None = None
     description: Description | None = None
-    completed: bool | None = None
+    completed: StrictBool | None = None
 
 
 class TaskRead(BaseModel):

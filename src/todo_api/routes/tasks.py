@@ -13,6 +13,10 @@ _AUTH_ERRORS: dict[int | str, dict[str, object]] = {
     403: {"model": ErrorDetail, "description": "The path names another user"},
 }
 _TASK_ERRORS = _AUTH_ERRORS | {404: {"model": ErrorDetail, "description": "No such task"}}
+# FastAPI answers 400 itself when it cannot even read the body (bytes that are not UTF-8).
+_BODY_ERRORS: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorDetail, "description": "The body cannot be read as text"}
+}
 
 router = APIRouter(prefix="/{user_id}/tasks", tags=["tasks"], responses=_AUTH_ERRORS)
 
@@ -36,7 +40,7 @@ async def list_tasks(
     return await task_service.list_tasks(db, owner.user_id, status_)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=_BODY_ERRORS)
 async def create_task(
     owner: Owner, data: TaskCreate, db: DbDep, known_users: KnownUsersDep
 ) -> TaskRead:
@@ -50,7 +54,7 @@ async def get_task(task: OwnTask) -> TaskRead:
     return task
 
 
-@router.put("/{task_id}", responses=_TASK_ERRORS)
+@router.put("/{task_id}", responses=_TASK_ERRORS | _BODY_ERRORS)
 async def update_task(task: OwnTask, data: TaskUpdate, db: DbDep) -> TaskRead:
     """Change the fields sent; fields left out (or null) keep their values."""
     return await task_service.update_task(db, task, data)

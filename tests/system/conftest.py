@@ -1,0 +1,127 @@
+"""System-test fixtures: real `todo-api serve` processes on free ports, and the figures they prove.
+
+These tests talk to the service over real sockets, the way clients and browsers do. Figures
+(requests sent, faults injected, operations verified) are collected in `FIGURES` and printed in
+pytest's terminal summary, so a run reports what it really exercised.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+
+from tests.conftest import TEST_DATABASE_URL, TEST_SECRET
+
+FIGURES: Counter[str] = Counter()
+SERVER_START_TIMEOUT = 60.0
+# Settings no test should inherit from the shell that runs pytest.
+_SERVICE_VARIABLES = {
+    "DATABASE_URL",
+    "BETTER_AUTH_SECRET",
+    "CORS_ORIGINS",
+    "ENVIRONMENT",
+    "PORT",
+    "HOST",
+    "WEB_CONCURRENCY",
+}
+
+requires_postgres = pytest.mark.skipif(
+    TEST_DATABASE_URL is None, reason="needs PostgreSQL (set TEST_DATABASE_URL); CI runs it"
+)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if FIGURES:
+        terminalreporter.section("system test figures")
+        for name, count in sorted(FIGURES.items()):
+            terminalreporter.write_line(f"{name}: {count}")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """A `todo-api serve` subprocess listening on 127.0.0.1:`port`."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    env: dict[str, str] = field(repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_until_up(self, timeout: float = SERVER_START_TIMEOUT) -> None:
+        """Block until `GET /` answers 200; fail with the server's log otherwise."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"todo-api serve exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        pytest.fail(f"todo-api serve did not answer within {timeout}s:\n{self.log()}")
+
+    def stop(self) -> None:
+        """Shut down gracefully (SIGTERM), killing it if it hangs."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+StartServer = Callable[..., Server]
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[StartServer]:
+    """Start `todo-api serve` with the given settings (as environment variables) and wait for it.
+
+    Every server started is stopped when the test ends.
+    """
+    servers: list[Server] = []
+
+    def start(database_url: str, **settings: str) -> Server:
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if k not in _SERVICE_VARIABLES}
+        env |= {"DATABASE_URL": database_url, "BETTER_AUTH_SECRET": TEST_SECRET}
+        env |= {name.upper(): value for name, value in settings.items()}
+        workdir = tmp_path / f"server-{port}"  # no stray .env file gets read
+        workdir.mkdir()
+        log_path = workdir / "server.log"
+        command = [str(Path(sys.executable).with_name("todo-api")), "serve", "--port", str(port)]
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        server = Server(port=port, process=process, log_path=log_path, env=env)
+        servers.append(server)
+        server.wait_until_up()
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
