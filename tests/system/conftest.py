@@ -6,9 +6,12 @@ pytest's terminal summary, so a run reports what it really exercised.
 """
 
 import os
+import pwd
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -19,6 +22,8 @@ import httpx2 as httpx
 import pytest
 
 from tests.conftest import TEST_DATABASE_URL, TEST_SECRET
+
+POSTGRES_ROOTS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
 
 FIGURES: Counter[str] = Counter()
 SERVER_START_TIMEOUT = 60.0
@@ -125,3 +130,78 @@ def start_server(tmp_path: Path) -> Iterator[StartServer]:
     yield start
     for server in servers:
         server.stop()
+
+
+class DisposablePostgres:
+    """A PostgreSQL server of our own in a temporary directory, which tests may crash at will.
+
+    The shared server on port 5432 must never be stopped; this one is initialised by `initdb`,
+    listens on a free port on 127.0.0.1 only, and runs as the `postgres` OS user (PostgreSQL
+    refuses to run as root).
+    """
+
+    def __init__(self) -> None:
+        if not POSTGRES_ROOTS:
+            pytest.fail("PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin")
+        self.bin = POSTGRES_ROOTS[-1]
+        self.port = free_port()
+        self.os_user = "postgres"
+        self.root = Path(tempfile.mkdtemp(prefix="todo-api-pg-"))
+        self.data = self.root / "data"
+        self.log_path = self.root / "postgres.log"
+        if os.geteuid() == 0:
+            account = pwd.getpwnam(self.os_user)
+            os.chown(self.root, account.pw_uid, account.pw_gid)
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync")
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _command(self, tool: str, *args: str) -> list[str]:
+        command = [str(self.bin / tool), *args]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", self.os_user, "--", *command]
+        return command
+
+    def _run(self, tool: str, *args: str) -> None:
+        result = subprocess.run(
+            self._command(tool, *args), capture_output=True, text=True, timeout=120, check=False
+        )
+        if result.returncode != 0:
+            pytest.fail(f"{tool} failed: {result.stdout}{result.stderr}\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def start(self) -> None:
+        """Start the server and wait until it accepts connections."""
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root}"
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-l", str(self.log_path), "-o", options, "-w", "start"
+        )
+
+    def stop(self, mode: str = "immediate") -> None:
+        """Stop the server; `immediate` kills it without a shutdown, as a crash would."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def destroy(self) -> None:
+        """Stop the server if it runs, and delete its files."""
+        subprocess.run(
+            self._command("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop"),
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture
+def disposable_postgres() -> Iterator[DisposablePostgres]:
+    """A running PostgreSQL of this test's own, removed afterwards."""
+    server = DisposablePostgres()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.destroy()

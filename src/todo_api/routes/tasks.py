@@ -18,7 +18,19 @@ _BODY_ERRORS: dict[int | str, dict[str, object]] = {
     400: {"model": ErrorDetail, "description": "The body cannot be read as text"}
 }
 
-router = APIRouter(prefix="/{user_id}/tasks", tags=["tasks"], responses=_AUTH_ERRORS)
+_SERVICE_ERRORS: dict[int | str, dict[str, object]] = {
+    503: {
+        "model": ErrorDetail,
+        "description": "The database is unreachable; retry after the given delay",
+        "headers": {
+            "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}
+        },
+    }
+}
+
+router = APIRouter(
+    prefix="/{user_id}/tasks", tags=["tasks"], responses=_AUTH_ERRORS | _SERVICE_ERRORS
+)
 
 
 async def _status_filter(
