@@ -209,16 +209,25 @@ class PostgresDatabase(Database):
 
     dialect_name = "postgresql"
 
-    def __init__(self, pool: asyncpg.Pool, connection: asyncpg.Connection | None = None) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        connection: asyncpg.Connection | None = None,
+        *,
+        acquire_timeout: float | None = None,
+    ) -> None:
         self._pool = pool
         self._connection = connection
+        # When the database stops answering, requests would queue for a pooled connection
+        # behind each other's statement timeouts, without end: bound the wait as well.
+        self._acquire_timeout = acquire_timeout
 
     async def _call(self, method: str, statement: ClauseElement, params: Params) -> Any:
         compiled = _compile(statement)
         try:
             if self._connection is not None:
                 return await _run_on(self._connection, method, compiled, params)
-            async with self._pool.acquire() as connection:
+            async with self._pool.acquire(timeout=self._acquire_timeout) as connection:
                 return await _run_on(connection, method, compiled, params)
         except Exception as error:
             raise _translate_pg_error(error) from error
@@ -240,7 +249,10 @@ class PostgresDatabase(Database):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
         try:
-            async with self._pool.acquire() as connection, connection.transaction():
+            async with (
+                self._pool.acquire(timeout=self._acquire_timeout) as connection,
+                connection.transaction(),
+            ):
                 yield PostgresDatabase(self._pool, connection)
         except _CONNECTION_ERRORS as error:
             raise DatabaseUnavailable(str(error) or type(error).__name__) from error
@@ -381,7 +393,7 @@ async def open_database(settings: Settings, *, migrate: bool) -> Database:
         pool = await _create_pg_pool(target, settings)
     except _CONNECTION_ERRORS as error:
         raise DatabaseUnavailable(str(error) or type(error).__name__) from error
-    return PostgresDatabase(pool)
+    return PostgresDatabase(pool, acquire_timeout=settings.db_connect_timeout_seconds)
 
 
 def alembic_config() -> Config:

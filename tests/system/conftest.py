@@ -5,6 +5,7 @@ These tests talk to the service over real sockets, the way clients and browsers 
 pytest's terminal summary, so a run reports what it really exercised.
 """
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -12,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
+from sqlalchemy.engine import make_url
 
 from tests.conftest import TEST_DATABASE_URL, TEST_SECRET
 
@@ -99,6 +102,9 @@ class Server:
 
 
 StartServer = Callable[..., Server]
+# System tests send bursts far beyond any per-user budget: they prove correctness under load,
+# so request and task limits (when the service has them) are lifted unless a test sets them.
+SERVER_DEFAULTS = {"RATE_LIMIT_ENABLED": "false", "MAX_TASKS_PER_USER": "0"}
 
 
 @pytest.fixture
@@ -112,7 +118,7 @@ def start_server(tmp_path: Path) -> Iterator[StartServer]:
     def start(database_url: str, **settings: str) -> Server:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if k not in _SERVICE_VARIABLES}
-        env |= {"DATABASE_URL": database_url, "BETTER_AUTH_SECRET": TEST_SECRET}
+        env |= SERVER_DEFAULTS | {"DATABASE_URL": database_url, "BETTER_AUTH_SECRET": TEST_SECRET}
         env |= {name.upper(): value for name, value in settings.items()}
         workdir = tmp_path / f"server-{port}"  # no stray .env file gets read
         workdir.mkdir()
@@ -205,3 +211,79 @@ def disposable_postgres() -> Iterator[DisposablePostgres]:
         yield server
     finally:
         server.destroy()
+
+
+class FreezableProxy:
+    """A TCP proxy to the database that can go silent, as a network partition does.
+
+    While frozen, it keeps every connection open but forwards nothing, and accepts new ones
+    without connecting them onward: the service sees a database that never answers, which
+    no refused connection or reset would show.
+    """
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.url = ""  # the database URL through this proxy, set by the fixture
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.flowing = threading.Event()
+        self.flowing.set()
+        self._closed = False
+        self._sockets: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def freeze(self) -> None:
+        self.flowing.clear()
+
+    def thaw(self) -> None:
+        self.flowing.set()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._connect, args=(client,), daemon=True).start()
+
+    def _connect(self, client: socket.socket) -> None:
+        self._sockets.append(client)
+        self.flowing.wait()
+        try:
+            upstream = socket.create_connection(self.target, timeout=10)
+        except OSError:
+            client.close()
+            return
+        upstream.settimeout(None)
+        self._sockets.append(upstream)
+        for source, sink in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                self.flowing.wait()
+                sink.sendall(data)
+        except OSError:
+            pass
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self._closed = True
+        self.flowing.set()
+        self.listener.close()
+        for sock in self._sockets:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+
+@pytest.fixture
+def freezable_proxy(database_url: str) -> Iterator[FreezableProxy]:
+    """A proxy in front of this test's PostgreSQL database; `.url` reaches it through the proxy."""
+    url = make_url(database_url)
+    proxy = FreezableProxy(url.host or "127.0.0.1", url.port or 5432)
+    proxy.url = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    yield proxy
+    proxy.close()

@@ -23,6 +23,7 @@ from tests.conftest import bearer, make_token
 from tests.system.conftest import (
     FIGURES,
     DisposablePostgres,
+    FreezableProxy,
     Server,
     StartServer,
     requires_postgres,
@@ -175,6 +176,8 @@ def test_database_outage_gives_503s_then_recovers_without_losing_acknowledged_wr
         disposable_postgres.start()
         recovery = _wait_for_recovery(client)
         print(f"recovered {recovery:.2f}s after the database restarted")
+        if "/ready" in paths:
+            assert client.get("/ready").status_code == 200
         time.sleep(1.0)
     finally:
         stop.set()
@@ -208,3 +211,58 @@ def test_database_outage_gives_503s_then_recovers_without_losing_acknowledged_wr
     FIGURES["acknowledged writes verified after outages"] += len(ledger.created) + len(
         expected_completed
     )
+
+
+def test_database_that_stops_answering_gives_503s_within_the_timeouts(
+    start_server: StartServer, freezable_proxy: FreezableProxy, database_url: str
+) -> None:
+    """A partition, not a crash: connections stay open and nothing answers on them."""
+    service = start_server(
+        freezable_proxy.url,
+        db_connect_timeout_seconds=str(CONNECT_TIMEOUT),
+        db_statement_timeout_seconds=str(STATEMENT_TIMEOUT),
+        db_pool_size="2",
+    )
+    client = httpx.Client(base_url=service.url, timeout=RESPONSE_BOUND * 4)
+    before = [client.post(TASKS, json={"title": f"before-{n}"}, headers=HEADERS) for n in range(3)]
+    assert [r.status_code for r in before] == [201] * 3
+
+    freezable_proxy.freeze()
+    FIGURES["faults injected (database network frozen)"] += 1
+    # More requests at once than the pool has connections: queued ones must not wait forever.
+    results: list[tuple[Any, float]] = []
+    lock = threading.Lock()
+
+    def call(method: str, body: dict[str, str] | None) -> None:
+        with httpx.Client(base_url=service.url, timeout=RESPONSE_BOUND * 4) as own:
+            outcome = _timed(own, method, TASKS, json=body)
+        with lock:
+            results.append(outcome)
+
+    callers = [
+        threading.Thread(
+            target=call, args=("POST", {"title": f"frozen-{n}"}) if n % 2 else ("GET", None)
+        )
+        for n in range(8)
+    ]
+    for thread in callers:
+        thread.start()
+    for thread in callers:
+        thread.join()
+    print("frozen:", [(r.status_code, round(t, 2)) for r, t in results])
+    for response, elapsed in results:
+        _assert_unavailable(response, elapsed)
+        FIGURES["requests answered 503 during outages"] += 1
+
+    freezable_proxy.thaw()
+    print(f"recovered {_wait_for_recovery(client):.2f}s after the network came back")
+    after = [client.post(TASKS, json={"title": f"after-{n}"}, headers=HEADERS) for n in range(3)]
+    assert [r.status_code for r in after] == [201] * 3
+    client.close()
+    assert service.process.poll() is None
+
+    stored = asyncio.run(_stored_tasks(database_url))
+    for response in before + after:
+        task = response.json()
+        assert stored[task["id"]]["title"] == task["title"]
+    FIGURES["acknowledged writes verified after outages"] += len(before) + len(after)
