@@ -48,12 +48,16 @@ class Ledger:
 
     created: dict[str, int] = field(default_factory=dict)  # title -> id, acknowledged
     statuses: list[int] = field(default_factory=list)
+    # (sent, answered, status) on the monotonic clock, to find the requests the fault hit.
+    timeline: list[tuple[float, float, int]] = field(default_factory=list)
     slowest: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, status: int, elapsed: float) -> None:
+        answered = time.monotonic()
         with self.lock:
             self.statuses.append(status)
+            self.timeline.append((answered - elapsed, answered, status))
             self.slowest = max(self.slowest, elapsed)
 
 
@@ -148,7 +152,9 @@ def test_database_outage_gives_503s_then_recovers_without_losing_acknowledged_wr
         thread.start()
     try:
         time.sleep(1.0)
+        stopping = time.monotonic()
         disposable_postgres.stop(stop_mode)
+        stopped = time.monotonic()
         FIGURES["faults injected (PostgreSQL stopped under load)"] += 1
         time.sleep(0.5)
 
@@ -192,6 +198,16 @@ def test_database_outage_gives_503s_then_recovers_without_losing_acknowledged_wr
     assert toggled.status_code == 200
     expected_completed[after[0].json()["id"]] = True
     client.close()
+
+    # Requests sent before the database was gone, answered after it began to go: in flight.
+    in_flight = [
+        status
+        for sent, answered, status in ledger.timeline
+        if sent < stopped and answered > stopping
+    ]
+    assert in_flight, "no request was in flight when the database stopped"
+    FIGURES["requests in flight when the database stopped"] += len(in_flight)
+    print(f"in flight at the stop: {len(in_flight)}, answered {sorted(set(in_flight))}")
 
     # Clients only ever saw acknowledgements or 503s, each within the bound.
     assert set(ledger.statuses) <= {201, 503}, sorted(set(ledger.statuses))
