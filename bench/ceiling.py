@@ -16,15 +16,21 @@ DATABASE_URL = os.environ["DATABASE_URL"]
 SECRET = os.environ["BETTER_AUTH_SECRET"]
 PAGE = 100
 
-LIST_SQL = (
-    "SELECT id, user_id, title, description, completed, created_at, updated_at FROM task "
-    "WHERE user_id = $1 ORDER BY id LIMIT $2"
+# The same columns the service returns: the whole task row.
+COLUMNS = (
+    "id, user_id, title, description, completed, created_at, updated_at, completed_at, "
+    "priority, due_date, due_at, tags, recurrence, recurrence_interval, next_occurrence_id, "
+    "version"
 )
+# One row past the page, as the service reads, to know whether there is a next page.
+LIST_SQL = f"SELECT {COLUMNS} FROM task WHERE user_id = $1 ORDER BY id LIMIT $2"
 CREATE_SQL = (
-    "INSERT INTO task (user_id, title, description, completed, created_at, updated_at) "
-    "VALUES ($1, $2, $3, false, $4, $4) "
-    "RETURNING id, user_id, title, description, completed, created_at, updated_at"
+    "INSERT INTO task (user_id, title, description, completed, created_at, updated_at, "
+    "priority, tags, recurrence_interval, version) "
+    "VALUES ($1, $2, $3, false, $4, $4, 0, '[]', 1, 1) "
+    f"RETURNING {COLUMNS}"
 )
+PRIORITIES = ("none", "low", "medium", "high")
 JSON = [(b"content-type", b"application/json")]
 pool: asyncpg.Pool | None = None
 
@@ -53,8 +59,8 @@ async def app(scope, receive, send):
         return await respond(send, 403, {"detail": "Forbidden"})
 
     if scope["method"] == "GET":
-        rows = await pool.fetch(LIST_SQL, parts[1], PAGE)
-        return await respond(send, 200, [dict(row) for row in rows])
+        rows = await pool.fetch(LIST_SQL, parts[1], PAGE + 1)
+        return await respond(send, 200, [task(row) for row in rows[:PAGE]])
     body = b""
     while True:
         message = await receive()
@@ -68,7 +74,20 @@ async def app(scope, receive, send):
     row = await pool.fetchrow(
         CREATE_SQL, parts[1], title, data.get("description"), datetime.now(UTC)
     )
-    return await respond(send, 201, dict(row))
+    return await respond(send, 201, task(row))
+
+
+def task(row) -> dict:
+    """A row as the service shows it: priority by name, tags parsed, `overdue` derived."""
+    shown = dict(row)
+    shown["priority"] = PRIORITIES[shown["priority"]]
+    shown["tags"] = orjson.loads(shown["tags"])
+    now = datetime.now(UTC)
+    due_at, due_date = shown["due_at"], shown["due_date"]
+    shown["overdue"] = not shown["completed"] and (
+        due_at < now if due_at is not None else due_date is not None and due_date < now.date()
+    )
+    return shown
 
 
 async def keep_session(connection):

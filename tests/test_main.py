@@ -27,6 +27,25 @@ def test_unsupported_method_is_405_with_detail(client: TestClient, alice: Header
     assert "detail" in response.json()
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("POST", "/api/alice/tasks/1", "DELETE, GET, PATCH, PUT"),
+        ("OPTIONS", "/api/alice/tasks", "GET, POST"),
+        ("DELETE", "/api/alice/tasks/1/complete", "PATCH"),
+        ("PUT", "/api/alice/tasks/stats", "GET"),
+        ("GET", "/api/alice/tasks/bulk/complete", "POST"),
+        ("POST", "/", "GET"),
+    ],
+)
+def test_405_allow_header_lists_every_method_of_the_path(
+    client: TestClient, alice: Headers, method: str, path: str, allowed: str
+) -> None:
+    response = client.request(method, path, headers=alice)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == allowed
+
+
 def test_unexpected_failure_is_a_generic_500_and_a_logged_traceback(
     app, alice: Headers, caplog: pytest.LogCaptureFixture
 ) -> None:

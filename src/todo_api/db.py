@@ -145,6 +145,8 @@ _CONNECTION_ERRORS = (
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
+    # What a connection the server dropped mid-operation can raise instead (see _run_on).
+    asyncpg.InternalClientError,
 )
 
 
@@ -190,37 +192,57 @@ def _translate_pg_error(error: Exception) -> Exception:
     return error
 
 
+async def _run_on(
+    connection: asyncpg.Connection, method: str, compiled: _Compiled, params: Params
+) -> Any:
+    try:
+        return await getattr(connection, method)(compiled.sql, *compiled.args(params))
+    except asyncpg.InternalClientError:
+        # A session the server terminates (shutdown, crash, pg_terminate_backend) can leave
+        # asyncpg's protocol stuck mid-operation (MagicStack/asyncpg#1069); the pool would hand
+        # that connection out again and again, so close it for good.
+        connection.terminate()
+        raise
+
+
 class PostgresDatabase(Database):
     """PostgreSQL through an asyncpg pool (or one of its connections, inside a transaction)."""
 
     dialect_name = "postgresql"
 
-    def __init__(self, pool: asyncpg.Pool, connection: asyncpg.Connection | None = None) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        connection: asyncpg.Connection | None = None,
+        *,
+        acquire_timeout: float | None = None,
+    ) -> None:
         self._pool = pool
-        self._executor: asyncpg.Pool | asyncpg.Connection = connection or pool
+        self._connection = connection
+        # When the database stops answering, requests would queue for a pooled connection
+        # behind each other's statement timeouts, without end: bound the wait as well.
+        self._acquire_timeout = acquire_timeout
 
-    async def fetch_all(self, statement: ClauseElement, params: Params = None) -> list[Row]:
+    async def _call(self, method: str, statement: ClauseElement, params: Params) -> Any:
         compiled = _compile(statement)
         try:
-            records = await self._executor.fetch(compiled.sql, *compiled.args(params))
+            if self._connection is not None:
+                return await _run_on(self._connection, method, compiled, params)
+            async with self._pool.acquire(timeout=self._acquire_timeout) as connection:
+                return await _run_on(connection, method, compiled, params)
         except Exception as error:
             raise _translate_pg_error(error) from error
+
+    async def fetch_all(self, statement: ClauseElement, params: Params = None) -> list[Row]:
+        records = await self._call("fetch", statement, params)
         return [dict(record) for record in records]
 
     async def fetch_one(self, statement: ClauseElement, params: Params = None) -> Row | None:
-        compiled = _compile(statement)
-        try:
-            record = await self._executor.fetchrow(compiled.sql, *compiled.args(params))
-        except Exception as error:
-            raise _translate_pg_error(error) from error
+        record = await self._call("fetchrow", statement, params)
         return None if record is None else dict(record)
 
     async def execute(self, statement: ClauseElement, params: Params = None) -> int:
-        compiled = _compile(statement)
-        try:
-            status = await self._executor.execute(compiled.sql, *compiled.args(params))
-        except Exception as error:
-            raise _translate_pg_error(error) from error
+        status = await self._call("execute", statement, params)
         # asyncpg returns the command tag, e.g. "UPDATE 3" or "INSERT 0 1".
         count = status.rsplit(" ", 1)[-1]
         return int(count) if count.isdigit() else 0
@@ -228,7 +250,10 @@ class PostgresDatabase(Database):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
         try:
-            async with self._pool.acquire() as connection, connection.transaction():
+            async with (
+                self._pool.acquire(timeout=self._acquire_timeout) as connection,
+                connection.transaction(),
+            ):
                 yield PostgresDatabase(self._pool, connection)
         except _CONNECTION_ERRORS as error:
             raise DatabaseUnavailable(str(error) or type(error).__name__) from error
@@ -375,7 +400,7 @@ async def open_database(settings: Settings, *, migrate: bool) -> Database:
         pool = await _create_pg_pool(target, settings)
     except _CONNECTION_ERRORS as error:
         raise DatabaseUnavailable(str(error) or type(error).__name__) from error
-    return PostgresDatabase(pool)
+    return PostgresDatabase(pool, acquire_timeout=settings.db_connect_timeout_seconds)
 
 
 def alembic_config() -> Config:

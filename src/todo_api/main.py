@@ -2,14 +2,18 @@
 
 import gc
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx2 as httpx
 from fastapi import Depends, FastAPI, Request, status
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from todo_api import __version__
 from todo_api.auth import create_verifier
@@ -119,16 +123,51 @@ _TOO_MANY_REQUESTS = _error(
     "Too many requests for this user; retry in 12 s",
 )
 _API_ERRORS: dict[int | str, dict[str, object]] = {
+    # FastAPI answers 400 itself when it cannot even read a body (bytes that are not UTF-8).
+    400: _error("The body cannot be read as text", "There was an error parsing the body"),
     413: _error("The request body is over MAX_BODY_BYTES", "Request body too large"),
     429: _TOO_MANY_REQUESTS,
     503: _error(
         "The database is unavailable; see `Retry-After`",
         "The database is unavailable; try again shortly",
-    ),
+    )
+    | {
+        "headers": {
+            "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}
+        }
+    },
 }
 STATIC_DOCS_URL = "/static/docs"
 DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")
 HEALTH_PATHS = ("/health", "/ready")
+
+
+def _path_pattern(template: str, operations: dict[str, Any]) -> re.Pattern[str]:
+    # Integer path parameters are routed with Starlette's `:int` convertor (digits only).
+    for operation in operations.values():
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "path" and parameter["schema"].get("type") == "integer":
+                name = parameter["name"]
+                template = template.replace(f"{{{name}}}", f"{{{name}:int}}")
+    return compile_path(template)[0]
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
+    # FastAPI routes each method separately, and the first route matching the path answers 405
+    # with only its own method in `Allow`: list what the schema declares for the path instead.
+    path = request.url.path
+    methods = {
+        method.upper()
+        for template, operations in request.app.openapi()["paths"].items()
+        if _path_pattern(template, operations).fullmatch(path)
+        for method in operations
+    }
+    detail = exc.detail if isinstance(exc, StarletteHTTPException) else "Method Not Allowed"
+    return JSONResponse(
+        {"detail": detail},
+        status_code=status.HTTP_405_METHOD_NOT_ALLOWED,
+        headers={"Allow": ", ".join(sorted(methods))},
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -164,6 +203,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=["Retry-After", "X-Request-ID"],
     )
     app.add_middleware(RequestContextMiddleware, docs_paths=DOCS_PATHS)
+    app.add_exception_handler(status.HTTP_405_METHOD_NOT_ALLOWED, _method_not_allowed)
     app.add_exception_handler(TaskNotFound, _task_not_found)
     app.add_exception_handler(PreconditionFailed, _precondition_failed)
     app.add_exception_handler(IdempotencyKeyReused, _idempotency_key_reused)

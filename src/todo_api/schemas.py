@@ -2,9 +2,10 @@
 
 import base64
 import binascii
+import re
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -14,6 +15,7 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    StrictBool,
     StringConstraints,
     computed_field,
     model_validator,
@@ -51,17 +53,23 @@ def _unique_ignoring_case(tags: list[str]) -> list[str]:
     return unique
 
 
+# The patterns only tell clients (and schema-driven fuzzers) what the validators above enforce:
+# no NUL anywhere, and a title that is not blank once trimmed.
+NO_NUL_PATTERN = r"^[^\x00]*$"
+TITLE_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
+
 Title = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX_LENGTH),
     AfterValidator(_reject_nul),
-    Field(examples=["Buy milk"]),
+    Field(examples=["Buy milk"], json_schema_extra={"pattern": TITLE_PATTERN}),
 ]
 Description = Annotated[
     str,
     StringConstraints(max_length=DESCRIPTION_MAX_LENGTH),
     AfterValidator(_reject_nul),
-    Field(examples=["Two litres, semi-skimmed"]),
+    Field(examples=["Two litres, semi-skimmed"], json_schema_extra={"pattern": NO_NUL_PATTERN}),
 ]
 Tag = Annotated[
     str,
@@ -171,7 +179,8 @@ class TaskCreate(_Due):
 
     title: Title
     description: Description | None = None
-    completed: bool = False
+    # Strict: the schema says boolean, so 0, 1 or "yes" are refused rather than guessed at.
+    completed: StrictBool = False
     priority: Priority = Priority.none
     tags: Tags = []
     recurrence: Recurrence | None = None
@@ -183,7 +192,7 @@ class TaskUpdate(_Due):
 
     title: Title | None = None
     description: Description | None = None
-    completed: bool | None = None
+    completed: StrictBool | None = None
     priority: Priority | None = None
     tags: Tags | None = None
     recurrence: Recurrence | None = None
@@ -200,20 +209,14 @@ class TaskUpdate(_Due):
 class TaskPatch(_Due):
     """PATCH, JSON merge semantics (RFC 7396): absent fields are untouched, null clears one."""
 
-    title: Title | None = None
+    # Not nullable: a task always has a title and a state (absent is fine: unchanged).
+    title: Title = None  # type: ignore[assignment]
     description: Description | None = None
-    completed: bool | None = None
+    completed: StrictBool = None  # type: ignore[assignment]
     priority: Priority | None = None
     tags: Tags | None = None
     recurrence: Recurrence | None = None
     recurrence_interval: Interval | None = None
-
-    @model_validator(mode="after")
-    def _required_fields_cannot_be_cleared(self) -> Self:
-        for name in ("title", "completed"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
 
     def changes(self) -> dict[str, Any]:
         """The fields to write: null priority, tags and interval fall back to their defaults;
@@ -301,6 +304,16 @@ SearchText = Annotated[
 ]
 
 
+def _iso_day_only(value: object) -> object:
+    # Pydantic also reads a number as a Unix time: a query's day must be written as one.
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("must be a day as YYYY-MM-DD")
+    return value
+
+
+IsoDay = Annotated[date, BeforeValidator(_iso_day_only)]
+
+
 class TaskListQuery(BaseModel):
     """Filters, order and page of a task listing (all optional)."""
 
@@ -314,15 +327,18 @@ class TaskListQuery(BaseModel):
     tag: list[Tag] = Field(
         [], max_length=TAGS_PER_TASK, description="All of these, ignoring case (repeatable)."
     )
-    due_before: date | None = Field(None, description="Due strictly before this day.")
-    due_after: date | None = Field(None, description="Due strictly after this day.")
+    due_before: IsoDay | None = Field(None, description="Due strictly before this day.")
+    due_after: IsoDay | None = Field(None, description="Due strictly after this day.")
     overdue: bool | None = None
     q: SearchText | None = Field(None, description="Case-insensitive text in title or description.")
     sort: TaskSort | None = Field(None, description="Default: creation order (by id).")
     limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
-    cursor: Annotated[str, StringConstraints(max_length=1000)] | None = Field(
-        None, description='From the previous page\'s `Link: <…>; rel="next"` header.'
-    )
+    cursor: (
+        Annotated[
+            str, StringConstraints(min_length=1, max_length=1000, pattern=r"^[A-Za-z0-9_-]+$")
+        ]
+        | None
+    ) = Field(None, description='From the previous page\'s `Link: <…>; rel="next"` header.')
     offset: int | None = Field(None, ge=0, le=MAX_ID)
     count: bool = Field(False, description="Send `X-Total-Count` even when it costs a query.")
 
@@ -412,16 +428,20 @@ def _is_sort_key(field: str, key: object) -> bool:
 
 
 class BulkComplete(BaseModel):
-    """Which tasks to complete at once: some ids, or every pending task."""
+    """Which tasks to complete at once: some `ids`, or `all_pending: true` (exactly one)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["ids"]}, {"required": ["all_pending"]}]}
+    )
 
     ids: Annotated[
-        list[Annotated[int, Field(ge=1, le=MAX_ID)]], Field(max_length=MAX_PAGE_SIZE)
-    ] = []
-    all_pending: bool = False
+        list[Annotated[int, Field(ge=1, le=MAX_ID)]], Field(min_length=1, max_length=MAX_PAGE_SIZE)
+    ] = None  # type: ignore[assignment]
+    all_pending: Literal[True] = None  # type: ignore[assignment]
 
     @model_validator(mode="after")
     def _one_selection(self) -> Self:
-        if bool(self.ids) == self.all_pending:
+        if (self.ids is None) == (self.all_pending is None):
             raise ValueError("send either `ids` or `all_pending: true`")
         return self
 
@@ -468,17 +488,24 @@ def _normalise_email(value: str) -> str:
 
 
 Email = Annotated[EmailStr, AfterValidator(_normalise_email), Field(examples=["alice@example.com"])]
+SignInEmail = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=320),
+    AfterValidator(_reject_nul),
+    AfterValidator(_normalise_email),
+    Field(examples=["alice@example.com"], json_schema_extra={"pattern": NO_NUL_PATTERN}),
+]
 Password = Annotated[
     str,
     StringConstraints(min_length=1, max_length=PASSWORD_MAX_LENGTH),
     AfterValidator(_reject_nul),
-    Field(examples=["correct horse battery staple"]),
+    Field(examples=["correct horse battery staple"], json_schema_extra={"pattern": NO_NUL_PATTERN}),
 ]
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX_LENGTH),
     AfterValidator(_reject_nul),
-    Field(examples=["Alice"]),
+    Field(examples=["Alice"], json_schema_extra={"pattern": NO_NUL_PATTERN}),
 ]
 
 
@@ -493,7 +520,8 @@ class SignUp(BaseModel):
 class SignIn(BaseModel):
     """Credentials of an existing account."""
 
-    email: Email
+    # Not validated as an address: whatever does not match an account is a plain 401.
+    email: SignInEmail
     password: Password
 
 

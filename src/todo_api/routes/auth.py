@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import TypeAdapter, ValidationError
 
@@ -88,7 +89,10 @@ async def sign_up(
     except TooManyAttempts as error:
         raise _too_many(error) from None
     except WeakPassword as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(error)) from None
+        # Raised like pydantic's own errors, so every 422 has the one declared shape.
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("body", "password"), "msg": str(error), "input": None}]
+        ) from None
     except EmailTaken:
         raise HTTPException(
             status.HTTP_409_CONFLICT, detail="An account with this email already exists"

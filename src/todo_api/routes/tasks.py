@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from todo_api.db import Row
 from todo_api.deps import DbDep, KnownUsersDep, Owner, OwnTask, SettingsDep
 from todo_api.schemas import (
     BulkComplete,
@@ -30,6 +31,7 @@ _WRITE_ERRORS = _TASK_ERRORS | {
     412: {"model": ErrorDetail, "description": "`If-Match` names an outdated version"}
 }
 
+
 router = APIRouter(prefix="/{user_id}/tasks", tags=["tasks"], responses=_AUTH_ERRORS)
 
 IfMatch = Annotated[
@@ -45,9 +47,6 @@ IdempotencyKey = Annotated[
         description="Retries with the same key and body return the first response (24 h).",
     ),
 ]
-
-
-# Routes with a fixed segment come first: `/tasks/stats` is not task "stats".
 
 
 _DEFAULT_QUERY = TaskListQuery()
@@ -158,7 +157,7 @@ async def delete_completed(owner: Owner, db: DbDep) -> BulkResult:
 
 
 @router.get(
-    "/{task_id}",
+    "/{task_id:int}",
     response_model=TaskRead,
     responses=_TASK_ERRORS | {304: {"description": "`If-None-Match` names the current ETag"}},
 )
@@ -175,30 +174,34 @@ async def get_task(
     return task
 
 
-@router.put("/{task_id}", responses=_WRITE_ERRORS)
+async def _write(
+    db: DbDep, task: Row, changes: dict[str, Any], if_match: str | None, response: Response
+) -> Row:
+    # PUT and PATCH differ only in how the body becomes changes.
+    version = task_service.expected_version(if_match, task)
+    changed = await task_service.update_task(db, task, changes, version)
+    response.headers["ETag"] = task_service.etag(changed)
+    return changed
+
+
+@router.put("/{task_id:int}", responses=_WRITE_ERRORS)
 async def update_task(
     task: OwnTask, data: TaskUpdate, db: DbDep, response: Response, if_match: IfMatch = None
 ) -> TaskRead:
     """Change the fields sent; fields left out (or null) keep their values."""
-    version = task_service.expected_version(if_match, task)
-    changed = await task_service.update_task(db, task, data.changes(), version)
-    response.headers["ETag"] = task_service.etag(changed)
-    return changed  # type: ignore[return-value]
+    return await _write(db, task, data.changes(), if_match, response)  # type: ignore[return-value]
 
 
-@router.patch("/{task_id}", responses=_WRITE_ERRORS)
+@router.patch("/{task_id:int}", responses=_WRITE_ERRORS)
 async def patch_task(
     task: OwnTask, data: TaskPatch, db: DbDep, response: Response, if_match: IfMatch = None
 ) -> TaskRead:
     """Partial update, JSON merge semantics: absent fields are untouched, null clears."""
-    version = task_service.expected_version(if_match, task)
-    changed = await task_service.update_task(db, task, data.changes(), version)
-    response.headers["ETag"] = task_service.etag(changed)
-    return changed  # type: ignore[return-value]
+    return await _write(db, task, data.changes(), if_match, response)  # type: ignore[return-value]
 
 
 @router.delete(
-    "/{task_id}",
+    "/{task_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     responses=_WRITE_ERRORS,
@@ -208,7 +211,7 @@ async def delete_task(task: OwnTask, db: DbDep, if_match: IfMatch = None) -> Non
     await task_service.delete_task(db, task, task_service.expected_version(if_match, task))
 
 
-@router.patch("/{task_id}/complete", responses=_WRITE_ERRORS)
+@router.patch("/{task_id:int}/complete", responses=_WRITE_ERRORS)
 async def toggle_task(
     task: OwnTask, db: DbDep, response: Response, if_match: IfMatch = None
 ) -> TaskRead:
