@@ -132,9 +132,7 @@ def test_concurrent_clients_on_two_servers_leave_exactly_the_acknowledged_state(
     # Both servers show every user exactly the stored state.
     for server in servers:
         for user in USERS:
-            listed = httpx.get(
-                f"{server.url}/api/{user}/tasks", headers=bearer(make_token(user)), timeout=30
-            ).json()
+            listed = _every_page(f"{server.url}/api/{user}/tasks", bearer(make_token(user)))
             assert {task["id"]: task["completed"] for task in listed} == {
                 task_id: row["completed"]
                 for task_id, row in stored.items()
@@ -142,3 +140,16 @@ def test_concurrent_clients_on_two_servers_leave_exactly_the_acknowledged_state(
             }
     FIGURES["concurrent operations verified (2 servers)"] += operations
     print(f"concurrency: {operations} operations, statuses {dict(ledger.statuses)}")
+
+
+def _every_page(url: str, headers: dict[str, str]) -> list[dict]:
+    """Every task of a listing, following `Link: rel="next"` as a client does."""
+    tasks: list[dict] = []
+    next_url: str | None = url
+    while next_url is not None:
+        response = httpx.get(next_url, headers=headers, timeout=30)
+        assert response.status_code == 200, response.text
+        tasks += response.json()
+        next_link = response.links.get("next")
+        next_url = next_link["url"] if next_link else None
+    return tasks
