@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
@@ -79,6 +80,14 @@ class Task(SQLModel, table=True):
         Index("ix_task_user_id_due_date", "user_id", "due_date"),
         Index("ix_task_user_id_updated_at", "user_id", "updated_at", "id"),
         Index("ix_task_user_id_priority", "user_id", "priority", "id"),
+        # Deleting a task makes the database find the tasks pointing at it (ON DELETE SET NULL):
+        # without this, that is a scan of the whole table per delete. Few tasks have one.
+        Index(
+            "ix_task_next_occurrence_id",
+            "next_occurrence_id",
+            postgresql_where=text("next_occurrence_id IS NOT NULL"),
+            sqlite_where=text("next_occurrence_id IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, sa_type=Integer, primary_key=True)

@@ -53,3 +53,37 @@ def test_default_list_is_an_index_range_scan_with_limit(
         assert "Index Scan using ix_task_user_id_id" in plan, plan
         assert "Index Cond: ((ROW(user_id, id) > ROW($1, $2)) AND (user_id <= $1))" in plan, plan
         assert "Sort" not in plan and "task_pkey" not in plan, plan
+
+
+async def _referencing_rows_plan(database_url: str) -> str:
+    connection = await asyncpg.connect(database_url)
+    try:
+        await connection.execute(
+            'INSERT INTO "user" (id, name, email, "emailVerified", "createdAt", "updatedAt") '
+            "VALUES ('big', 'big', 'big@x', false, now(), now())"
+        )
+        await connection.execute(
+            "INSERT INTO task (user_id, title, completed, created_at, updated_at) "
+            "SELECT 'big', 't' || n, false, now(), now() FROM generate_series(1, 20000) n"
+        )
+        await connection.execute("ANALYZE task")
+        # What ON DELETE SET NULL runs for every deleted task, as a generic plan.
+        await connection.execute("SET plan_cache_mode = force_generic_plan")
+        await connection.execute(
+            "PREPARE referencing AS "
+            "UPDATE task SET next_occurrence_id = NULL WHERE next_occurrence_id = $1"
+        )
+        rows = await connection.fetch("EXPLAIN EXECUTE referencing(1)")
+        return "\n".join(row[0] for row in rows)
+    finally:
+        await connection.close()
+
+
+def test_deleting_a_task_finds_the_tasks_pointing_at_it_through_an_index(
+    client: TestClient, database_url: str
+) -> None:
+    if TEST_DATABASE_URL is None:
+        pytest.skip("query plans are PostgreSQL's")
+    plan = asyncio.run(_referencing_rows_plan(database_url))
+    assert "ix_task_next_occurrence_id" in plan, plan
+    assert "Seq Scan" not in plan, plan

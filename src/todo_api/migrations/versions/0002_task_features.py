@@ -54,6 +54,14 @@ def upgrade() -> None:
     op.create_index("ix_task_user_id_due_date", "task", ["user_id", "due_date"])
     op.create_index("ix_task_user_id_updated_at", "task", ["user_id", "updated_at", "id"])
     op.create_index("ix_task_user_id_priority", "task", ["user_id", "priority", "id"])
+    # The ON DELETE SET NULL of next_occurrence_id looks up referencing rows on every delete.
+    op.create_index(
+        "ix_task_next_occurrence_id",
+        "task",
+        ["next_occurrence_id"],
+        postgresql_where=sa.text("next_occurrence_id IS NOT NULL"),
+        sqlite_where=sa.text("next_occurrence_id IS NOT NULL"),
+    )
     if op.get_bind().dialect.name == "postgresql":
         _create_trigram_indexes()
 
@@ -96,6 +104,7 @@ def downgrade() -> None:
     op.drop_table("idempotency_key")
     for name in TRIGRAM_INDEXES:
         op.execute(sa.text(f"DROP INDEX IF EXISTS {name}"))
+    op.drop_index("ix_task_next_occurrence_id", table_name="task")
     op.drop_index("ix_task_user_id_priority", table_name="task")
     op.drop_index("ix_task_user_id_updated_at", table_name="task")
     op.drop_index("ix_task_user_id_due_date", table_name="task")
