@@ -412,6 +412,13 @@ def main() -> None:
             path="/api/big/tasks",
             token=token_for["big"],
         )
+        # The same page size as the 50-task user's whole list: what grows is the data, not the page.
+        alone(
+            f"list ({big_user_tasks:,} tasks, first 50)",
+            method="GET",
+            path="/api/big/tasks?limit=50",
+            token=token_for["big"],
+        )
         alone(
             "create (full table)",
             method="POST",
@@ -457,7 +464,7 @@ def report(rows, memory, table_size: int, args) -> None:
         print(line)
     print()
     small = results["list (50 tasks), full table"]
-    big = next(result for name, result in results.items() if "first page" in name)
+    big = next(result for name, result in results.items() if "first 50" in name)
     ceilings = {name: (mine, ceiling) for name, mine, ceiling in rows if ceiling}
     list_mine, list_ceiling = ceilings["list (50 tasks)"]
     create_mine, create_ceiling = ceilings["create (empty table)"]
@@ -468,7 +475,7 @@ def report(rows, memory, table_size: int, args) -> None:
         ("create req/s vs ceiling", _ratio(create_mine, create_ceiling), "≥", 0.5),
         ("list p99 vs ceiling", list_mine.p99_ms / list_ceiling.p99_ms, "≤", 2.0),
         ("create p99 vs ceiling", create_mine.p99_ms / create_ceiling.p99_ms, "≤", 2.0),
-        ("first-page list p50, big user / 50-task user", big.p50_ms / small.p50_ms, "≤", 1.5),
+        ("first 50 tasks p50, big user / 50-task user", big.p50_ms / small.p50_ms, "≤", 1.5),
         ("service idle RSS, MB", memory["service idle RSS"], "<", 150),
         ("error responses", errors, "=", 0),
     ]

@@ -228,7 +228,10 @@ class PostgresDatabase(Database):
         try:
             if self._connection is not None:
                 return await _run_on(self._connection, method, compiled, params)
-            async with self._pool.acquire(timeout=self._acquire_timeout) as connection:
+            # An idle connection is handed over at once: only a wait for one needs a bound
+            # (and asyncio's timeout machinery costs a few percent of a request).
+            timeout = None if self._pool.get_idle_size() else self._acquire_timeout
+            async with self._pool.acquire(timeout=timeout) as connection:
                 return await _run_on(connection, method, compiled, params)
         except Exception as error:
             raise _translate_pg_error(error) from error

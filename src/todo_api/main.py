@@ -193,7 +193,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = rate_limiter
     # Added innermost first: request context → CORS → address rate limit → body size → app.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(IpRateLimitMiddleware, limiter=rate_limiter, exempt=HEALTH_PATHS)
+    # Limits that are off cost nothing: neither the middleware nor the dependency is installed.
+    if rate_limiter.per_ip:
+        app.add_middleware(IpRateLimitMiddleware, limiter=rate_limiter, exempt=HEALTH_PATHS)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
@@ -211,10 +213,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
     app.add_exception_handler(Exception, _unhandled_error)
     app.include_router(health.router)
+    user_limits = [Depends(limit_user_rate)] if rate_limiter.per_user else []
     for router in (tasks.router, tags.router):
-        app.include_router(
-            router, prefix="/api", dependencies=[Depends(limit_user_rate)], responses=_API_ERRORS
-        )
+        app.include_router(router, prefix="/api", dependencies=user_limits, responses=_API_ERRORS)
     app.include_router(auth.router, prefix="/api/auth", responses=_API_ERRORS)
     if settings.accounts_enabled:
         app.include_router(auth.accounts_router, prefix="/api/auth", responses=_API_ERRORS)
