@@ -65,6 +65,16 @@ class VerifiedTokens:
             self._entries.popitem(last=False)
 
 
+def _decode(token: str, key: Any, **checks: Any) -> dict[str, Any]:
+    """PyJWT's decode, its failures turned into the AuthError a client may see."""
+    try:
+        return jwt.decode(token, key, **checks)
+    except jwt.ExpiredSignatureError:
+        raise AuthError("Token has expired") from None
+    except jwt.PyJWTError:  # also key errors, e.g. a too short key
+        raise AuthError("Invalid token") from None
+
+
 class SharedSecretVerifier:
     """Verifies HS* tokens signed with the secret shared with the frontend."""
 
@@ -75,20 +85,15 @@ class SharedSecretVerifier:
 
     def decode(self, token: str) -> dict[str, Any]:
         """The token's claims, or AuthError."""
-        try:
-            return jwt.decode(
-                token,
-                self.secret,
-                # Fixed by configuration, never read from the token: this is what stops
-                # `alg=none` and algorithm-confusion tokens.
-                algorithms=[self.algorithm],
-                options={"require": ["exp"], "verify_aud": False},
-                leeway=self.leeway_seconds,
-            )
-        except jwt.ExpiredSignatureError:
-            raise AuthError("Token has expired") from None
-        except jwt.PyJWTError:  # also key errors, e.g. a too short key
-            raise AuthError("Invalid token") from None
+        return _decode(
+            token,
+            self.secret,
+            # Fixed by configuration, never read from the token: this is what stops
+            # `alg=none` and algorithm-confusion tokens.
+            algorithms=[self.algorithm],
+            options={"require": ["exp"], "verify_aud": False},
+            leeway=self.leeway_seconds,
+        )
 
 
 class JwksKeys:
@@ -224,25 +229,20 @@ class JwksVerifier:
             raise AuthError("Invalid token")
         key = await self.keys.key(kid, header["alg"])
         required = ["exp"] + ["iss"] * bool(self.issuer) + ["aud"] * bool(self.audience)
-        try:
-            return jwt.decode(
-                token,
-                key,
-                algorithms=self.algorithms,
-                issuer=self.issuer,
-                audience=self.audience,
-                options={
-                    "require": required,
-                    "verify_aud": self.audience is not None,
-                    # A published 512-bit RSA key is as good as none.
-                    "enforce_minimum_key_length": True,
-                },
-                leeway=self.leeway_seconds,
-            )
-        except jwt.ExpiredSignatureError:
-            raise AuthError("Token has expired") from None
-        except jwt.PyJWTError:  # also key errors, e.g. a too short key
-            raise AuthError("Invalid token") from None
+        return _decode(
+            token,
+            key,
+            algorithms=self.algorithms,
+            issuer=self.issuer,
+            audience=self.audience,
+            options={
+                "require": required,
+                "verify_aud": self.audience is not None,
+                # A published 512-bit RSA key is as good as none.
+                "enforce_minimum_key_length": True,
+            },
+            leeway=self.leeway_seconds,
+        )
 
 
 class TokenVerifier:

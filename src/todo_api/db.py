@@ -223,15 +223,18 @@ class PostgresDatabase(Database):
         # behind each other's statement timeouts, without end: bound the wait as well.
         self._acquire_timeout = acquire_timeout
 
+    def _acquire(self) -> Any:
+        # An idle connection is handed over at once: only a wait for one needs a bound
+        # (and asyncio's timeout machinery costs a few percent of a request).
+        timeout = None if self._pool.get_idle_size() else self._acquire_timeout
+        return self._pool.acquire(timeout=timeout)
+
     async def _call(self, method: str, statement: ClauseElement, params: Params) -> Any:
         compiled = _compile(statement)
         try:
             if self._connection is not None:
                 return await _run_on(self._connection, method, compiled, params)
-            # An idle connection is handed over at once: only a wait for one needs a bound
-            # (and asyncio's timeout machinery costs a few percent of a request).
-            timeout = None if self._pool.get_idle_size() else self._acquire_timeout
-            async with self._pool.acquire(timeout=timeout) as connection:
+            async with self._acquire() as connection:
                 return await _run_on(connection, method, compiled, params)
         except Exception as error:
             raise _translate_pg_error(error) from error
@@ -253,10 +256,7 @@ class PostgresDatabase(Database):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
         try:
-            async with (
-                self._pool.acquire(timeout=self._acquire_timeout) as connection,
-                connection.transaction(),
-            ):
+            async with self._acquire() as connection, connection.transaction():
                 yield PostgresDatabase(self._pool, connection)
         except _CONNECTION_ERRORS as error:
             raise DatabaseUnavailable(str(error) or type(error).__name__) from error

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
+from starlette.types import HTTPExceptionHandler
 
 from todo_api import __version__
 from todo_api.auth import create_verifier
@@ -75,22 +76,13 @@ async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _task_not_found(_request: Request, _exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": "Task not found"}, status_code=status.HTTP_404_NOT_FOUND)
+def _answer(status_code: int, detail: str) -> HTTPExceptionHandler:
+    """A handler that answers an exception with a fixed status and detail."""
 
+    async def handler(_request: Request, _exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": detail}, status_code=status_code)
 
-async def _precondition_failed(_request: Request, _exc: Exception) -> JSONResponse:
-    return JSONResponse(
-        {"detail": "The task has changed since it was read (If-Match does not match its ETag)"},
-        status_code=status.HTTP_412_PRECONDITION_FAILED,
-    )
-
-
-async def _idempotency_key_reused(_request: Request, _exc: Exception) -> JSONResponse:
-    return JSONResponse(
-        {"detail": "This Idempotency-Key was already used with a different request body"},
-        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-    )
+    return handler
 
 
 async def _task_limit_reached(_request: Request, exc: Exception) -> JSONResponse:
@@ -206,9 +198,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestContextMiddleware, docs_paths=DOCS_PATHS)
     app.add_exception_handler(status.HTTP_405_METHOD_NOT_ALLOWED, _method_not_allowed)
-    app.add_exception_handler(TaskNotFound, _task_not_found)
-    app.add_exception_handler(PreconditionFailed, _precondition_failed)
-    app.add_exception_handler(IdempotencyKeyReused, _idempotency_key_reused)
+    app.add_exception_handler(TaskNotFound, _answer(404, "Task not found"))
+    app.add_exception_handler(
+        PreconditionFailed,
+        _answer(412, "The task has changed since it was read (If-Match does not match its ETag)"),
+    )
+    app.add_exception_handler(
+        IdempotencyKeyReused,
+        _answer(422, "This Idempotency-Key was already used with a different request body"),
+    )
     app.add_exception_handler(TaskLimitReached, _task_limit_reached)
     app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
     app.add_exception_handler(Exception, _unhandled_error)

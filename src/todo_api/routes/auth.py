@@ -20,11 +20,11 @@ from todo_api.deps import (
     unauthorized,
 )
 from todo_api.schemas import (
-    Email,
     ErrorDetail,
     Password,
     SignedUp,
     SignIn,
+    SignInEmail,
     SignUp,
     Token,
     UserRead,
@@ -47,7 +47,7 @@ _PASSWORD_FLOW = OAuth2PasswordBearer(
     tokenUrl=TOKEN_URL,
     description="Sign in with an account of the service's own (the email as the username).",
 )
-_EMAIL = TypeAdapter(Email)
+_EMAIL = TypeAdapter(SignInEmail)
 _PASSWORD = TypeAdapter(Password)
 _CREDENTIAL_ERRORS = {
     status.HTTP_401_UNAUTHORIZED: {"model": ErrorDetail, "description": "Wrong email or password"},
