@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import Headers
-from todo_api.deps import get_db
+from todo_api.services import tasks as task_service
 
 
 def test_root_says_the_api_is_running(client: TestClient) -> None:
@@ -47,12 +47,12 @@ def test_405_allow_header_lists_every_method_of_the_path(
 
 
 def test_unexpected_failure_is_a_generic_500_and_a_logged_traceback(
-    app, alice: Headers, caplog: pytest.LogCaptureFixture
+    app, alice: Headers, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken_db():
+    async def broken_listing(*_args: object) -> None:
         raise RuntimeError("secret internals")
 
-    app.dependency_overrides[get_db] = broken_db
+    monkeypatch.setattr(task_service, "list_tasks", broken_listing)
     with (
         TestClient(app, raise_server_exceptions=False) as client,
         caplog.at_level(logging.ERROR, logger="todo_api"),

@@ -17,7 +17,7 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter
 
 from todo_api.config import Settings
-from todo_api.deps import CurrentUser
+from todo_api.deps import Owner
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class RateLimiter:
         return None
 
 
-async def limit_user_rate(request: Request, caller: CurrentUser) -> None:
+async def limit_user_rate(request: Request, caller: Owner) -> None:
     """429 with Retry-After once the caller goes over their per-user limit."""
     limiter: RateLimiter = request.app.state.rate_limiter
     retry_after = await limiter.hit_user(caller.user_id)

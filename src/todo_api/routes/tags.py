@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from todo_api.deps import DbDep, Owner
+from todo_api.deps import Owner
 from todo_api.routes.tasks import _AUTH_ERRORS
 from todo_api.schemas import TagCount
 from todo_api.services import tasks as task_service
@@ -11,6 +11,6 @@ router = APIRouter(prefix="/{user_id}/tags", tags=["tags"], responses=_AUTH_ERRO
 
 
 @router.get("")
-async def list_tags(owner: Owner, db: DbDep) -> list[TagCount]:
+async def list_tags(owner: Owner) -> list[TagCount]:
     """Every tag on the caller's tasks (case-insensitively one) and how many tasks carry it."""
-    return await task_service.tag_counts(db, owner.user_id)  # type: ignore[return-value]
+    return await task_service.tag_counts(owner.db, owner.user_id)  # type: ignore[return-value]

@@ -2,13 +2,13 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response, status
+from fastapi import APIRouter, Header, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from todo_api.db import Row
-from todo_api.deps import DbDep, KnownUsersDep, Owner, OwnTask, SettingsDep
+from todo_api.deps import DbDep, Owner, OwnTask
 from todo_api.schemas import (
     BulkComplete,
     BulkResult,
@@ -53,7 +53,7 @@ _DEFAULT_QUERY = TaskListQuery()
 _REPEATABLE = ("priority", "tag")
 
 
-async def _list_query(request: Request) -> TaskListQuery:
+def _list_query(request: Request) -> TaskListQuery:
     """The listing's parameters, parsed by hand: FastAPI's per-request handling of a query
     model cost more than the rest of a default listing's Python work."""
     params = request.query_params
@@ -77,17 +77,15 @@ async def _list_query(request: Request) -> TaskListQuery:
 @router.get("", openapi_extra={"parameters": TaskListQuery.openapi_parameters()})
 async def list_tasks(
     owner: Owner,
-    db: DbDep,
     request: Request,
     response: Response,
-    query: Annotated[TaskListQuery, Depends(_list_query)],
 ) -> list[TaskRead]:
     """The caller's tasks: creation order unless `sort` says otherwise, `limit` at a time.
 
     `Link: <…>; rel="next"` points at the next page; `X-Total-Count` counts every match (sent
     when it comes free, or when asked with `count=true`).
     """
-    page = await task_service.list_tasks(db, owner.user_id, query)
+    page = await task_service.list_tasks(owner.db, owner.user_id, _list_query(request))
     if page.total is not None:
         response.headers["X-Total-Count"] = str(page.total)
     if page.next_cursor is not None:
@@ -112,20 +110,20 @@ async def list_tasks(
 async def create_task(
     owner: Owner,
     data: TaskCreate,
-    db: DbDep,
-    known_users: KnownUsersDep,
-    settings: SettingsDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> TaskRead:
     """Add a task. With `Idempotency-Key`, a retry returns the first response instead."""
-    max_tasks = settings.max_tasks_per_user
+    db, known_users = owner.db, owner.known_users
+    max_tasks = owner.settings.max_tasks_per_user
     if idempotency_key is None:
-        task = await task_service.create_task(db, owner, data, known_users, max_tasks=max_tasks)
+        task = await task_service.create_task(
+            db, owner.user, data, known_users, max_tasks=max_tasks
+        )
         response.headers["ETag"] = task_service.etag(task)
         return task  # type: ignore[return-value]
     stored = await task_service.create_task_once(
-        db, owner, data, known_users, idempotency_key, max_tasks=max_tasks
+        db, owner.user, data, known_users, idempotency_key, max_tasks=max_tasks
     )
     headers = {"ETag": task_service.etag(stored.body)}
     if stored.replayed:
@@ -134,25 +132,25 @@ async def create_task(
 
 
 @router.get("/stats")
-async def task_stats(owner: Owner, db: DbDep) -> TaskStats:
+async def task_stats(owner: Owner) -> TaskStats:
     """How many tasks there are, pending, completed, overdue and due today (UTC)."""
-    return await task_service.task_stats(db, owner.user_id)  # type: ignore[return-value]
+    return await task_service.task_stats(owner.db, owner.user_id)  # type: ignore[return-value]
 
 
 @router.post("/bulk/complete")
-async def complete_tasks(owner: Owner, selection: BulkComplete, db: DbDep) -> BulkResult:
+async def complete_tasks(owner: Owner, selection: BulkComplete) -> BulkResult:
     """Complete several pending tasks (`ids`), or all of them (`all_pending`), at once.
 
     Ids that are not the caller's pending tasks are skipped; `ids` in the answer were completed.
     """
-    ids = await task_service.complete_tasks(db, owner.user_id, selection)
+    ids = await task_service.complete_tasks(owner.db, owner.user_id, selection)
     return BulkResult(count=len(ids), ids=ids)
 
 
 @router.delete("/completed")
-async def delete_completed(owner: Owner, db: DbDep) -> BulkResult:
+async def delete_completed(owner: Owner) -> BulkResult:
     """Delete every completed task at once."""
-    ids = await task_service.delete_completed(db, owner.user_id)
+    ids = await task_service.delete_completed(owner.db, owner.user_id)
     return BulkResult(count=len(ids), ids=ids)
 
 
