@@ -5,10 +5,14 @@ Requests are logged once each by `RequestContextMiddleware` on the `todo_api.acc
 uvicorn's own access log is switched off so that lines are not doubled.
 """
 
+import atexit
 import json
 import logging
+import sys
 from datetime import UTC, datetime
-from typing import Any
+from logging.handlers import QueueHandler, QueueListener
+from queue import SimpleQueue
+from typing import Any, TextIO
 
 from todo_api.config import Settings
 
@@ -45,6 +49,38 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class BackgroundStreamHandler(QueueHandler):
+    """A stream handler whose formatting and writing happen on a thread of its own.
+
+    The event loop only queues the record: it never waits for a slow stderr pipe, and the
+    request path does not pay for formatting (the access log writes a line per request).
+    """
+
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
+        super().__init__(SimpleQueue())
+        self.writer = logging.StreamHandler(stream)
+        self._listener: QueueListener | None = QueueListener(self.queue, self.writer)
+        self._listener.start()
+        atexit.register(self.close)
+
+    def setFormatter(self, fmt: logging.Formatter | None) -> None:
+        """The formatter runs on the writer thread."""
+        self.writer.setFormatter(fmt)
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        # Same process: the record is handed over as it is, args and exception included, for
+        # the writer's formatter (QueueHandler would flatten it to be picklable).
+        return record
+
+    def close(self) -> None:
+        """Write out what is queued, then stop the thread (once, whoever asks first)."""
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
+        self.writer.close()
+        super().close()
+
+
 def log_config(settings: Settings) -> dict[str, Any]:
     """A `logging.config.dictConfig` dictionary for uvicorn and the service's loggers."""
     formatter: dict[str, Any] = (
@@ -59,7 +95,7 @@ def log_config(settings: Settings) -> dict[str, Any]:
         "formatters": {"service": formatter},
         "handlers": {
             "default": {
-                "class": "logging.StreamHandler",
+                "()": f"{__name__}.BackgroundStreamHandler",
                 "formatter": "service",
                 "stream": "ext://sys.stderr",
             }

@@ -210,10 +210,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(TaskLimitReached, _task_limit_reached)
     app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
     app.add_exception_handler(Exception, _unhandled_error)
-    app.include_router(health.router)
+    # Routes are matched in order: the busiest first.
     user_limits = [Depends(limit_user_rate)] if rate_limiter.per_user else []
     for router in (tasks.router, tags.router):
         app.include_router(router, prefix="/api", dependencies=user_limits, responses=_API_ERRORS)
+    app.include_router(health.router)
     app.include_router(auth.router, prefix="/api/auth", responses=_API_ERRORS)
     if settings.accounts_enabled:
         app.include_router(auth.accounts_router, prefix="/api/auth", responses=_API_ERRORS)

@@ -182,7 +182,7 @@ class TaskCreate(_Due):
     # Strict: the schema says boolean, so 0, 1 or "yes" are refused rather than guessed at.
     completed: StrictBool = False
     priority: Priority = Priority.none
-    tags: Tags = []
+    tags: Tags = Field(default_factory=list)
     recurrence: Recurrence | None = None
     recurrence_interval: Interval = 1
 
@@ -259,7 +259,7 @@ class TaskRead(BaseModel):
     priority: Annotated[Priority, BeforeValidator(_priority_from_rank)] = Priority.none
     due_date: date | None = None
     due_at: datetime | None = None
-    tags: list[str] = []
+    tags: list[str] = Field(default_factory=list)
     recurrence: Recurrence | None = None
     recurrence_interval: int = 1
     next_occurrence_id: int | None = None
