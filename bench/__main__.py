@@ -3,6 +3,10 @@
 Starts the real service (`todo-api serve`, one worker) and the bare-ASGI ceiling
 (`bench/ceiling.py`) on a fresh PostgreSQL database, loads each from wrk in a second process,
 and prints one table of requests/s and latencies, side by side, from this one run.
+
+Service and ceiling are measured in alternating rounds and each figure is the median of its
+rounds: on a shared machine, a few seconds of somebody else's load then moves one round, not
+the comparison.
 """
 
 import argparse
@@ -13,6 +17,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,6 +47,28 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+
+
+def median_of(results: list[Result]) -> Result:
+    """Each figure's median over the rounds; errors are summed."""
+    return Result(
+        statistics.median(r.requests_per_second for r in results),
+        statistics.median(r.p50_ms for r in results),
+        statistics.median(r.p99_ms for r in results),
+        sum(r.errors for r in results),
+    )
+
+
+@dataclass
+class Row:
+    """One line of the table: the service, and the ceiling when it does the same work."""
+
+    name: str
+    service: Result
+    ceiling: Result | None = None
+    # Medians of the per-round ratios: each round's pair ran back to back.
+    rps_ratio: float | None = None
+    p99_ratio: float | None = None
 
 
 # --- setup ------------------------------------------------------------------------------------
@@ -286,8 +313,10 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--duration", type=int, help="seconds per measurement")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, help="alternating service/ceiling rounds")
     args = parser.parse_args()
     duration = args.duration or (2 if args.quick else 10)
+    rounds = args.rounds or (1 if args.quick else 3)
     total_tasks = 20_000 if args.quick else 1_000_000
     big_user_tasks = 10_000 if args.quick else 100_000
     url = args.database_url
@@ -314,7 +343,7 @@ def main() -> None:
 
     load = {"duration": duration, "connections": args.connections}
     create_body = '{"title": "Benchmark task", "description": "created by wrk"}'
-    rows: list[tuple[str, Result, Result | None]] = []
+    rows: list[Row] = []
     memory: dict[str, float] = {}
 
     service = Server("service", [TODO_API, "serve", "--port", "{port}"], env)
@@ -348,12 +377,29 @@ def main() -> None:
             )
 
         def both(name: str, **request: object) -> None:
-            mine = run_wrk(wrk, service.base, **request, **load)
-            ceiling_result = run_wrk(wrk, ceiling.base, **request, **load)
-            rows.append((name, mine, ceiling_result))
+            pairs: list[tuple[Result, Result]] = []
+            for round_number in range(rounds):
+                # Alternate who goes first, so that a drift in the machine's speed cancels out.
+                order = (service, ceiling) if round_number % 2 == 0 else (ceiling, service)
+                measured = {
+                    server.name: run_wrk(wrk, server.base, **request, **load) for server in order
+                }
+                pairs.append((measured["service"], measured["ceiling"]))
+            mine, theirs = [m for m, _ in pairs], [c for _, c in pairs]
+            rps_ratios = [m.requests_per_second / c.requests_per_second for m, c in pairs]
+            p99_ratios = [m.p99_ms / c.p99_ms for m, c in pairs]
+            rows.append(
+                Row(
+                    name,
+                    median_of(mine),
+                    median_of(theirs),
+                    statistics.median(rps_ratios),
+                    statistics.median(p99_ratios),
+                )
+            )
 
         def alone(name: str, **request: object) -> None:
-            rows.append((name, run_wrk(wrk, service.base, **request, **load), None))
+            rows.append(Row(name, run_wrk(wrk, service.base, **request, **load)))
 
         both("list (50 tasks)", method="GET", path="/api/small/tasks", token=token_for["small"])
         both(
@@ -431,14 +477,17 @@ def main() -> None:
         service.stop()
         ceiling.stop()
 
-    report(rows, memory, table_size, args)
+    report(rows, memory, table_size, args, duration, rounds)
 
 
-def report(rows, memory, table_size: int, args) -> None:
+def report(
+    rows: list[Row], memory: dict[str, float], table_size: int, args, duration: int, rounds: int
+) -> None:
     print()
     print(
-        f"wrk, {args.connections} connections, {args.duration or (2 if args.quick else 10)} s "
-        f"each; one service worker; PostgreSQL; {table_size:,} tasks at the end"
+        f"wrk, {args.connections} connections, {duration} s each; service vs ceiling: medians "
+        f"of {rounds} alternating rounds; one service worker; PostgreSQL; "
+        f"{table_size:,} tasks at the end"
     )
     print()
     print(
@@ -446,35 +495,33 @@ def report(rows, memory, table_size: int, args) -> None:
         "| req/s ratio | p99 ratio |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    results = {}
-    for name, mine, ceiling in rows:
-        results[name] = mine
+    for row in rows:
+        mine, ceiling = row.service, row.ceiling
         line = (
-            f"| {name} | {mine.requests_per_second:,.0f} | {mine.p50_ms:.2f} | "
+            f"| {row.name} | {mine.requests_per_second:,.0f} | {mine.p50_ms:.2f} | "
             f"{mine.p99_ms:.2f} | {mine.errors} |"
         )
         if ceiling:
             line += (
                 f" {ceiling.requests_per_second:,.0f} | {ceiling.p99_ms:.2f} | "
-                f"{mine.requests_per_second / ceiling.requests_per_second:.2f}× | "
-                f"{mine.p99_ms / ceiling.p99_ms:.2f}× |"
+                f"{row.rps_ratio:.2f}× | {row.p99_ratio:.2f}× |"
             )
         else:
             line += " | | | |"
         print(line)
     print()
+    results = {row.name: row.service for row in rows}
+    by_name = {row.name: row for row in rows}
     small = results["list (50 tasks), full table"]
     big = next(result for name, result in results.items() if "first 50" in name)
-    ceilings = {name: (mine, ceiling) for name, mine, ceiling in rows if ceiling}
-    list_mine, list_ceiling = ceilings["list (50 tasks)"]
-    create_mine, create_ceiling = ceilings["create (empty table)"]
-    errors = sum(r.errors for _, r, c in rows) + sum(c.errors for _, _, c in rows if c)
+    listing, creating = by_name["list (50 tasks)"], by_name["create (empty table)"]
+    errors = sum(row.service.errors + (row.ceiling.errors if row.ceiling else 0) for row in rows)
     # Issue 5's targets, each a ratio from this one run (absolute numbers are noise here).
     targets = [
-        ("list req/s vs ceiling", _ratio(list_mine, list_ceiling), "≥", 0.6),
-        ("create req/s vs ceiling", _ratio(create_mine, create_ceiling), "≥", 0.5),
-        ("list p99 vs ceiling", list_mine.p99_ms / list_ceiling.p99_ms, "≤", 2.0),
-        ("create p99 vs ceiling", create_mine.p99_ms / create_ceiling.p99_ms, "≤", 2.0),
+        ("list req/s vs ceiling", listing.rps_ratio, "≥", 0.6),
+        ("create req/s vs ceiling", creating.rps_ratio, "≥", 0.5),
+        ("list p99 vs ceiling", listing.p99_ratio, "≤", 2.0),
+        ("create p99 vs ceiling", creating.p99_ratio, "≤", 2.0),
         ("first 50 tasks p50, big user / 50-task user", big.p50_ms / small.p50_ms, "≤", 1.5),
         ("service idle RSS, MB", memory["service idle RSS"], "<", 150),
         ("error responses", errors, "=", 0),
@@ -495,10 +542,6 @@ def report(rows, memory, table_size: int, args) -> None:
     # Timings never fail the run (this machine is noisy); error responses do.
     if errors:
         sys.exit(1)
-
-
-def _ratio(mine: Result, ceiling: Result) -> float:
-    return mine.requests_per_second / ceiling.requests_per_second
 
 
 if __name__ == "__main__":
