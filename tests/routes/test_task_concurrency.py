@@ -221,6 +221,7 @@ def test_malformed_idempotency_keys_are_422(client: TestClient, alice: Headers, 
     headers = alice | {"Idempotency-Key": key}
     response = client.post(TASKS, json={"title": "t"}, headers=headers)
     assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["header", "idempotency-key"]
     assert query(client, "SELECT id FROM task") == []
 
 
