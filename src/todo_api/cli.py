@@ -61,6 +61,7 @@ def serve(
         proxy_headers=True,
         log_config=log_config(settings),
         access_log=False,  # the service logs each request itself, with its request id
+        server_header=False,  # no need to tell clients (or scanners) what serves them
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
     )
 
