@@ -4,11 +4,11 @@ import io
 import json
 import logging
 
-from todo_api.logs import BackgroundStreamHandler, JsonFormatter
+from todo_api.logs import ACCESS_LOGGER, BackgroundStreamHandler, JsonFormatter
 
 
-def _logger(handler: logging.Handler) -> logging.Logger:
-    logger = logging.getLogger("todo_api.test_logs")
+def _logger(handler: logging.Handler, name: str = ACCESS_LOGGER) -> logging.Logger:
+    logger = logging.getLogger(name)
     logger.handlers = [handler]
     logger.propagate = False
     logger.setLevel(logging.INFO)
@@ -24,6 +24,22 @@ def test_background_handler_writes_every_record_in_order_by_close() -> None:
         logger.info("line %d", number)
     handler.close()
     assert stream.getvalue().splitlines() == [f"line {number}" for number in range(500)]
+
+
+def test_other_records_are_written_at_once_after_the_queued_access_lines() -> None:
+    stream = io.StringIO()
+    handler = BackgroundStreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access, server = _logger(handler), _logger(handler, "todo_api.test_logs")
+    for number in range(200):
+        access.info("request %d", number)
+    server.info("Application shutdown complete.")
+    # Not closed: a process that dies by its signal now must already have written it all.
+    lines = stream.getvalue().splitlines()
+    handler.close()
+    assert lines == [f"request {number}" for number in range(200)] + [
+        "Application shutdown complete."
+    ]
 
 
 def test_background_handler_keeps_exceptions_and_extra_fields_for_the_formatter() -> None:
