@@ -4,33 +4,42 @@ import io
 import json
 import logging
 
+import pytest
+
 from todo_api.logs import ACCESS_LOGGER, BackgroundStreamHandler, JsonFormatter
 
 
-def _logger(handler: logging.Handler, name: str = ACCESS_LOGGER) -> logging.Logger:
-    logger = logging.getLogger(name)
-    logger.handlers = [handler]
-    logger.propagate = False
-    logger.setLevel(logging.INFO)
-    return logger
+@pytest.fixture
+def use_handler(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest):
+    """Route a logger to one handler only, for this test (the loggers are process-wide)."""
+
+    def route(handler: logging.Handler, name: str = ACCESS_LOGGER) -> logging.Logger:
+        logger = logging.getLogger(name)
+        monkeypatch.setattr(logger, "handlers", [handler])
+        monkeypatch.setattr(logger, "propagate", False)
+        request.addfinalizer(lambda level=logger.level: logger.setLevel(level))
+        logger.setLevel(logging.INFO)  # through setLevel: it resets the logger's level cache
+        return logger
+
+    return route
 
 
-def test_background_handler_writes_every_record_in_order_by_close() -> None:
+def test_background_handler_writes_every_record_in_order_by_close(use_handler) -> None:
     stream = io.StringIO()
     handler = BackgroundStreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    logger = _logger(handler)
+    logger = use_handler(handler)
     for number in range(500):
         logger.info("line %d", number)
     handler.close()
     assert stream.getvalue().splitlines() == [f"line {number}" for number in range(500)]
 
 
-def test_other_records_are_written_at_once_after_the_queued_access_lines() -> None:
+def test_other_records_are_written_at_once_after_the_queued_access_lines(use_handler) -> None:
     stream = io.StringIO()
     handler = BackgroundStreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    access, server = _logger(handler), _logger(handler, "todo_api.test_logs")
+    access, server = use_handler(handler), use_handler(handler, "todo_api.test_logs")
     for number in range(200):
         access.info("request %d", number)
     server.info("Application shutdown complete.")
@@ -42,11 +51,13 @@ def test_other_records_are_written_at_once_after_the_queued_access_lines() -> No
     ]
 
 
-def test_background_handler_keeps_exceptions_and_extra_fields_for_the_formatter() -> None:
+def test_background_handler_keeps_exceptions_and_extra_fields_for_the_formatter(
+    use_handler,
+) -> None:
     stream = io.StringIO()
     handler = BackgroundStreamHandler(stream)
     handler.setFormatter(JsonFormatter())
-    logger = _logger(handler)
+    logger = use_handler(handler)
     try:
         raise RuntimeError("boom")
     except RuntimeError:
