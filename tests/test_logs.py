@@ -3,6 +3,7 @@
 import io
 import json
 import logging
+import time
 
 import pytest
 
@@ -33,6 +34,20 @@ def test_background_handler_writes_every_record_in_order_by_close(use_handler) -
         logger.info("line %d", number)
     handler.close()
     assert stream.getvalue().splitlines() == [f"line {number}" for number in range(500)]
+
+
+def test_access_lines_are_written_by_the_thread_without_waiting_for_close(use_handler) -> None:
+    stream = io.StringIO()
+    handler = BackgroundStreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = use_handler(handler)
+    logger.info("GET /api/u/tasks 200")
+    deadline = time.monotonic() + 5
+    while not stream.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    written = stream.getvalue()
+    handler.close()
+    assert written == "GET /api/u/tasks 200\n"
 
 
 def test_other_records_are_written_at_once_after_the_queued_access_lines(use_handler) -> None:

@@ -9,9 +9,10 @@ import atexit
 import json
 import logging
 import sys
+import threading
+import time
+from collections import deque
 from datetime import UTC, datetime
-from logging.handlers import QueueHandler, QueueListener
-from queue import Queue
 from typing import Any, TextIO
 
 from todo_api.config import Settings
@@ -49,45 +50,77 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-class BackgroundStreamHandler(QueueHandler):
-    """A stream handler that formats and writes access lines on a thread of its own.
+class BackgroundStreamHandler(logging.StreamHandler[TextIO]):
+    """A stream handler that formats and writes access lines in batches, on a thread of its own.
 
-    A request only queues its access line: it never waits on a slow stderr, nor pays for the
-    formatting. Every other record is written at once, after the lines queued before it, so
-    nothing is reordered, and nothing is lost when the process stops right after logging it
-    (uvicorn ends a SIGTERM by re-raising the signal, which runs no exit handler).
+    A request only appends its access line to a deque: it never waits on a slow stderr, nor
+    pays for the formatting. The thread wakes at most every `BATCH_SECONDS` and writes whatever
+    has piled up with one write: a line per write made it take the GIL, and a syscall, for
+    every request (a tenth of a create's throughput, measured with bench/). Every other record
+    is written at once, after the lines still pending, so nothing is reordered, and nothing is
+    lost when the process stops right after logging it (uvicorn ends a SIGTERM by re-raising
+    the signal, which runs no exit handler).
     """
 
+    BATCH_SECONDS = 0.05
+
     def __init__(self, stream: TextIO = sys.stderr) -> None:
-        super().__init__(Queue())
-        self.writer = logging.StreamHandler(stream)
-        self._listener: QueueListener | None = QueueListener(self.queue, self.writer)
-        self._listener.start()
+        super().__init__(stream)
+        self._pending: deque[logging.LogRecord] = deque()
+        self._wakeup = threading.Event()
+        self._running = True
+        self._thread = threading.Thread(target=self._write_batches, name="log-writer", daemon=True)
+        self._thread.start()
         atexit.register(self.close)
 
-    def setFormatter(self, fmt: logging.Formatter | None) -> None:
-        """The formatter runs on the writer thread."""
-        self.writer.setFormatter(fmt)
+    def handle(self, record: logging.LogRecord) -> bool:
+        """Queue an access line (no lock: deques append atomically); handle anything else now."""
+        if record.name != ACCESS_LOGGER or not self._running:
+            return bool(super().handle(record))
+        if not self.filter(record):
+            return False
+        self._pending.append(record)
+        if not self._wakeup.is_set():
+            self._wakeup.set()
+        return True
 
     def emit(self, record: logging.LogRecord) -> None:
-        """Queue an access line; write anything else now, once the queue is written out."""
-        if record.name == ACCESS_LOGGER and self._listener is not None:
-            super().emit(record)
-            return
-        self.queue.join()  # type: ignore[attr-defined]
-        self.writer.handle(record)
+        """Write the pending access lines, then this record (called with the handler's lock)."""
+        self._write_pending()
+        super().emit(record)
 
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        # Same process: the record is handed over as it is, args and exception included, for
-        # the writer's formatter (QueueHandler would flatten it to be picklable).
-        return record
+    def _write_pending(self) -> None:
+        lines = []
+        while self._pending:
+            record = self._pending.popleft()
+            try:
+                lines.append(self.format(record) + self.terminator)
+            except Exception:
+                self.handleError(record)
+        if lines:
+            try:
+                self.stream.write("".join(lines))
+                self.flush()
+            except Exception:
+                self.handleError(record)
+
+    def _write_batches(self) -> None:
+        while self._running:
+            self._wakeup.wait()
+            # Let a batch gather: one write for many lines, and few GIL handovers.
+            time.sleep(self.BATCH_SECONDS)
+            self._wakeup.clear()
+            with self.lock:  # type: ignore[union-attr]
+                self._write_pending()
 
     def close(self) -> None:
-        """Write out what is queued, then stop the thread (once, whoever asks first)."""
-        if self._listener is not None:
-            self._listener.stop()
-            self._listener = None
-        self.writer.close()
+        """Write out what is pending, then stop the thread (once, whoever asks first)."""
+        if self._running:
+            self._running = False
+            self._wakeup.set()
+            self._thread.join()
+            with self.lock:  # type: ignore[union-attr]
+                self._write_pending()
         super().close()
 
 
