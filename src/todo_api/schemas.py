@@ -17,9 +17,11 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    TypeAdapter,
     computed_field,
     model_validator,
 )
+from typing_extensions import TypedDict
 
 TITLE_MAX_LENGTH = 200
 NAME_MAX_LENGTH = 100
@@ -243,6 +245,17 @@ def _priority_from_rank(value: object) -> object:
     return PRIORITIES[value] if isinstance(value, int) else value
 
 
+def is_overdue(
+    completed: bool, due_at: datetime | None, due_date: date | None, now: datetime
+) -> bool:
+    """Pending and past due: past `due_at` if set, else past the end of `due_date` (UTC)."""
+    if completed:
+        return False
+    if due_at is not None:
+        return due_at < now
+    return due_date is not None and due_date < now.date()
+
+
 class TaskRead(BaseModel):
     """A task as clients see it. `version` changes with every write (the ETag carries it)."""
 
@@ -269,11 +282,49 @@ class TaskRead(BaseModel):
     @property
     def overdue(self) -> bool:
         """Pending and past due: past `due_at` if set, else past the end of `due_date` (UTC)."""
-        if self.completed:
-            return False
-        if self.due_at is not None:
-            return self.due_at < datetime.now(UTC)
-        return self.due_date is not None and self.due_date < datetime.now(UTC).date()
+        return is_overdue(self.completed, self.due_at, self.due_date, datetime.now(UTC))
+
+
+class TaskRow(TypedDict):
+    """TaskRead's JSON, typed as a task row holds it once `tasks_json` has added what it derives.
+
+    Only ever serialised, never validated: the rows come from our own table.
+    """
+
+    id: int
+    user_id: str
+    title: str
+    description: str | None
+    completed: bool
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    priority: str
+    due_date: date | None
+    due_at: datetime | None
+    tags: list[str]
+    recurrence: str | None
+    recurrence_interval: int
+    next_occurrence_id: int | None
+    version: int
+    overdue: bool
+
+
+_TASK_ROWS = TypeAdapter(list[TaskRow])
+_PRIORITY_NAMES = tuple(priority.value for priority in Priority)
+
+
+def tasks_json(rows: list[dict[str, Any]]) -> bytes:
+    """Task rows as the JSON array of TaskRead that clients get (the rows are changed in place).
+
+    A list page would otherwise build and validate a TaskRead per row before serialising it:
+    twice the time for a page of 50 (see bench/).
+    """
+    now = datetime.now(UTC)
+    for row in rows:
+        row["priority"] = _PRIORITY_NAMES[row["priority"]]
+        row["overdue"] = is_overdue(row["completed"], row["due_at"], row["due_date"], now)
+    return _TASK_ROWS.dump_json(rows)
 
 
 class Cursor(BaseModel):

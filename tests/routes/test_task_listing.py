@@ -314,6 +314,34 @@ def test_due_before_and_after_are_strict(client: TestClient, alice: Headers, man
     )
 
 
+def test_a_listing_shows_each_task_exactly_as_fetching_it_does(
+    client: TestClient, alice: Headers, create_task
+) -> None:
+    # The listing serialises rows itself; single tasks go through TaskRead: they must agree.
+    an_hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    created = [
+        create_task(),
+        create_task(description="Two litres", priority="high", tags=["Work", "home"]),
+        create_task(due_at=an_hour_ago, priority="low"),
+        create_task(due_date=yesterday, recurrence="weekly", recurrence_interval=2),
+        create_task(due_date=yesterday, completed=True, priority="medium"),
+    ]
+    client.patch(f"{TASKS}/{created[3]['id']}/complete", headers=alice)  # spawns the next one
+
+    response = client.get(TASKS, headers=alice)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    listed = response.json()
+    assert len(listed) == 6
+    fetched = [client.get(f"{TASKS}/{task['id']}", headers=alice).json() for task in listed]
+    assert listed == fetched
+    assert [task["overdue"] for task in listed] == [False, False, True, False, False, False]
+    assert {task["priority"] for task in listed} == {"none", "low", "medium", "high"}
+    assert listed[3]["recurrence"] == "weekly"
+    assert listed[3]["next_occurrence_id"] == listed[5]["id"]
+
+
 def test_overdue_filter(client: TestClient, alice: Headers, many_tasks) -> None:
     overdue = ids_where(many_tasks, lambda t: t["overdue"])
     assert overdue
