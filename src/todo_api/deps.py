@@ -98,9 +98,10 @@ class Caller:
 
 
 class OwnerAuth(BearerAuth):
-    """The caller, when the path's `{user_id}` is theirs (403 when it names somebody else).
+    """The caller, when the path's `{user_id}` is theirs (403 when it names somebody else),
+    and within their per-user rate limit (429).
 
-    The token check and the ownership check are one dependency, not a chain of two.
+    The token, ownership and rate checks are one dependency, not a chain of three.
     """
 
     async def __call__(  # type: ignore[override]
@@ -112,6 +113,7 @@ class OwnerAuth(BearerAuth):
                 status.HTTP_403_FORBIDDEN, detail="Not authorized to access this user's tasks"
             )
         state = request.app.state
+        await state.rate_limiter.check_user(principal.user_id)
         return Caller(principal, state.db, state.known_users, state.settings)
 
 

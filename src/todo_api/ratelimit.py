@@ -11,13 +11,12 @@ import logging
 import math
 import time
 
-from fastapi import HTTPException, Request, status
+from fastapi import HTTPException, status
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter
 
 from todo_api.config import Settings
-from todo_api.deps import Owner
 
 logger = logging.getLogger(__name__)
 
@@ -72,14 +71,14 @@ class RateLimiter:
                 logger.warning("Rate limiting is off while its storage fails: %r", error)
         return None
 
-
-async def limit_user_rate(request: Request, caller: Owner) -> None:
-    """429 with Retry-After once the caller goes over their per-user limit."""
-    limiter: RateLimiter = request.app.state.rate_limiter
-    retry_after = await limiter.hit_user(caller.user_id)
-    if retry_after is not None:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            detail=f"Too many requests for this user; retry in {retry_after} s",
-            headers={"Retry-After": str(retry_after)},
-        )
+    async def check_user(self, user_id: str) -> None:
+        """Count a request by this user; 429 with Retry-After once they go over their limit."""
+        if not self.per_user:
+            return
+        retry_after = await self.hit_user(user_id)
+        if retry_after is not None:
+            raise HTTPException(
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                detail=f"Too many requests for this user; retry in {retry_after} s",
+                headers={"Retry-After": str(retry_after)},
+            )

@@ -56,16 +56,16 @@ def _unique_ignoring_case(tags: list[str]) -> list[str]:
 
 
 # The patterns only tell clients (and schema-driven fuzzers) what the validators above enforce:
-# no NUL anywhere, and a title that is not blank once trimmed.
+# no NUL anywhere, and titles and tags that are not blank once trimmed.
 NO_NUL_PATTERN = r"^[^\x00]*$"
-TITLE_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+NOT_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
 
 
 Title = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX_LENGTH),
     AfterValidator(_reject_nul),
-    Field(examples=["Buy milk"], json_schema_extra={"pattern": TITLE_PATTERN}),
+    Field(examples=["Buy milk"], json_schema_extra={"pattern": NOT_BLANK_PATTERN}),
 ]
 Description = Annotated[
     str,
@@ -77,6 +77,7 @@ Tag = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=TAG_MAX_LENGTH),
     AfterValidator(_reject_nul),
+    Field(json_schema_extra={"pattern": NOT_BLANK_PATTERN}),
 ]
 Tags = Annotated[
     list[Tag],
@@ -153,7 +154,24 @@ def _as_utc(value: datetime) -> datetime:
         raise ValueError("is out of range") from None
 
 
-DueAt = Annotated[AwareDatetime, AfterValidator(_as_utc)]
+def _iso_day_only(value: object) -> object:
+    # Pydantic also reads a number as a Unix time: a day must be written as one.
+    if isinstance(value, (int, float)) or (
+        isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)
+    ):
+        raise ValueError("must be a day as YYYY-MM-DD")
+    return value
+
+
+def _iso_time_only(value: object) -> object:
+    # As for days: an instant is ISO 8601 text, not a number of seconds.
+    if isinstance(value, (int, float)):
+        raise ValueError("must be an ISO 8601 date and time with a UTC offset")
+    return value
+
+
+IsoDay = Annotated[date, BeforeValidator(_iso_day_only)]
+DueAt = Annotated[AwareDatetime, BeforeValidator(_iso_time_only), AfterValidator(_as_utc)]
 
 
 class _Due(BaseModel):
@@ -163,7 +181,7 @@ class _Due(BaseModel):
     the task due that whole day (any `due_at` is cleared).
     """
 
-    due_date: date | None = None
+    due_date: IsoDay | None = None
     due_at: DueAt | None = None
 
     @model_validator(mode="after")
@@ -353,16 +371,6 @@ SearchText = Annotated[
     StringConstraints(strip_whitespace=True, max_length=TITLE_MAX_LENGTH),
     AfterValidator(_reject_nul),
 ]
-
-
-def _iso_day_only(value: object) -> object:
-    # Pydantic also reads a number as a Unix time: a query's day must be written as one.
-    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        raise ValueError("must be a day as YYYY-MM-DD")
-    return value
-
-
-IsoDay = Annotated[date, BeforeValidator(_iso_day_only)]
 
 
 class TaskListQuery(BaseModel):

@@ -123,6 +123,20 @@ def test_naive_due_at_is_422(client: TestClient, alice: Headers) -> None:
     assert client.post(TASKS, json=body, headers=alice).status_code == 422
 
 
+@pytest.mark.parametrize(
+    "field", [{"due_date": 0.0}, {"due_date": 1893456000}, {"due_at": 1893456000}, {"due_at": 0.5}]
+)
+def test_a_due_date_sent_as_a_number_is_422_not_a_unix_time(
+    client: TestClient, alice: Headers, create_task, field
+) -> None:
+    # The schema says ISO text; pydantic alone would read a number as seconds since 1970.
+    assert client.post(TASKS, json={"title": "t", **field}, headers=alice).status_code == 422
+    task = create_task()
+    response = client.patch(f"{TASKS}/{task['id']}", json=field, headers=alice)
+    assert response.status_code == 422
+    assert stored(client, task["id"])["due_date"] is None
+
+
 @pytest.mark.parametrize("due_at", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00"])
 def test_due_at_beyond_the_calendar_is_422(client: TestClient, alice: Headers, due_at) -> None:
     response = client.post(TASKS, json={"title": "t", "due_at": due_at}, headers=alice)

@@ -3,11 +3,12 @@
 from fastapi import APIRouter
 
 from todo_api.deps import Owner
-from todo_api.routes.tasks import _AUTH_ERRORS
+from todo_api.routes.responses import OWNER_ERRORS
 from todo_api.schemas import TagCount
 from todo_api.services import tasks as task_service
 
-router = APIRouter(prefix="/{user_id}/tags", tags=["tags"], responses=_AUTH_ERRORS)
+# Mounted on the app itself, as the task routes are.
+router = APIRouter(prefix="/api/{user_id}/tags", tags=["tags"], responses=OWNER_ERRORS)
 
 
 @router.get("")

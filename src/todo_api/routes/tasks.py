@@ -9,6 +9,7 @@ from pydantic import StringConstraints, TypeAdapter, ValidationError
 
 from todo_api.db import Row
 from todo_api.deps import DbDep, Owner, OwnTask
+from todo_api.routes.responses import OWNER_ERRORS, TASK_ERRORS, WRITE_ERRORS
 from todo_api.schemas import (
     BulkComplete,
     BulkResult,
@@ -23,17 +24,8 @@ from todo_api.schemas import (
 )
 from todo_api.services import tasks as task_service
 
-_AUTH_ERRORS: dict[int | str, dict[str, object]] = {
-    401: {"model": ErrorDetail, "description": "Missing, invalid or expired token"},
-    403: {"model": ErrorDetail, "description": "The path names another user"},
-}
-_TASK_ERRORS = _AUTH_ERRORS | {404: {"model": ErrorDetail, "description": "No such task"}}
-_WRITE_ERRORS = _TASK_ERRORS | {
-    412: {"model": ErrorDetail, "description": "`If-Match` names an outdated version"}
-}
-
-
-router = APIRouter(prefix="/{user_id}/tasks", tags=["tasks"], responses=_AUTH_ERRORS)
+# Mounted on the app itself, not included (see main.create_app): hence the whole path here.
+router = APIRouter(prefix="/api/{user_id}/tasks", tags=["tasks"], responses=OWNER_ERRORS)
 
 IfMatch = Annotated[
     str | None,
@@ -172,7 +164,7 @@ async def delete_completed(owner: Owner) -> BulkResult:
 @router.get(
     "/{task_id:int}",
     response_model=TaskRead,
-    responses=_TASK_ERRORS | {304: {"description": "`If-None-Match` names the current ETag"}},
+    responses=TASK_ERRORS | {304: {"description": "`If-None-Match` names the current ETag"}},
 )
 async def get_task(
     task: OwnTask,
@@ -197,7 +189,7 @@ async def _write(
     return changed
 
 
-@router.put("/{task_id:int}", responses=_WRITE_ERRORS)
+@router.put("/{task_id:int}", responses=WRITE_ERRORS)
 async def update_task(
     task: OwnTask, data: TaskUpdate, db: DbDep, response: Response, if_match: IfMatch = None
 ) -> TaskRead:
@@ -205,7 +197,7 @@ async def update_task(
     return await _write(db, task, data.changes(), if_match, response)  # type: ignore[return-value]
 
 
-@router.patch("/{task_id:int}", responses=_WRITE_ERRORS)
+@router.patch("/{task_id:int}", responses=WRITE_ERRORS)
 async def patch_task(
     task: OwnTask, data: TaskPatch, db: DbDep, response: Response, if_match: IfMatch = None
 ) -> TaskRead:
@@ -217,14 +209,14 @@ async def patch_task(
     "/{task_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=_WRITE_ERRORS,
+    responses=WRITE_ERRORS,
 )
 async def delete_task(task: OwnTask, db: DbDep, if_match: IfMatch = None) -> None:
     """Delete a task."""
     await task_service.delete_task(db, task, task_service.expected_version(if_match, task))
 
 
-@router.patch("/{task_id:int}/complete", responses=_WRITE_ERRORS)
+@router.patch("/{task_id:int}/complete", responses=WRITE_ERRORS)
 async def toggle_task(
     task: OwnTask, db: DbDep, response: Response, if_match: IfMatch = None
 ) -> TaskRead:
