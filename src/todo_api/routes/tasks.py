@@ -20,6 +20,7 @@ from todo_api.schemas import (
     TaskRead,
     TaskStats,
     TaskUpdate,
+    task_json,
     tasks_json,
 )
 from todo_api.services import tasks as task_service
@@ -75,6 +76,13 @@ def _list_query(request: Request) -> TaskListQuery:
     return _parse(_LIST_QUERY, values, "query")
 
 
+def _task_response(task: Row, status_code: int = status.HTTP_200_OK) -> Response:
+    """The task as clients see it, with its ETag. Serialised here, as listings are: FastAPI
+    would validate a TaskRead from the row first (see schemas.task_json)."""
+    headers = {"ETag": task_service.etag(task)}
+    return Response(task_json(task), status_code, headers, media_type="application/json")
+
+
 def _idempotency_key(request: Request) -> str | None:
     key = request.headers.get("idempotency-key")
     return None if key is None else _parse(_IDEMPOTENCY_KEY, key, "header", "idempotency-key")
@@ -114,11 +122,10 @@ async def list_tasks(owner: Owner, request: Request) -> Response:
         409: {"model": ErrorDetail, "description": "The user holds the most tasks allowed"},
         422: {"description": "Invalid body, or an Idempotency-Key reused for another"},
     },
+    response_model=TaskRead,
     openapi_extra={"parameters": [_IDEMPOTENCY_KEY_PARAMETER]},
 )
-async def create_task(
-    owner: Owner, data: TaskCreate, request: Request, response: Response
-) -> TaskRead:
+async def create_task(owner: Owner, data: TaskCreate, request: Request) -> Response:
     """Add a task. With `Idempotency-Key`, a retry returns the first response instead."""
     idempotency_key = _idempotency_key(request)
     db, known_users = owner.db, owner.known_users
@@ -127,15 +134,14 @@ async def create_task(
         task = await task_service.create_task(
             db, owner.user, data, known_users, max_tasks=max_tasks
         )
-        response.headers["ETag"] = task_service.etag(task)
-        return task  # type: ignore[return-value]
+        return _task_response(task, status.HTTP_201_CREATED)
     stored = await task_service.create_task_once(
         db, owner.user, data, known_users, idempotency_key, max_tasks=max_tasks
     )
     headers = {"ETag": task_service.etag(stored.body)}
     if stored.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)  # type: ignore[return-value]
+    return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
 
 
 @router.get("/stats")
@@ -167,42 +173,35 @@ async def delete_completed(owner: Owner) -> BulkResult:
     responses=TASK_ERRORS | {304: {"description": "`If-None-Match` names the current ETag"}},
 )
 async def get_task(
-    task: OwnTask,
-    response: Response,
-    if_none_match: Annotated[str | None, Header(max_length=1000)] = None,
-) -> Any:
+    task: OwnTask, if_none_match: Annotated[str | None, Header(max_length=1000)] = None
+) -> Response:
     """One task; `304 Not Modified` when `If-None-Match` has its current ETag."""
-    tag = task_service.etag(task)
     if task_service.not_modified(if_none_match, task):
-        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
-    response.headers["ETag"] = tag
-    return task
+        headers = {"ETag": task_service.etag(task)}
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    return _task_response(task)
 
 
-async def _write(
-    db: DbDep, task: Row, changes: dict[str, Any], if_match: str | None, response: Response
-) -> Row:
+async def _write(db: DbDep, task: Row, changes: dict[str, Any], if_match: str | None) -> Response:
     # PUT and PATCH differ only in how the body becomes changes.
     version = task_service.expected_version(if_match, task)
-    changed = await task_service.update_task(db, task, changes, version)
-    response.headers["ETag"] = task_service.etag(changed)
-    return changed
+    return _task_response(await task_service.update_task(db, task, changes, version))
 
 
-@router.put("/{task_id:int}", responses=WRITE_ERRORS)
+@router.put("/{task_id:int}", response_model=TaskRead, responses=WRITE_ERRORS)
 async def update_task(
-    task: OwnTask, data: TaskUpdate, db: DbDep, response: Response, if_match: IfMatch = None
-) -> TaskRead:
+    task: OwnTask, data: TaskUpdate, db: DbDep, if_match: IfMatch = None
+) -> Response:
     """Change the fields sent; fields left out (or null) keep their values."""
-    return await _write(db, task, data.changes(), if_match, response)  # type: ignore[return-value]
+    return await _write(db, task, data.changes(), if_match)
 
 
-@router.patch("/{task_id:int}", responses=WRITE_ERRORS)
+@router.patch("/{task_id:int}", response_model=TaskRead, responses=WRITE_ERRORS)
 async def patch_task(
-    task: OwnTask, data: TaskPatch, db: DbDep, response: Response, if_match: IfMatch = None
-) -> TaskRead:
+    task: OwnTask, data: TaskPatch, db: DbDep, if_match: IfMatch = None
+) -> Response:
     """Partial update, JSON merge semantics: absent fields are untouched, null clears."""
-    return await _write(db, task, data.changes(), if_match, response)  # type: ignore[return-value]
+    return await _write(db, task, data.changes(), if_match)
 
 
 @router.delete(
@@ -216,12 +215,8 @@ async def delete_task(task: OwnTask, db: DbDep, if_match: IfMatch = None) -> Non
     await task_service.delete_task(db, task, task_service.expected_version(if_match, task))
 
 
-@router.patch("/{task_id:int}/complete", responses=WRITE_ERRORS)
-async def toggle_task(
-    task: OwnTask, db: DbDep, response: Response, if_match: IfMatch = None
-) -> TaskRead:
+@router.patch("/{task_id:int}/complete", response_model=TaskRead, responses=WRITE_ERRORS)
+async def toggle_task(task: OwnTask, db: DbDep, if_match: IfMatch = None) -> Response:
     """Flip a task between pending and completed (a recurring one spawns its next occurrence)."""
     version = task_service.expected_version(if_match, task)
-    changed = await task_service.toggle_task(db, task, version)
-    response.headers["ETag"] = task_service.etag(changed)
-    return changed  # type: ignore[return-value]
+    return _task_response(await task_service.toggle_task(db, task, version))

@@ -1,0 +1,62 @@
+"""Schemas: the rows-to-JSON fast path says exactly what TaskRead says."""
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from todo_api.schemas import TaskRead, TaskRow, task_json, tasks_json
+
+NOW = datetime.now(UTC).replace(microsecond=123456)
+
+
+def row(**fields: object) -> dict[str, object]:
+    """A task row as the database returns it (priority as its rank, extra columns included)."""
+    return {
+        "id": 7,
+        "user_id": "alice",
+        "title": "Buy milk",
+        "description": None,
+        "completed": False,
+        "created_at": NOW - timedelta(days=2),
+        "updated_at": NOW,
+        "completed_at": None,
+        "priority": 0,
+        "due_date": None,
+        "due_at": None,
+        "tags": [],
+        "recurrence": None,
+        "recurrence_interval": 1,
+        "recurrence_anchor": None,
+        "next_occurrence_id": None,
+        "version": 1,
+        "sort_key": "buy milk",
+    } | fields
+
+
+ROWS = [
+    row(),
+    row(description="Two litres", priority=3, tags=["Work", "home"], version=4),
+    row(priority=1, due_at=NOW - timedelta(hours=1), due_date=(NOW - timedelta(hours=1)).date()),
+    row(priority=2, due_at=NOW + timedelta(hours=1), due_date=(NOW + timedelta(hours=1)).date()),
+    row(due_date=date(2000, 1, 1), recurrence="weekly", recurrence_interval=2),
+    row(due_date=NOW.date(), next_occurrence_id=9),
+    row(completed=True, completed_at=NOW, due_date=date(2000, 1, 1), recurrence_anchor=NOW),
+    row(created_at=datetime(2030, 1, 1, tzinfo=UTC), title="ünïcode \u2028 \"quoted\""),
+]
+
+
+@pytest.mark.parametrize("task", ROWS, ids=range(len(ROWS)))
+def test_task_json_is_taskread_json(task: dict[str, object]) -> None:
+    expected = TaskRead.model_validate(task).model_dump_json()
+    assert task_json(dict(task)) == expected.encode()
+
+
+def test_tasks_json_is_a_list_of_taskread_json() -> None:
+    expected = [TaskRead.model_validate(task).model_dump(mode="json") for task in ROWS]
+    assert json.loads(tasks_json([dict(task) for task in ROWS])) == expected
+
+
+def test_task_row_has_every_field_clients_see() -> None:
+    shown = TaskRead.model_json_schema(mode="serialization")["properties"]
+    assert list(TaskRow.__annotations__) == list(shown)
