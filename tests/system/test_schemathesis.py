@@ -93,9 +93,10 @@ def run_schemathesis(server: Server, *, pin_owner: bool) -> Run:
                 for check in checks:
                     if check.failure_info is not None:
                         failure = check.failure_info.failure
+                        status = getattr(failure, "status_code", None)
                         run.failures.append(
-                            f"{recorder.label}: {failure.title}: {failure.message}\n"
-                            f"    {check.failure_info.code_sample}"
+                            f"{recorder.label}: {failure.title} (status {status}): "
+                            f"{failure.message}\n    {check.failure_info.code_sample}"
                         )
         elif isinstance(event, events.PhaseStarted) and event.payload is not None:
             run.stateful_links = event.payload.transitions_selected
