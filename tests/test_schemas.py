@@ -42,7 +42,7 @@ ROWS = [
     row(due_date=date(2000, 1, 1), recurrence="weekly", recurrence_interval=2),
     row(due_date=NOW.date(), next_occurrence_id=9),
     row(completed=True, completed_at=NOW, due_date=date(2000, 1, 1), recurrence_anchor=NOW),
-    row(created_at=datetime(2030, 1, 1, tzinfo=UTC), title="ünïcode \u2028 \"quoted\""),
+    row(created_at=datetime(2030, 1, 1, tzinfo=UTC), title='ünïcode \u2028 "quoted"'),
 ]
 
 

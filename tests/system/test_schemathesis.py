@@ -55,7 +55,9 @@ def run_schemathesis(server: Server, *, pin_owner: bool) -> Run:
         "checks": {"positive_data_acceptance": {"expected-statuses": ACCEPTED}},
         # Rules that depend on state a schema cannot express answer 422 to schema-valid data:
         # an Idempotency-Key reused with another body, a cursor this service did not issue (or
-        # for another sort), a password on the common-passwords list.
+        # for another sort), a password on the common-passwords list; and, in any task body,
+        # rules across fields or values: a `due_date` that is not the UTC day of `due_at`, more
+        # than 20 tags once duplicates (ignoring case) are dropped.
         # Stateful sequences combine fields the same way (a `due_date` contradicting `due_at`,
         # a replayed key): there 422 is allowed too; every other check still applies.
         "phases": {
@@ -70,6 +72,8 @@ def run_schemathesis(server: Server, *, pin_owner: bool) -> Run:
             }
             for name in (
                 "POST /api/{user_id}/tasks",
+                "PUT /api/{user_id}/tasks/{task_id}",
+                "PATCH /api/{user_id}/tasks/{task_id}",
                 "GET /api/{user_id}/tasks",
                 "POST /api/auth/sign-up",
             )
