@@ -304,7 +304,7 @@ class TaskRead(BaseModel):
 
 
 class TaskRow(TypedDict):
-    """TaskRead's JSON, typed as a task row holds it once `tasks_json` has added what it derives.
+    """TaskRead's JSON, typed as a task row holds it once `task_json`/`tasks_json` derive the rest.
 
     Only ever serialised, never validated: the rows come from our own table.
     """
