@@ -7,7 +7,14 @@ import time
 
 import pytest
 
-from todo_api.logs import ACCESS_LOGGER, BackgroundStreamHandler, JsonFormatter
+from todo_api.logs import (
+    _TEXT_FORMAT,
+    ACCESS_LOGGER,
+    BackgroundStreamHandler,
+    JsonFormatter,
+    TextFormatter,
+    log_access,
+)
 
 
 @pytest.fixture
@@ -88,3 +95,53 @@ def test_closing_the_background_handler_twice_is_harmless() -> None:
     handler = BackgroundStreamHandler(io.StringIO())
     handler.close()
     handler.close()
+
+
+class Keep(logging.Handler):
+    """Keeps the records it is handed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+ACCESS = ("GET", "/api/u/tasks", 200, 1.234, "r-1", "10.0.0.1")
+ACCESS_NAMES = ("method", "path", "status", "duration_ms", "request_id", "client")
+
+
+def test_an_access_record_is_the_one_logger_info_with_extra_would_make(use_handler) -> None:
+    keep = Keep()
+    logger = use_handler(keep)
+    fields = dict(zip(ACCESS_NAMES, ACCESS, strict=True))
+    logger.info("GET /api/u/tasks 200 1.23ms id=r-1", extra=fields | {"duration_ms": 1.23})
+    log_access(*ACCESS)
+    made, templated = (vars(record) for record in keep.records)
+    clock = ("created", "msecs", "relativeCreated")
+    assert {k: v for k, v in templated.items() if k not in clock} == {
+        k: v for k, v in made.items() if k not in clock
+    }
+    assert 0 <= templated["created"] - made["created"] < 5
+    assert templated["msecs"] == int((templated["created"] % 1) * 1000)
+    # Both count from the logging module's start.
+    started = made["created"] - made["relativeCreated"] / 1000
+    assert templated["created"] - templated["relativeCreated"] / 1000 == pytest.approx(started)
+    assert keep.records[1].getMessage() == "GET /api/u/tasks 200 1.23ms id=r-1"
+
+
+def test_access_lines_are_not_made_when_the_access_log_is_off(use_handler) -> None:
+    keep = Keep()
+    use_handler(keep).setLevel(logging.WARNING)
+    log_access(*ACCESS)
+    assert keep.records == []
+
+
+def test_text_formatter_writes_times_as_logging_does_within_and_across_seconds() -> None:
+    ours, theirs = TextFormatter(_TEXT_FORMAT), logging.Formatter(_TEXT_FORMAT)
+    base = int(time.time())
+    for created in (base + 0.001, base + 0.5, base + 0.999, base + 1.0, base + 61.25, base + 0.2):
+        record = logging.LogRecord(ACCESS_LOGGER, logging.INFO, "", 0, "line", (), None)
+        record.created, record.msecs = created, int((created % 1) * 1000) + 0.0
+        assert ours.format(record) == theirs.format(record)

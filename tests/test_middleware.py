@@ -117,6 +117,17 @@ def test_cors_echoes_an_allowed_origin_exactly_with_credentials(
     assert "x-request-id" in response.headers["access-control-expose-headers"].lower()
 
 
+def test_responses_vary_on_origin_with_or_without_one(client: TestClient, alice: Headers) -> None:
+    plain = client.get("/api/alice/tasks", headers=alice)
+    assert plain.headers.get_list("vary") == ["Origin"]
+    assert not any(name.startswith("access-control-") for name in plain.headers)
+    cors = client.get("/api/alice/tasks", headers=alice | {"Origin": "http://localhost:3000"})
+    assert cors.headers.get_list("vary") == ["Origin"]
+    # Shared caches must not hand one answer to the other, nor a 404 or 401 either.
+    for response in (client.get("/nowhere"), client.get("/api/alice/tasks")):
+        assert response.headers["vary"] == "Origin"
+
+
 @pytest.mark.parametrize(
     "origin",
     ["https://evil.example", "http://localhost:3000.evil.example", "http://localhost:3001", "null"],

@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx2 as httpx
 from fastapi import FastAPI, Request, status
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -23,6 +22,7 @@ from todo_api.db import DatabaseUnavailable, head_revision, open_database
 from todo_api.middleware import (
     BodySizeLimitMiddleware,
     IpRateLimitMiddleware,
+    OriginCORSMiddleware,
     RequestContextMiddleware,
 )
 from todo_api.ratelimit import RateLimiter
@@ -166,7 +166,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if rate_limiter.per_ip:
         app.add_middleware(IpRateLimitMiddleware, limiter=rate_limiter, exempt=HEALTH_PATHS)
     app.add_middleware(
-        CORSMiddleware,
+        OriginCORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_credentials=True,
         allow_methods=["*"],
