@@ -5,7 +5,7 @@ import logging
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import Headers
+from tests.conftest import Headers, query
 from todo_api.services import tasks as task_service
 
 
@@ -106,3 +106,23 @@ def test_openapi_declares_bearer_auth_and_task_routes(client: TestClient) -> Non
         "/api/{user_id}/tasks/{task_id}",
         "/api/{user_id}/tasks/{task_id}/complete",
     } <= set(schema["paths"])
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b'{"title": NaN}', "application/json"),
+        (b'{"ids": [Infinity], "email": -Infinity}', "application/json"),
+        (b"\xff\xfe not text", "text/plain"),
+    ],
+)
+@pytest.mark.parametrize(
+    "path", ["/api/alice/tasks", "/api/alice/tasks/bulk/complete", "/api/auth/sign-in"]
+)
+def test_bodies_json_cannot_echo_back_are_a_422_not_a_500(
+    client: TestClient, alice: Headers, path: str, body: bytes, content_type: str
+) -> None:
+    response = client.post(path, content=body, headers=alice | {"Content-Type": content_type})
+    assert response.status_code == 422
+    assert response.json()["detail"]
+    assert query(client, "SELECT id FROM task") == []

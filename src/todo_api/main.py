@@ -2,6 +2,7 @@
 
 import gc
 import logging
+import math
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,6 +10,8 @@ from typing import Any
 
 import httpx2 as httpx
 from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -75,6 +78,28 @@ async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         {"detail": "Internal server error"}, status_code=status.HTTP_500_INTERNAL_SERVER_ERROR
     )
+
+
+def _json_safe(value: Any) -> Any:
+    """`value` with what JSON cannot write given as text: NaN and infinities, bytes."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    return value
+
+
+async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+    # FastAPI's own 422, except that an error's `input` may hold what Python's JSON decoder
+    # accepts but JSON cannot carry back (NaN, Infinity), or the bytes of a body sent without a
+    # JSON type (not always UTF-8): rendering those failed with a 500.
+    assert isinstance(exc, RequestValidationError)
+    errors = jsonable_encoder(_json_safe(exc.errors()))
+    return JSONResponse({"detail": errors}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
 def _answer(status_code: int, detail: str) -> HTTPExceptionHandler:
@@ -175,6 +200,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestContextMiddleware, docs_paths=DOCS_PATHS)
     app.add_exception_handler(status.HTTP_405_METHOD_NOT_ALLOWED, _method_not_allowed)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(TaskNotFound, _answer(404, "Task not found"))
     app.add_exception_handler(
         PreconditionFailed,
