@@ -113,13 +113,15 @@ def test_openapi_declares_bearer_auth_and_task_routes(client: TestClient) -> Non
     [
         (b'{"title": NaN}', "application/json"),
         (b'{"ids": [Infinity], "email": -Infinity}', "application/json"),
+        (b'{"title": "\\ud800", "email": "a\\udc00@example.com"}', "application/json"),
+        (b'{"title": "x", "description": "\\ud83d", "password": "\\ud83d"}', "application/json"),
         (b"\xff\xfe not text", "text/plain"),
     ],
 )
 @pytest.mark.parametrize(
     "path", ["/api/alice/tasks", "/api/alice/tasks/bulk/complete", "/api/auth/sign-in"]
 )
-def test_bodies_json_cannot_echo_back_are_a_422_not_a_500(
+def test_bodies_utf8_json_cannot_echo_back_are_a_422_not_a_500(
     client: TestClient, alice: Headers, path: str, body: bytes, content_type: str
 ) -> None:
     response = client.post(path, content=body, headers=alice | {"Content-Type": content_type})

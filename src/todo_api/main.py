@@ -81,7 +81,10 @@ async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _json_safe(value: Any) -> Any:
-    """`value` with what JSON cannot write given as text: NaN and infinities, bytes."""
+    """`value` with what UTF-8 JSON cannot write given as text: NaN and infinities, bytes, and
+    lone surrogates (which a JSON string may escape: `"\\ud800"`)."""
+    if isinstance(value, str):
+        return value.encode(errors="replace").decode()
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     if isinstance(value, bytes):
@@ -95,8 +98,8 @@ def _json_safe(value: Any) -> Any:
 
 async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
     # FastAPI's own 422, except that an error's `input` may hold what Python's JSON decoder
-    # accepts but JSON cannot carry back (NaN, Infinity), or the bytes of a body sent without a
-    # JSON type (not always UTF-8): rendering those failed with a 500.
+    # accepts but UTF-8 JSON cannot carry back (NaN, Infinity, lone surrogates), or the bytes of
+    # a body sent without a JSON type (not always UTF-8): rendering those failed with a 500.
     assert isinstance(exc, RequestValidationError)
     errors = jsonable_encoder(_json_safe(exc.errors()))
     return JSONResponse({"detail": errors}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
