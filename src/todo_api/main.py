@@ -30,6 +30,7 @@ from todo_api.middleware import (
 )
 from todo_api.ratelimit import RateLimiter
 from todo_api.routes import auth, health, tags, tasks
+from todo_api.routes.body import document_json_bodies
 from todo_api.routes.responses import API_ERRORS, TOO_MANY_REQUESTS
 from todo_api.schemas import Message
 from todo_api.services.accounts import LoginThrottle
@@ -221,6 +222,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.accounts_enabled:
         app.include_router(auth.accounts_router, prefix="/api/auth", responses=API_ERRORS)
         auth.document_password_flow(app)
+    document_json_bodies(app)
 
     @app.get("/", tags=["meta"])
     async def read_root() -> Message:

@@ -9,6 +9,7 @@ from pydantic import StringConstraints, TypeAdapter, ValidationError
 
 from todo_api.db import Row
 from todo_api.deps import DbDep, Owner, OwnTask
+from todo_api.routes.body import json_body, read_json
 from todo_api.routes.responses import OWNER_ERRORS, TASK_ERRORS, WRITE_ERRORS
 from todo_api.schemas import (
     BulkComplete,
@@ -123,10 +124,11 @@ async def list_tasks(owner: Owner, request: Request) -> Response:
         422: {"description": "Invalid body, or an Idempotency-Key reused for another"},
     },
     response_model=TaskRead,
-    openapi_extra={"parameters": [_IDEMPOTENCY_KEY_PARAMETER]},
+    openapi_extra={"parameters": [_IDEMPOTENCY_KEY_PARAMETER]} | json_body(TaskCreate),
 )
-async def create_task(owner: Owner, data: TaskCreate, request: Request) -> Response:
+async def create_task(owner: Owner, request: Request) -> Response:
     """Add a task. With `Idempotency-Key`, a retry returns the first response instead."""
+    data = await read_json(request, TaskCreate)
     idempotency_key = _idempotency_key(request)
     db, known_users = owner.db, owner.known_users
     max_tasks = owner.settings.max_tasks_per_user
@@ -188,19 +190,31 @@ async def _write(db: DbDep, task: Row, changes: dict[str, Any], if_match: str | 
     return _task_response(await task_service.update_task(db, task, changes, version))
 
 
-@router.put("/{task_id:int}", response_model=TaskRead, responses=WRITE_ERRORS)
+@router.put(
+    "/{task_id:int}",
+    response_model=TaskRead,
+    responses=WRITE_ERRORS,
+    openapi_extra=json_body(TaskUpdate),
+)
 async def update_task(
-    task: OwnTask, data: TaskUpdate, db: DbDep, if_match: IfMatch = None
+    task: OwnTask, request: Request, db: DbDep, if_match: IfMatch = None
 ) -> Response:
     """Change the fields sent; fields left out (or null) keep their values."""
+    data = await read_json(request, TaskUpdate)
     return await _write(db, task, data.changes(), if_match)
 
 
-@router.patch("/{task_id:int}", response_model=TaskRead, responses=WRITE_ERRORS)
+@router.patch(
+    "/{task_id:int}",
+    response_model=TaskRead,
+    responses=WRITE_ERRORS,
+    openapi_extra=json_body(TaskPatch),
+)
 async def patch_task(
-    task: OwnTask, data: TaskPatch, db: DbDep, if_match: IfMatch = None
+    task: OwnTask, request: Request, db: DbDep, if_match: IfMatch = None
 ) -> Response:
     """Partial update, JSON merge semantics: absent fields are untouched, null clears."""
+    data = await read_json(request, TaskPatch)
     return await _write(db, task, data.changes(), if_match)
 
 
