@@ -84,7 +84,10 @@ Tags = Annotated[
     Field(max_length=TAGS_PER_TASK * 5, examples=[["groceries", "errands"]]),
     AfterValidator(_unique_ignoring_case),
 ]
-Interval = Annotated[int, Field(ge=1, le=1000, description="Every N days/weeks/months/years.")]
+# Strict, as `completed` is: the schema says integer, so true or "2" are refused, not taken as 1.
+Interval = Annotated[
+    int, Field(ge=1, le=1000, strict=True, description="Every N days/weeks/months/years.")
+]
 
 
 class StatusFilter(StrEnum):
@@ -498,6 +501,13 @@ def _is_sort_key(field: str, key: object) -> bool:
     return len(key) <= TITLE_MAX_LENGTH
 
 
+def _json_boolean(value: object) -> object:
+    # A literal `true` would also match 1 and 1.0 (they equal True in Python).
+    if not isinstance(value, bool):
+        raise ValueError("must be true")
+    return value
+
+
 class BulkComplete(BaseModel):
     """Which tasks to complete at once: some `ids`, or `all_pending: true` (exactly one)."""
 
@@ -506,9 +516,10 @@ class BulkComplete(BaseModel):
     )
 
     ids: Annotated[
-        list[Annotated[int, Field(ge=1, le=MAX_ID)]], Field(min_length=1, max_length=MAX_PAGE_SIZE)
+        list[Annotated[int, Field(ge=1, le=MAX_ID, strict=True)]],
+        Field(min_length=1, max_length=MAX_PAGE_SIZE),
     ] = None  # type: ignore[assignment]
-    all_pending: Literal[True] = None  # type: ignore[assignment]
+    all_pending: Annotated[Literal[True], BeforeValidator(_json_boolean)] = None  # type: ignore[assignment]
 
     @model_validator(mode="after")
     def _one_selection(self) -> Self:

@@ -195,11 +195,41 @@ def test_bulk_complete_all_pending_spawns_next_occurrences(
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"ids": []}, {"ids": [1], "all_pending": True}, {"ids": [0]}, {"ids": [2**31]}],
+    [
+        {},
+        {"ids": []},
+        {"ids": [1], "all_pending": True},
+        {"ids": [0]},
+        {"ids": [2**31]},
+        {"ids": [True]},
+        {"ids": ["1"]},
+        {"all_pending": 1},
+        {"all_pending": False},
+    ],
 )
-def test_bulk_complete_needs_one_valid_selection(client: TestClient, alice: Headers, body) -> None:
+def test_bulk_complete_needs_one_valid_selection(
+    client: TestClient, alice: Headers, create_task, body
+) -> None:
+    task = create_task(title="stays pending")
     response = client.post(f"{TASKS}/bulk/complete", json=body, headers=alice)
     assert response.status_code == 422
+    assert client.get(f"{TASKS}/{task['id']}", headers=alice).json()["completed"] is False
+
+
+@pytest.mark.parametrize("interval", [True, "2", 0, 1001])
+def test_recurrence_interval_must_be_a_json_integer_in_range(
+    client: TestClient, alice: Headers, create_task, interval: object
+) -> None:
+    body = {"title": "t", "due_date": "2026-01-01", "recurrence": "daily"}
+    response = client.post(TASKS, json=body | {"recurrence_interval": interval}, headers=alice)
+    assert response.status_code == 422
+    task = create_task(**body)
+    for method in ("PUT", "PATCH"):
+        changed = client.request(
+            method, f"{TASKS}/{task['id']}", json={"recurrence_interval": interval}, headers=alice
+        )
+        assert changed.status_code == 422
+    assert client.get(f"{TASKS}/{task['id']}", headers=alice).json()["recurrence_interval"] == 1
 
 
 def test_bulk_complete_is_one_transaction(
