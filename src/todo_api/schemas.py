@@ -84,9 +84,20 @@ Tags = Annotated[
     Field(max_length=TAGS_PER_TASK * 5, examples=[["groceries", "errands"]]),
     AfterValidator(_unique_ignoring_case),
 ]
-# Strict, as `completed` is: the schema says integer, so true or "2" are refused, not taken as 1.
+
+
+def _json_integer(value: object) -> object:
+    # JSON Schema's integer is 2 or 2.0; pydantic would also read true as 1 and "2" as 2.
+    if isinstance(value, bool | str):
+        raise ValueError("must be an integer")
+    return value
+
+
+# The bounds first, so that the schema keeps them as minimum and maximum.
 Interval = Annotated[
-    int, Field(ge=1, le=1000, strict=True, description="Every N days/weeks/months/years.")
+    int,
+    Field(ge=1, le=1000, description="Every N days/weeks/months/years."),
+    BeforeValidator(_json_integer),
 ]
 
 
@@ -516,7 +527,7 @@ class BulkComplete(BaseModel):
     )
 
     ids: Annotated[
-        list[Annotated[int, Field(ge=1, le=MAX_ID, strict=True)]],
+        list[Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_json_integer)]],
         Field(min_length=1, max_length=MAX_PAGE_SIZE),
     ] = None  # type: ignore[assignment]
     all_pending: Annotated[Literal[True], BeforeValidator(_json_boolean)] = None  # type: ignore[assignment]

@@ -232,6 +232,18 @@ def test_recurrence_interval_must_be_a_json_integer_in_range(
     assert client.get(f"{TASKS}/{task['id']}", headers=alice).json()["recurrence_interval"] == 1
 
 
+def test_an_integer_may_be_written_with_a_zero_fraction(
+    client: TestClient, alice: Headers, create_task
+) -> None:
+    body = {"title": "t", "due_date": "2026-01-01", "recurrence": "daily"}
+    assert create_task(**body, recurrence_interval=3.0)["recurrence_interval"] == 3
+    task = create_task(title="done by a float id")
+    response = client.post(
+        f"{TASKS}/bulk/complete", json={"ids": [float(task["id"])]}, headers=alice
+    )
+    assert response.json()["ids"] == [task["id"]]
+
+
 def test_bulk_complete_is_one_transaction(
     client: TestClient, alice: Headers, create_task, monkeypatch
 ) -> None:
