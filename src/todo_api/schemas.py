@@ -60,10 +60,19 @@ NO_NUL_PATTERN = r"^[^\x00]*$"
 NOT_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
 
 
+def _trimmed_not_blank(value: str) -> str:
+    # Trimmed after the length check: the schema's maxLength counts the text as sent.
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
 Title = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX_LENGTH),
+    StringConstraints(min_length=1, max_length=TITLE_MAX_LENGTH),
     AfterValidator(_reject_nul),
+    AfterValidator(_trimmed_not_blank),
     Field(examples=["Buy milk"], json_schema_extra={"pattern": NOT_BLANK_PATTERN}),
 ]
 Description = Annotated[
@@ -74,8 +83,9 @@ Description = Annotated[
 ]
 Tag = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=TAG_MAX_LENGTH),
+    StringConstraints(min_length=1, max_length=TAG_MAX_LENGTH),
     AfterValidator(_reject_nul),
+    AfterValidator(_trimmed_not_blank),
     Field(json_schema_extra={"pattern": NOT_BLANK_PATTERN}),
 ]
 Tags = Annotated[
@@ -394,8 +404,9 @@ class Cursor(BaseModel):
 
 SearchText = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=TITLE_MAX_LENGTH),
+    StringConstraints(max_length=TITLE_MAX_LENGTH),
     AfterValidator(_reject_nul),
+    AfterValidator(str.strip),
 ]
 
 
@@ -596,8 +607,9 @@ Password = Annotated[
 ]
 Name = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX_LENGTH),
+    StringConstraints(min_length=1, max_length=NAME_MAX_LENGTH),
     AfterValidator(_reject_nul),
+    AfterValidator(_trimmed_not_blank),
     Field(examples=["Alice"], json_schema_extra={"pattern": NO_NUL_PATTERN}),
 ]
 

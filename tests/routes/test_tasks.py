@@ -94,9 +94,13 @@ def test_create_rejects_title_of_201_characters(client: TestClient, alice: Heade
     assert client.post(TASKS, json={"title": "x" * 201}, headers=alice).status_code == 422
 
 
-def test_title_length_counts_characters_after_trimming(client: TestClient, alice: Headers) -> None:
-    response = client.post(TASKS, json={"title": "  " + "x" * 200 + "  "}, headers=alice)
-    assert response.status_code == 201
+def test_title_length_counts_the_title_as_sent_as_the_schema_says(
+    client: TestClient, alice: Headers
+) -> None:
+    response = client.post(TASKS, json={"title": "  " + "x" * 196 + "  "}, headers=alice)
+    assert response.json()["title"] == "x" * 196
+    too_long = client.post(TASKS, json={"title": "  " + "x" * 200 + "  "}, headers=alice)
+    assert too_long.status_code == 422
 
 
 def test_unicode_title_of_200_characters_round_trips(client: TestClient, alice: Headers) -> None:
@@ -418,3 +422,19 @@ def test_tasks_survive_an_app_restart(app, settings, alice: Headers) -> None:
     assert [(t["id"], t["title"], t["completed"]) for t in tasks] == [
         (task["id"], "persist me", True)
     ]
+
+
+@pytest.mark.parametrize("field", ["title", "tag"])
+def test_a_title_or_tag_over_its_length_is_refused_even_if_trimming_would_fit_it(
+    client: TestClient, alice: Headers, field: str
+) -> None:
+    limit = 200 if field == "title" else 50
+    text = "a" * limit + " "
+    body = {"title": text} if field == "title" else {"title": "t", "tags": [text]}
+    assert client.post(TASKS, json=body, headers=alice).status_code == 422
+    fits = (
+        {"title": " " + "a" * (limit - 1)}
+        if field == "title"
+        else {"title": "t", "tags": ["a " * 3]}
+    )
+    assert client.post(TASKS, json=fits, headers=alice).status_code == 201
