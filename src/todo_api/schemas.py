@@ -359,7 +359,8 @@ _JSON_OPTIONS = orjson.OPT_UTC_Z
 
 
 def _shown(row: dict[str, Any], now: datetime) -> dict[str, Any]:
-    if len(row) != len(SHOWN_COLUMNS):  # a whole table row: keep what clients see, in order
+    # A whole table row, or a listing's with its sort key: keep what clients see, in order.
+    if len(row) != len(SHOWN_COLUMNS):
         row = {name: row[name] for name in SHOWN_COLUMNS}
     row["priority"] = _PRIORITY_NAMES[row["priority"]]
     row["overdue"] = is_overdue(row["completed"], row["due_at"], row["due_date"], now)

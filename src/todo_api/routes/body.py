@@ -4,7 +4,7 @@ For a body parameter, FastAPI parses the Content-Type with the email package, de
 with `json` and then validates the objects: a tenth of a create's CPU, measured with bench/.
 `read_json` returns the same model; a body it cannot take at once (invalid, or not plain
 `application/json`) it reads as FastAPI does, so every bad body gets FastAPI's very 4xx.
-`json_body` declares the body in the OpenAPI schema exactly as a body parameter would.
+`json_body` declares the body in the OpenAPI schema as a body parameter would.
 """
 
 import email.message
@@ -20,31 +20,36 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 Model = TypeVar("Model", bound=BaseModel)
 
-# The schemas of the models json_body declared (and of what they use), for the components.
-_COMPONENTS: dict[str, Any] = {}
+# The models json_body declared, by name: their schemas join the OpenAPI components.
+_DECLARED: dict[str, type[BaseModel]] = {}
 
 
 def json_body(model: type[BaseModel]) -> dict[str, Any]:
     """`openapi_extra` declaring `model` as the route's JSON body (read with `read_json`)."""
+    _DECLARED[model.__name__] = model
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"content": {"application/json": {"schema": schema}}, "required": True}}
 
+
+def _stand_in(model: type[BaseModel]) -> APIRoute:
     async def endpoint(body: model) -> None:  # type: ignore[valid-type]
         """A route with `model` for its body, for FastAPI to write the schema of."""
 
-    # FastAPI's own OpenAPI for that route: the same request body and component schemas.
-    spec = get_openapi(title="", version="", routes=[APIRoute("/", endpoint, methods=["POST"])])
-    _COMPONENTS.update(spec["components"]["schemas"])
-    return {"requestBody": spec["paths"]["/"]["post"]["requestBody"]}
+    return APIRoute(f"/{model.__name__}", endpoint, methods=["POST"])
 
 
 def document_json_bodies(app: FastAPI) -> None:
-    """Add the schemas of the bodies `json_body` declared to the app's OpenAPI components."""
+    """Add the schemas of the bodies `json_body` declared to the app's OpenAPI components,
+    as FastAPI writes them for body parameters (made with the document, not at start-up)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = build()
-        components = schema["components"]["schemas"] | _COMPONENTS
+        routes = [_stand_in(model) for model in _DECLARED.values()]
+        bodies = get_openapi(title="", version="", routes=routes)["components"]["schemas"]
+        components = schema["components"]["schemas"] | bodies
         schema["components"]["schemas"] = dict(sorted(components.items()))
         return schema
 
