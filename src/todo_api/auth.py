@@ -17,6 +17,7 @@ import httpx2 as httpx
 import jwt
 
 from todo_api.config import Settings
+from todo_api.errors import Unauthorized
 from todo_api.models import utcnow
 
 logger = logging.getLogger(__name__)
@@ -24,8 +25,8 @@ logger = logging.getLogger(__name__)
 MAX_USER_ID_LENGTH = 255
 
 
-class AuthError(Exception):
-    """The request is not authenticated; the message is safe to show the client."""
+class AuthError(Unauthorized):
+    """The token is not valid; the message is safe to show the client (it is the 401's detail)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import ClauseElement
 
 from todo_api.config import ConfigError, Settings
+from todo_api.errors import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +43,6 @@ Params = Mapping[str, Any] | None
 
 class IntegrityViolation(Exception):
     """A unique, foreign-key or check constraint refused a write."""
-
-
-class DatabaseUnavailable(Exception):
-    """The database cannot be reached (down, restarting, or the network is)."""
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,14 @@ dependency each instead of a chain (see bench/).
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Path, Request, status
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPBearer
 
-from todo_api.auth import AuthError, Principal, TokenVerifier
+from todo_api.auth import Principal, TokenVerifier
 from todo_api.config import Settings
-from todo_api.db import Database, Row
+from todo_api.db import Database
+from todo_api.errors import Forbidden, Unauthorized
+from todo_api.models import TaskRow
 from todo_api.services import tasks as task_service
 from todo_api.services.accounts import LoginThrottle
 from todo_api.services.users import KnownUsers, ensure_user
@@ -52,13 +54,6 @@ async def get_login_throttle(request: Request) -> LoginThrottle:
 LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
 
 
-def unauthorized(detail: str) -> HTTPException:
-    """A 401 that tells the client to send a bearer token."""
-    return HTTPException(
-        status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
-    )
-
-
 class BearerAuth(HTTPBearer):
     """The caller a bearer token names: verified, and with a `user` row once this returns.
 
@@ -72,12 +67,9 @@ class BearerAuth(HTTPBearer):
         """The verified caller; 401 without a valid bearer token."""
         credentials = await super().__call__(request)
         if credentials is None:
-            raise unauthorized("Not authenticated")
+            raise Unauthorized()
         state = request.app.state
-        try:
-            principal = await state.verifier.verify(credentials.credentials)
-        except AuthError as error:
-            raise unauthorized(str(error)) from None
+        principal: Principal = await state.verifier.verify(credentials.credentials)
         await ensure_user(state.db, principal, state.known_users)
         return principal
 
@@ -109,9 +101,7 @@ class OwnerAuth(BearerAuth):
     ) -> Caller:
         principal = await self.authenticate(request)
         if user_id != principal.user_id:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN, detail="Not authorized to access this user's tasks"
-            )
+            raise Forbidden()
         state = request.app.state
         await state.rate_limiter.check_user(principal.user_id)
         return Caller(principal, state.db, state.known_users, state.settings)
@@ -129,9 +119,9 @@ get_owner = OwnerAuth(**_BEARER)
 Owner = Annotated[Caller, Depends(get_owner)]
 
 
-async def get_own_task(task_id: Annotated[int, Path()], owner: Owner) -> Row:
+async def get_own_task(task_id: Annotated[int, Path()], owner: Owner) -> TaskRow:
     """The task `{task_id}` if the caller owns it; 404 otherwise, whoever else may own it."""
     return await task_service.get_task(owner.db, owner.user_id, task_id)
 
 
-OwnTask = Annotated[Row, Depends(get_own_task)]
+OwnTask = Annotated[TaskRow, Depends(get_own_task)]

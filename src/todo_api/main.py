@@ -16,30 +16,24 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
-from starlette.types import HTTPExceptionHandler
 
 from todo_api import __version__
 from todo_api.auth import create_verifier
 from todo_api.config import Settings, get_settings
-from todo_api.db import DatabaseUnavailable, head_revision, open_database
+from todo_api.db import head_revision, open_database
+from todo_api.errors import ApiError, api_error_handler
 from todo_api.middleware import (
     BodySizeLimitMiddleware,
     IpRateLimitMiddleware,
     OriginCORSMiddleware,
     RequestContextMiddleware,
 )
+from todo_api.openapi import customise
 from todo_api.ratelimit import RateLimiter
 from todo_api.routes import auth, health, tags, tasks
-from todo_api.routes.body import document_json_bodies
 from todo_api.routes.responses import API_ERRORS, TOO_MANY_REQUESTS
-from todo_api.schemas import Message
+from todo_api.schemas.messages import Message
 from todo_api.services.accounts import LoginThrottle
-from todo_api.services.tasks import (
-    IdempotencyKeyReused,
-    PreconditionFailed,
-    TaskLimitReached,
-    TaskNotFound,
-)
 from todo_api.services.users import KnownUsers
 
 logger = logging.getLogger(__name__)
@@ -104,32 +98,6 @@ async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = jsonable_encoder(_json_safe(exc.errors()))
     return JSONResponse({"detail": errors}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
-
-
-def _answer(status_code: int, detail: str) -> HTTPExceptionHandler:
-    """A handler that answers an exception with a fixed status and detail."""
-
-    async def handler(_request: Request, _exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": detail}, status_code=status_code)
-
-    return handler
-
-
-async def _task_limit_reached(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, TaskLimitReached)
-    return JSONResponse(
-        {"detail": f"Task limit reached: one user may hold at most {exc.limit} tasks"},
-        status_code=status.HTTP_409_CONFLICT,
-    )
-
-
-async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    logger.error("Database unavailable on %s %s: %s", request.method, request.url.path, exc)
-    return JSONResponse(
-        {"detail": "The database is unavailable; try again shortly"},
-        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-        headers={"Retry-After": "5"},
-    )
 
 
 STATIC_DOCS_URL = "/static/docs"
@@ -205,24 +173,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, docs_paths=DOCS_PATHS)
     app.add_exception_handler(status.HTTP_405_METHOD_NOT_ALLOWED, _method_not_allowed)
     app.add_exception_handler(RequestValidationError, _invalid_request)
-    app.add_exception_handler(TaskNotFound, _answer(404, "Task not found"))
-    app.add_exception_handler(
-        PreconditionFailed,
-        _answer(412, "The task has changed since it was read (If-Match does not match its ETag)"),
-    )
-    app.add_exception_handler(
-        IdempotencyKeyReused,
-        _answer(422, "This Idempotency-Key was already used with a different request body"),
-    )
-    app.add_exception_handler(TaskLimitReached, _task_limit_reached)
-    app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
+    app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(Exception, _unhandled_error)
     app.include_router(health.router)
     app.include_router(auth.router, prefix="/api/auth", responses=API_ERRORS)
     if settings.accounts_enabled:
         app.include_router(auth.accounts_router, prefix="/api/auth", responses=API_ERRORS)
-        auth.document_password_flow(app)
-    document_json_bodies(app)
+    customise(app, password_flow=auth.PASSWORD_FLOW if settings.accounts_enabled else None)
 
     @app.get("/", tags=["meta"])
     async def read_root() -> Message:

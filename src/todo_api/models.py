@@ -1,6 +1,8 @@
-"""Database tables. Request and response shapes live in `schemas.py`."""
+"""Database tables, and the rows the task table returns. Request and response shapes live in
+the `schemas` package."""
 
 from datetime import UTC, date, datetime
+from typing import Any, NotRequired, TypedDict
 
 from sqlalchemy import (
     JSON,
@@ -119,6 +121,31 @@ class Task(SQLModel, table=True):
     version: int = Field(default=1, sa_type=Integer, sa_column_kwargs={"server_default": "1"})
 
 
+class TaskRow(TypedDict):
+    """A `task` row as the database layer returns it: the table's columns, by the same names.
+
+    Listings select only the columns clients see, so they leave `recurrence_anchor` out.
+    """
+
+    id: int
+    user_id: str
+    title: str
+    description: str | None
+    completed: bool
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    priority: int
+    due_date: date | None
+    due_at: datetime | None
+    tags: list[str]
+    recurrence: str | None
+    recurrence_interval: int
+    recurrence_anchor: NotRequired[date | None]
+    next_occurrence_id: int | None
+    version: int
+
+
 class IdempotencyKey(SQLModel, table=True):
     """The first response to a POST carrying an `Idempotency-Key`, replayed for retries."""
 
@@ -128,7 +155,7 @@ class IdempotencyKey(SQLModel, table=True):
     key: str = Field(sa_type=String(255), primary_key=True)
     request_hash: str = Field(sa_type=String(64))
     status_code: int
-    response: dict = Field(sa_type=JSONValue)
+    response: dict[str, Any] = Field(sa_type=JSONValue)
     # Keys older than 24 h are ignored, and purged per user whenever that user stores a new one.
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

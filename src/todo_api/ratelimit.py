@@ -11,12 +11,12 @@ import logging
 import math
 import time
 
-from fastapi import HTTPException, status
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter
 
 from todo_api.config import Settings
+from todo_api.errors import TooManyRequests
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +77,6 @@ class RateLimiter:
             return
         retry_after = await self.hit_user(user_id)
         if retry_after is not None:
-            raise HTTPException(
-                status.HTTP_429_TOO_MANY_REQUESTS,
-                detail=f"Too many requests for this user; retry in {retry_after} s",
-                headers={"Retry-After": str(retry_after)},
+            raise TooManyRequests(
+                f"Too many requests for this user; retry in {retry_after} s", retry_after
             )

@@ -6,7 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import Headers, query
+from todo_api.errors import PreconditionFailed
 from todo_api.main import create_app
+from todo_api.services import idempotency
 from todo_api.services import tasks as task_service
 
 TASKS = "/api/alice/tasks"
@@ -246,7 +248,7 @@ def test_a_write_racing_past_the_if_match_check_still_fails(
         "toggle": (task_service.toggle_task, db, stale, 1),
         "delete": (task_service.delete_task, db, stale, 1),
     }
-    with pytest.raises(task_service.PreconditionFailed):
+    with pytest.raises(PreconditionFailed):
         client.portal.call(*calls[write])
     assert query(client, "SELECT title, completed, version FROM task") == [
         {"title": "first", "completed": False, "version": 2}
@@ -265,7 +267,7 @@ def test_a_retry_racing_the_first_request_replays_instead_of_creating(
     missed = []
 
     async def fetch_one(statement, params=None):
-        if statement is task_service._GET_KEY and not missed:
+        if statement is idempotency._GET_KEY and not missed:
             missed.append(statement)
             return None
         return await lookup(statement, params)

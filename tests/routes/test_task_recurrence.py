@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import Headers, query
-from todo_api.schemas import BulkComplete
+from todo_api.schemas.tasks import BulkComplete
 from todo_api.services import tasks as task_service
 from todo_api.services.recurrence import next_due
 

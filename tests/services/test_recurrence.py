@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from todo_api.schemas import Recurrence
+from todo_api.schemas.tasks import Recurrence
 from todo_api.services.recurrence import add_months, next_due
 
 dates = st.dates(min_value=date(1900, 1, 1), max_value=date(2400, 12, 31))

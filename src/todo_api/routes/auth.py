@@ -2,25 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import TypeAdapter, ValidationError
 
 from todo_api.auth import TokenVerifier
 from todo_api.config import Settings
-from todo_api.db import Database, Row
-from todo_api.deps import (
-    CurrentUser,
-    DbDep,
-    LoginThrottleDep,
-    SettingsDep,
-    VerifierDep,
-    unauthorized,
-)
-from todo_api.schemas import (
-    ErrorDetail,
+from todo_api.db import Row
+from todo_api.deps import CurrentUser, DbDep, LoginThrottleDep, SettingsDep, VerifierDep
+from todo_api.errors import InvalidCredentials, Unauthorized
+from todo_api.schemas.accounts import (
     Password,
     SignedUp,
     SignIn,
@@ -29,21 +20,16 @@ from todo_api.schemas import (
     Token,
     UserRead,
 )
+from todo_api.schemas.messages import ErrorDetail
 from todo_api.services import accounts
-from todo_api.services.accounts import (
-    EmailTaken,
-    InvalidCredentials,
-    LoginThrottle,
-    TooManyAttempts,
-    WeakPassword,
-)
 
 router = APIRouter(tags=["auth"])
 # Mounted only when ACCOUNTS_ENABLED (the default): otherwise these paths are 404.
 accounts_router = APIRouter(tags=["auth"])
 
 TOKEN_URL = "/api/auth/token"
-_PASSWORD_FLOW = OAuth2PasswordBearer(
+# Offered in the OpenAPI document beside the bearer scheme (see todo_api.openapi).
+PASSWORD_FLOW = OAuth2PasswordBearer(
     tokenUrl=TOKEN_URL,
     description="Sign in with an account of the service's own (the email as the username).",
 )
@@ -63,7 +49,7 @@ async def read_me(caller: CurrentUser, db: DbDep) -> UserRead:
     """The caller's profile, whichever kind of token they signed in with."""
     user = await accounts.get_profile(db, caller.user_id)
     if user is None:  # deleted since this process last wrote it
-        raise unauthorized("User not found")
+        raise Unauthorized("User not found")
     return accounts.user_read(user)
 
 
@@ -84,19 +70,7 @@ async def sign_up(
     throttle: LoginThrottleDep,
 ) -> SignedUp:
     """Create an account; returns the user and a token for them."""
-    try:
-        user = await accounts.sign_up(db, data, settings, _client_ip(request), throttle)
-    except TooManyAttempts as error:
-        raise _too_many(error) from None
-    except WeakPassword as error:
-        # Raised like pydantic's own errors, so every 422 has the one declared shape.
-        raise RequestValidationError(
-            [{"type": "value_error", "loc": ("body", "password"), "msg": str(error), "input": None}]
-        ) from None
-    except EmailTaken:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, detail="An account with this email already exists"
-        ) from None
+    user = await accounts.sign_up(db, data, settings, _client_ip(request), throttle)
     token = _token(user, settings, verifier)
     return SignedUp(**token.model_dump(), user=accounts.user_read(user))
 
@@ -111,7 +85,7 @@ async def sign_in(
     throttle: LoginThrottleDep,
 ) -> Token:
     """Exchange an email and password for a token."""
-    user = await _authenticate(request, db, throttle, data.email, data.password)
+    user = await accounts.authenticate(db, data.email, data.password, _client_ip(request), throttle)
     return _token(user, settings, verifier)
 
 
@@ -129,32 +103,13 @@ async def token(
         email = _EMAIL.validate_python(form.username)
         _PASSWORD.validate_python(form.password)
     except ValidationError:
-        raise unauthorized("Incorrect email or password") from None
-    user = await _authenticate(request, db, throttle, email, form.password)
+        raise InvalidCredentials() from None
+    user = await accounts.authenticate(db, email, form.password, _client_ip(request), throttle)
     return _token(user, settings, verifier)
-
-
-async def _authenticate(
-    request: Request, db: Database, throttle: LoginThrottle, email: str, password: str
-) -> Row:
-    try:
-        return await accounts.authenticate(db, email, password, _client_ip(request), throttle)
-    except TooManyAttempts as error:
-        raise _too_many(error) from None
-    except InvalidCredentials:
-        raise unauthorized("Incorrect email or password") from None
 
 
 def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
-
-
-def _too_many(error: TooManyAttempts) -> HTTPException:
-    return HTTPException(
-        status.HTTP_429_TOO_MANY_REQUESTS,
-        detail="Too many failed attempts; try again later",
-        headers={"Retry-After": str(error.retry_after)},
-    )
 
 
 def _token(user: Row, settings: Settings, verifier: TokenVerifier) -> Token:
@@ -166,29 +121,3 @@ def _token(user: Row, settings: Settings, verifier: TokenVerifier) -> Token:
         algorithm=signer.algorithm,
         expires_in=settings.access_token_expire_seconds,
     )
-
-
-def document_password_flow(app: FastAPI) -> None:
-    """Offer the password flow beside the bearer scheme in the OpenAPI schema.
-
-    So the docs page's "Authorize" button can sign in. Only the schema changes: requests are
-    still read by the one bearer dependency, with no extra work per request.
-    """
-    build = app.openapi
-    scheme = _PASSWORD_FLOW.scheme_name
-
-    def openapi() -> dict:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = build()
-        schema["components"]["securitySchemes"][scheme] = jsonable_encoder(
-            _PASSWORD_FLOW.model, by_alias=True, exclude_none=True
-        )
-        for path in schema["paths"].values():
-            for operation in path.values():
-                security = operation.get("security", [])
-                if {"HTTPBearer": []} in security:
-                    security.append({scheme: []})
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

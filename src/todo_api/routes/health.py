@@ -3,12 +3,13 @@
 import asyncio
 import logging
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from todo_api.db import DatabaseUnavailable, schema_revision
+from todo_api.db import schema_revision
 from todo_api.deps import DbDep, SettingsDep
-from todo_api.schemas import ErrorDetail
+from todo_api.errors import DatabaseUnavailable, ServiceUnavailable
+from todo_api.schemas.messages import ErrorDetail
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +34,6 @@ async def health() -> Health:
     return Health(status="ok")
 
 
-def _not_ready(detail: str) -> HTTPException:
-    return HTTPException(
-        status.HTTP_503_SERVICE_UNAVAILABLE, detail=detail, headers={"Retry-After": "5"}
-    )
-
-
 @router.get(
     "/ready",
     responses={
@@ -58,7 +53,7 @@ async def ready(request: Request, db: DbDep, settings: SettingsDep) -> Readiness
             await db.ping()
     except (DatabaseUnavailable, TimeoutError) as error:
         logger.warning("Not ready: the database is unreachable: %s", error)
-        raise _not_ready("The database is unreachable") from None
+        raise ServiceUnavailable("The database is unreachable") from None
     try:
         async with asyncio.timeout(settings.db_connect_timeout_seconds):
             current = await schema_revision(db)
@@ -66,7 +61,7 @@ async def ready(request: Request, db: DbDep, settings: SettingsDep) -> Readiness
         logger.warning("Not ready: cannot read the schema revision: %r", error)
         current = None
     if current != expected:
-        raise _not_ready(
+        raise ServiceUnavailable(
             f"The database schema is at revision {current or 'none'}, this release needs "
             f"{expected}: run `todo-api db upgrade`"
         )

@@ -1,6 +1,6 @@
 """The error responses the routes document in the OpenAPI schema (bodies are `ErrorDetail`)."""
 
-from todo_api.schemas import ErrorDetail
+from todo_api.schemas.messages import ErrorDetail
 
 Responses = dict[int | str, dict[str, object]]
 

@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from todo_api.deps import Owner
 from todo_api.routes.responses import OWNER_ERRORS
-from todo_api.schemas import TagCount
+from todo_api.schemas.tasks import TagCount
 from todo_api.services import tasks as task_service
 
 # Mounted on the app itself, as the task routes are.
@@ -14,4 +14,4 @@ router = APIRouter(prefix="/api/{user_id}/tags", tags=["tags"], responses=OWNER_
 @router.get("")
 async def list_tags(owner: Owner) -> list[TagCount]:
     """Every tag on the caller's tasks (case-insensitively one) and how many tasks carry it."""
-    return await task_service.tag_counts(owner.db, owner.user_id)  # type: ignore[return-value]
+    return await task_service.tag_counts(owner.db, owner.user_id)

@@ -1,22 +1,22 @@
 """`/api/{user_id}/tasks`: the guidelines' task endpoints, and what a real todo app adds."""
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response, status
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import StringConstraints, TypeAdapter, ValidationError
+from pydantic import StringConstraints, TypeAdapter
 
-from todo_api.db import Row
 from todo_api.deps import DbDep, Owner, OwnTask
-from todo_api.routes.body import json_body, read_json
+from todo_api.models import TaskRow
+from todo_api.routes.bypass import HeaderValue, JsonBody, QueryModel, openapi_extra
+from todo_api.routes.etags import etag, expected_version, not_modified
 from todo_api.routes.responses import OWNER_ERRORS, TASK_ERRORS, WRITE_ERRORS
-from todo_api.schemas import (
+from todo_api.schemas.listing import TaskListQuery
+from todo_api.schemas.messages import ErrorDetail
+from todo_api.schemas.tasks import (
     BulkComplete,
     BulkResult,
-    ErrorDetail,
     TaskCreate,
-    TaskListQuery,
     TaskPatch,
     TaskRead,
     TaskStats,
@@ -33,66 +33,31 @@ IfMatch = Annotated[
     str | None,
     Header(max_length=1000, description="Write only if the task still has this ETag (else 412)."),
 ]
-# Read by hand, as the listing's query is: FastAPI's handling of a header parameter costs a
-# few percent of a whole create on every request, whether the header is sent or not.
-_IDEMPOTENCY_KEY = TypeAdapter(
-    Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")]
+# Read by the routes themselves (see routes.bypass).
+LIST_QUERY = QueryModel(TaskListQuery)
+CREATE_BODY = JsonBody(TaskCreate)
+UPDATE_BODY = JsonBody(TaskUpdate)
+PATCH_BODY = JsonBody(TaskPatch)
+IDEMPOTENCY_KEY = HeaderValue(
+    "Idempotency-Key",
+    TypeAdapter(
+        Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")]
+    ),
+    "Retries with the same key and body return the first response (24 h).",
 )
-_IDEMPOTENCY_KEY_PARAMETER = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "description": "Retries with the same key and body return the first response (24 h).",
-    "schema": _IDEMPOTENCY_KEY.json_schema(),
-}
-_T = TypeVar("_T")
-_LIST_QUERY = TypeAdapter(TaskListQuery)
-_DEFAULT_QUERY = TaskListQuery()
-_REPEATABLE = ("priority", "tag")
 
 
-def _parse(adapter: TypeAdapter[_T], value: object, *location: str) -> _T:
-    """`value` validated, or the 422 FastAPI gives for a parameter it parsed itself."""
-    try:
-        return adapter.validate_python(value)
-    except ValidationError as error:
-        raise RequestValidationError(
-            [
-                detail | {"loc": (*location, *detail["loc"])}
-                for detail in error.errors(include_url=False, include_context=False)
-            ]
-        ) from None
-
-
-def _list_query(request: Request) -> TaskListQuery:
-    """The listing's parameters, parsed by hand: FastAPI's per-request handling of a query
-    model cost more than the rest of a default listing's Python work."""
-    params = request.query_params
-    if not params:
-        return _DEFAULT_QUERY
-    values: dict[str, Any] = {name: value for name, value in params.items()}
-    for name in _REPEATABLE:
-        if name in values:
-            values[name] = params.getlist(name)
-    return _parse(_LIST_QUERY, values, "query")
-
-
-def _task_response(task: Row, status_code: int = status.HTTP_200_OK) -> Response:
+def _task_response(task: TaskRow, status_code: int = status.HTTP_200_OK) -> Response:
     """The task as clients see it, with its ETag. Serialised here, as listings are: FastAPI
     would validate a TaskRead from the row first (see schemas.task_json)."""
-    headers = {"ETag": task_service.etag(task)}
+    headers = {"ETag": etag(task)}
     return Response(task_json(task), status_code, headers, media_type="application/json")
-
-
-def _idempotency_key(request: Request) -> str | None:
-    key = request.headers.get("idempotency-key")
-    return None if key is None else _parse(_IDEMPOTENCY_KEY, key, "header", "idempotency-key")
 
 
 @router.get(
     "",
     response_model=list[TaskRead],
-    openapi_extra={"parameters": TaskListQuery.openapi_parameters()},
+    openapi_extra=openapi_extra(LIST_QUERY),
 )
 async def list_tasks(owner: Owner, request: Request) -> Response:
     """The caller's tasks: creation order unless `sort` says otherwise, `limit` at a time.
@@ -100,7 +65,7 @@ async def list_tasks(owner: Owner, request: Request) -> Response:
     `Link: <…>; rel="next"` points at the next page; `X-Total-Count` counts every match (sent
     when it comes free, or when asked with `count=true`).
     """
-    page = await task_service.list_tasks(owner.db, owner.user_id, _list_query(request))
+    page = await task_service.list_tasks(owner.db, owner.user_id, LIST_QUERY.read(request))
     headers = {}
     if page.total is not None:
         headers["X-Total-Count"] = str(page.total)
@@ -124,12 +89,12 @@ async def list_tasks(owner: Owner, request: Request) -> Response:
         422: {"description": "Invalid body, or an Idempotency-Key reused for another"},
     },
     response_model=TaskRead,
-    openapi_extra={"parameters": [_IDEMPOTENCY_KEY_PARAMETER]} | json_body(TaskCreate),
+    openapi_extra=openapi_extra(IDEMPOTENCY_KEY, CREATE_BODY),
 )
 async def create_task(owner: Owner, request: Request) -> Response:
     """Add a task. With `Idempotency-Key`, a retry returns the first response instead."""
-    data = await read_json(request, TaskCreate)
-    idempotency_key = _idempotency_key(request)
+    data = await CREATE_BODY.read(request)
+    idempotency_key = IDEMPOTENCY_KEY.read(request)
     db, known_users = owner.db, owner.known_users
     max_tasks = owner.settings.max_tasks_per_user
     if idempotency_key is None:
@@ -140,7 +105,7 @@ async def create_task(owner: Owner, request: Request) -> Response:
     stored = await task_service.create_task_once(
         db, owner.user, data, known_users, idempotency_key, max_tasks=max_tasks
     )
-    headers = {"ETag": task_service.etag(stored.body)}
+    headers = {"ETag": etag(stored.body)}
     if stored.replayed:
         headers["Idempotent-Replayed"] = "true"
     return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
@@ -149,7 +114,7 @@ async def create_task(owner: Owner, request: Request) -> Response:
 @router.get("/stats")
 async def task_stats(owner: Owner) -> TaskStats:
     """How many tasks there are, pending, completed, overdue and due today (UTC)."""
-    return await task_service.task_stats(owner.db, owner.user_id)  # type: ignore[return-value]
+    return await task_service.task_stats(owner.db, owner.user_id)
 
 
 @router.post("/bulk/complete")
@@ -178,15 +143,17 @@ async def get_task(
     task: OwnTask, if_none_match: Annotated[str | None, Header(max_length=1000)] = None
 ) -> Response:
     """One task; `304 Not Modified` when `If-None-Match` has its current ETag."""
-    if task_service.not_modified(if_none_match, task):
-        headers = {"ETag": task_service.etag(task)}
+    if not_modified(if_none_match, task):
+        headers = {"ETag": etag(task)}
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     return _task_response(task)
 
 
-async def _write(db: DbDep, task: Row, changes: dict[str, Any], if_match: str | None) -> Response:
+async def _write(
+    db: DbDep, task: TaskRow, changes: dict[str, Any], if_match: str | None
+) -> Response:
     # PUT and PATCH differ only in how the body becomes changes.
-    version = task_service.expected_version(if_match, task)
+    version = expected_version(if_match, task)
     return _task_response(await task_service.update_task(db, task, changes, version))
 
 
@@ -194,13 +161,13 @@ async def _write(db: DbDep, task: Row, changes: dict[str, Any], if_match: str | 
     "/{task_id:int}",
     response_model=TaskRead,
     responses=WRITE_ERRORS,
-    openapi_extra=json_body(TaskUpdate),
+    openapi_extra=openapi_extra(UPDATE_BODY),
 )
 async def update_task(
     task: OwnTask, request: Request, db: DbDep, if_match: IfMatch = None
 ) -> Response:
     """Change the fields sent; fields left out (or null) keep their values."""
-    data = await read_json(request, TaskUpdate)
+    data = await UPDATE_BODY.read(request)
     return await _write(db, task, data.changes(), if_match)
 
 
@@ -208,13 +175,13 @@ async def update_task(
     "/{task_id:int}",
     response_model=TaskRead,
     responses=WRITE_ERRORS,
-    openapi_extra=json_body(TaskPatch),
+    openapi_extra=openapi_extra(PATCH_BODY),
 )
 async def patch_task(
     task: OwnTask, request: Request, db: DbDep, if_match: IfMatch = None
 ) -> Response:
     """Partial update, JSON merge semantics: absent fields are untouched, null clears."""
-    data = await read_json(request, TaskPatch)
+    data = await PATCH_BODY.read(request)
     return await _write(db, task, data.changes(), if_match)
 
 
@@ -226,11 +193,11 @@ async def patch_task(
 )
 async def delete_task(task: OwnTask, db: DbDep, if_match: IfMatch = None) -> None:
     """Delete a task."""
-    await task_service.delete_task(db, task, task_service.expected_version(if_match, task))
+    await task_service.delete_task(db, task, expected_version(if_match, task))
 
 
 @router.patch("/{task_id:int}/complete", response_model=TaskRead, responses=WRITE_ERRORS)
 async def toggle_task(task: OwnTask, db: DbDep, if_match: IfMatch = None) -> Response:
     """Flip a task between pending and completed (a recurring one spawns its next occurrence)."""
-    version = task_service.expected_version(if_match, task)
+    version = expected_version(if_match, task)
     return _task_response(await task_service.toggle_task(db, task, version))

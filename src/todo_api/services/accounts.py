@@ -15,7 +15,7 @@ from collections import OrderedDict, deque
 from datetime import timedelta
 from functools import cache
 from importlib.resources import files
-from typing import Any
+from typing import Any, cast
 
 from anyio import to_thread
 from pwdlib import PasswordHash
@@ -25,11 +25,12 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from todo_api.auth import issue_token
 from todo_api.config import Settings
 from todo_api.db import Database, IntegrityViolation, Row
+from todo_api.errors import EmailTaken, InvalidCredentials, TooManyAttempts, WeakPassword
 from todo_api.models import Credential, User, utcnow
-from todo_api.schemas import SignUp, Token, UserRead
+from todo_api.schemas.accounts import SignUp, Token, UserRead
 
-USER: Table = User.__table__  # type: ignore[assignment]
-CREDENTIAL: Table = Credential.__table__  # type: ignore[assignment]
+USER = cast(Table, User.__table__)
+CREDENTIAL = cast(Table, Credential.__table__)
 
 # Rows come back keyed by attribute names (`email_verified`), not Better Auth's column names.
 _USER_COLUMNS = [
@@ -62,26 +63,6 @@ password_hash = PasswordHash((Argon2Hasher(),))
 # Each Argon2 run takes 64 MiB and a core for ~0.1 s: a burst of sign-ins queues here instead
 # of exhausting memory.
 _ARGON2_SLOTS = threading.BoundedSemaphore(max(2, os.cpu_count() or 1))
-
-
-class EmailTaken(Exception):
-    """Another user already has this email."""
-
-
-class InvalidCredentials(Exception):
-    """No account with this email and password."""
-
-
-class WeakPassword(ValueError):
-    """The password is too short or too common; the message says which."""
-
-
-class TooManyAttempts(Exception):
-    """Too many failed sign-ins for this account or address; retry after `retry_after` s."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"retry after {retry_after} s")
-        self.retry_after = retry_after
 
 
 class LoginThrottle:
@@ -202,7 +183,7 @@ async def sign_up(
             )
     except IntegrityViolation:
         throttle.failed(None, ip)
-        raise EmailTaken(data.email) from None
+        raise EmailTaken() from None
     return user
 
 

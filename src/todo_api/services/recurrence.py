@@ -3,7 +3,7 @@
 import calendar
 from datetime import date, timedelta
 
-from todo_api.schemas import Recurrence
+from todo_api.schemas.tasks import Recurrence
 
 
 def add_months(anchor: date, months: int) -> date:

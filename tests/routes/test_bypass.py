@@ -10,8 +10,8 @@ from pydantic import BaseModel
 
 from tests.conftest import Headers, query
 from todo_api.main import _invalid_request
-from todo_api.routes.body import read_json
-from todo_api.schemas import TaskCreate, TaskPatch, TaskUpdate
+from todo_api.routes.bypass import read_json
+from todo_api.schemas.tasks import TaskCreate, TaskPatch, TaskUpdate
 
 JSON = {"Content-Type": "application/json"}
 BODIES: list[tuple[bytes, Headers]] = [

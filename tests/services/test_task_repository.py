@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import TEST_DATABASE_URL, Headers
 from todo_api.db import _compile
-from todo_api.schemas import StatusFilter
-from todo_api.services.tasks import _DEFAULT_LIST
+from todo_api.schemas.listing import StatusFilter
+from todo_api.services.task_repository import DEFAULT_LIST
 
 
 async def _plans(database_url: str) -> list[str]:
@@ -30,7 +30,7 @@ async def _plans(database_url: str) -> list[str]:
         await connection.execute("SET plan_cache_mode = force_generic_plan")
         plans = []
         for status in StatusFilter:
-            compiled = _compile(_DEFAULT_LIST[status])
+            compiled = _compile(DEFAULT_LIST[status])
             args = compiled.args({"owner": "alice", "after_id": 0, "fetch": 101})
             literals = ", ".join(f"'{a}'" if isinstance(a, str) else str(a) for a in args)
             await connection.execute(f"PREPARE listing_{status.value} AS {compiled.sql}")

@@ -1,10 +1,11 @@
-"""Schemas: the rows-to-JSON fast path says exactly what TaskRead says."""
+"""Task schemas: the rows-to-JSON fast path says exactly what TaskRead says."""
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from todo_api.schemas import SHOWN_COLUMNS, TaskRead, TaskRow, task_json, tasks_json
+from todo_api.schemas.tasks import SHOWN_COLUMNS, TaskRead, task_json, task_view, tasks_json
 
 NOW = datetime.now(UTC).replace(microsecond=123456)
 
@@ -61,6 +62,11 @@ def test_a_listing_row_of_just_the_shown_columns_gives_the_same_json() -> None:
     assert tasks_json(listed) == tasks_json([dict(task) for task in ROWS])
 
 
-def test_task_row_has_every_field_clients_see() -> None:
+def test_task_json_has_every_field_clients_see_in_their_order() -> None:
     shown = TaskRead.model_json_schema(mode="serialization")["properties"]
-    assert list(TaskRow.__annotations__) == list(shown)
+    assert list(json.loads(task_json(row()))) == list(shown)
+
+
+def test_a_task_view_is_the_taskread_json_object() -> None:
+    for task in ROWS:
+        assert task_view(dict(task)) == TaskRead.model_validate(task).model_dump(mode="json")

@@ -1,0 +1,271 @@
+"""A task as clients send it (create, PUT, PATCH, bulk) and see it (TaskRead, and its JSON)."""
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Self, cast
+
+import orjson
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    computed_field,
+    model_validator,
+)
+
+from todo_api.models import TaskRow
+from todo_api.schemas.fields import (
+    MAX_ID,
+    MAX_PAGE_SIZE,
+    Description,
+    DueAt,
+    Interval,
+    IsoDay,
+    Tags,
+    Title,
+    json_integer,
+    json_true,
+)
+
+
+class Priority(StrEnum):
+    """How important a task is; stored as its rank so that it sorts."""
+
+    none = "none"
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+    @property
+    def rank(self) -> int:
+        """The stored number: 0 for none up to 3 for high."""
+        return _RANKS[self]
+
+
+# The priorities by rank: a stored number is its index here.
+PRIORITIES = tuple(Priority)
+_RANKS = {priority: rank for rank, priority in enumerate(PRIORITIES)}
+
+
+class Recurrence(StrEnum):
+    """How often a recurring task comes back once completed."""
+
+    daily = "daily"
+    weekly = "weekly"
+    monthly = "monthly"
+    yearly = "yearly"
+
+
+class _Due(BaseModel):
+    """The due-date model: `due_date` is the day; `due_at`, when set, the exact instant.
+
+    Sending `due_at` sets `due_date` to its UTC day; sending `due_date` without `due_at` makes
+    the task due that whole day (any `due_at` is cleared).
+    """
+
+    due_date: IsoDay | None = None
+    due_at: DueAt | None = None
+
+    @model_validator(mode="after")
+    def _due_date_follows_due_at(self) -> Self:
+        if self.due_at is not None:
+            utc_day = self.due_at.date()
+            if "due_date" in self.model_fields_set and self.due_date != utc_day:
+                raise ValueError("due_date must be the UTC day of due_at (or be left out)")
+            self.due_date = utc_day
+        return self
+
+
+class TaskCreate(_Due):
+    """A new task. Unknown fields are ignored."""
+
+    title: Title
+    description: Description | None = None
+    # Strict: the schema says boolean, so 0, 1 or "yes" are refused rather than guessed at.
+    completed: StrictBool = False
+    priority: Priority = Priority.none
+    tags: Tags = Field(default_factory=list)
+    recurrence: Recurrence | None = None
+    recurrence_interval: Interval = 1
+
+
+class TaskUpdate(_Due):
+    """PUT, as the guidelines define it: fields left out, or sent as null, stay as they are."""
+
+    title: Title | None = None
+    description: Description | None = None
+    completed: StrictBool | None = None
+    priority: Priority | None = None
+    tags: Tags | None = None
+    recurrence: Recurrence | None = None
+    recurrence_interval: Interval | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields to write."""
+        changes = self.model_dump(exclude_none=True)
+        if "due_date" in changes and "due_at" not in changes:
+            changes["due_at"] = None
+        return changes
+
+
+# A field that may be left out but not sent as null: absent, it reads as None.
+_ABSENT: Any = None
+
+
+class TaskPatch(_Due):
+    """PATCH, JSON merge semantics (RFC 7396): absent fields are untouched, null clears one."""
+
+    # Not nullable: a task always has a title and a state (absent is fine: unchanged).
+    title: Title = _ABSENT
+    description: Description | None = None
+    completed: StrictBool = _ABSENT
+    priority: Priority | None = None
+    tags: Tags | None = None
+    recurrence: Recurrence | None = None
+    recurrence_interval: Interval | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields to write: null priority, tags and interval fall back to their defaults;
+        null `due_date` clears the due date altogether, null `due_at` only the time."""
+        sent = self.model_fields_set
+        changes = self.model_dump(include=sent - {"due_date", "due_at"})
+        if changes.get("priority", Priority.none) is None:
+            changes["priority"] = Priority.none
+        if "tags" in changes and changes["tags"] is None:
+            changes["tags"] = []
+        if "recurrence_interval" in changes and changes["recurrence_interval"] is None:
+            changes["recurrence_interval"] = 1
+        if self.due_at is not None:
+            changes |= {"due_at": self.due_at, "due_date": self.due_date}
+        elif "due_date" in sent:
+            changes |= {"due_date": self.due_date, "due_at": None}
+        elif "due_at" in sent:
+            changes["due_at"] = None
+        return changes
+
+
+def _priority_from_rank(value: object) -> object:
+    # Rows carry the stored rank; clients see the name.
+    return PRIORITIES[value] if isinstance(value, int) else value
+
+
+def is_overdue(
+    completed: bool, due_at: datetime | None, due_date: date | None, now: datetime
+) -> bool:
+    """Pending and past due: past `due_at` if set, else past the end of `due_date` (UTC)."""
+    if completed:
+        return False
+    if due_at is not None:
+        return due_at < now
+    return due_date is not None and due_date < now.date()
+
+
+class TaskRead(BaseModel):
+    """A task as clients see it. `version` changes with every write (the ETag carries it)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    user_id: str
+    title: str
+    description: str | None
+    completed: bool
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None = None
+    priority: Annotated[Priority, BeforeValidator(_priority_from_rank)] = Priority.none
+    due_date: date | None = None
+    due_at: datetime | None = None
+    tags: list[str] = Field(default_factory=list)
+    recurrence: Recurrence | None = None
+    recurrence_interval: int = 1
+    next_occurrence_id: int | None = None
+    version: int = 1
+
+    @computed_field
+    def overdue(self) -> bool:
+        """Pending and past due: past `due_at` if set, else past the end of `due_date` (UTC)."""
+        return is_overdue(self.completed, self.due_at, self.due_date, datetime.now(UTC))
+
+
+# The stored columns clients see, in TaskRead's order: what a listing selects.
+SHOWN_COLUMNS = tuple(TaskRead.model_fields)
+# orjson writes what pydantic writes for TaskRead (UTC as `Z`), five times faster for a page.
+_JSON_OPTIONS = orjson.OPT_UTC_Z
+
+
+def _shown(row: TaskRow, now: datetime) -> dict[str, object]:
+    # A whole table row, or a listing's with its sort key: keep what clients see, in order.
+    fields = cast(dict[str, object], row)
+    if len(fields) != len(SHOWN_COLUMNS):
+        fields = {name: fields[name] for name in SHOWN_COLUMNS}
+    fields["priority"] = PRIORITIES[row["priority"]]
+    fields["overdue"] = is_overdue(row["completed"], row["due_at"], row["due_date"], now)
+    return fields
+
+
+def task_json(row: TaskRow) -> bytes:
+    """A task row as the TaskRead JSON that clients get (the row may be changed in place)."""
+    return orjson.dumps(_shown(row, datetime.now(UTC)), option=_JSON_OPTIONS)
+
+
+def tasks_json(rows: list[TaskRow]) -> bytes:
+    """Task rows as a JSON array of TaskRead (the rows may be changed in place).
+
+    Rows holding just SHOWN_COLUMNS, in order, are written as they are. FastAPI would build
+    and validate a TaskRead per row before serialising it: twice the time for a page of 50.
+    """
+    now = datetime.now(UTC)
+    return orjson.dumps([_shown(row, now) for row in rows], option=_JSON_OPTIONS)
+
+
+def task_view(row: TaskRow) -> dict[str, Any]:
+    """A task row as the TaskRead JSON object, to store or embed (the row may be changed)."""
+    view: dict[str, Any] = orjson.loads(task_json(row))
+    return view
+
+
+class BulkComplete(BaseModel):
+    """Which tasks to complete at once: some `ids`, or `all_pending: true` (exactly one)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["ids"]}, {"required": ["all_pending"]}]}
+    )
+
+    ids: Annotated[
+        list[Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(json_integer)]],
+        Field(min_length=1, max_length=MAX_PAGE_SIZE),
+    ] = _ABSENT
+    all_pending: Annotated[Literal[True], BeforeValidator(json_true)] = _ABSENT
+
+    @model_validator(mode="after")
+    def _one_selection(self) -> Self:
+        if (self.ids is None) == (self.all_pending is None):
+            raise ValueError("send either `ids` or `all_pending: true`")
+        return self
+
+
+class BulkResult(BaseModel):
+    """How many tasks a bulk request changed, and which."""
+
+    count: int
+    ids: list[int]
+
+
+class TaskStats(BaseModel):
+    """Counts over all of the user's tasks ("today" is the UTC day)."""
+
+    total: int
+    pending: int
+    completed: int
+    overdue: int
+    due_today: int
+
+
+class TagCount(BaseModel):
+    """A tag and how many of the user's tasks carry it."""
+
+    tag: str
+    count: int
