@@ -2,7 +2,7 @@
 
 import asyncio
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 import uvicorn
@@ -62,7 +62,8 @@ def serve(
         log_config=log_config(settings),
         access_log=False,  # the service logs each request itself, with its request id
         server_header=False,  # no need to tell clients (or scanners) what serves them
-        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+        # Typed as int by uvicorn, which waits with asyncio: fractions of a second work.
+        timeout_graceful_shutdown=cast(int, settings.shutdown_timeout_seconds),
     )
 
 

@@ -15,18 +15,18 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event, exc, text
-from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql import ClauseElement, Executable
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from todo_api.config import ConfigError, Settings
 from todo_api.errors import DatabaseUnavailable
@@ -134,7 +134,7 @@ class Database(ABC):
 
 # --- PostgreSQL: asyncpg ----------------------------------------------------------------------
 
-_PG_DIALECT = asyncpg_dialect()
+_PG_DIALECT = make_url("postgresql+asyncpg://").get_dialect()()
 _CONNECTION_ERRORS = (
     OSError,
     asyncio.TimeoutError,
@@ -168,12 +168,11 @@ _compiled_statements: "weakref.WeakKeyDictionary[ClauseElement, _Compiled]" = (
 def _compile(statement: ClauseElement) -> _Compiled:
     compiled = _compiled_statements.get(statement)
     if compiled is None:
-        sql = statement.compile(dialect=_PG_DIALECT)
+        sql = cast(SQLCompiler, statement.compile(dialect=_PG_DIALECT))
         if "__[POSTCOMPILE" in sql.string:
             # IN lists: render them for the values the statement carries.
-            sql = statement.compile(
-                dialect=_PG_DIALECT, compile_kwargs={"render_postcompile": True}
-            )
+            options = {"render_postcompile": True}
+            sql = cast(SQLCompiler, statement.compile(dialect=_PG_DIALECT, compile_kwargs=options))
         names = tuple(sql.positiontup or ())
         defaults = dict(sql.construct_params(_check=False))
         compiled = _Compiled(sql.string, names, defaults)
@@ -331,7 +330,9 @@ class SQLiteDatabase(Database):
     async def _run(self, statement: ClauseElement, params: Params) -> Any:
         async with self._connect() as connection:
             try:
-                result = await connection.execute(statement, dict(params) if params else None)
+                result = await connection.execute(
+                    cast(Executable, statement), dict(params) if params else None
+                )
             except exc.IntegrityError as error:
                 raise IntegrityViolation(str(error.orig)) from error
             if result.returns_rows:
@@ -339,14 +340,16 @@ class SQLiteDatabase(Database):
             return result.rowcount
 
     async def fetch_all(self, statement: ClauseElement, params: Params = None) -> list[Row]:
-        return await self._run(statement, params)
+        rows: list[Row] = await self._run(statement, params)
+        return rows
 
     async def fetch_one(self, statement: ClauseElement, params: Params = None) -> Row | None:
-        rows = await self._run(statement, params)
+        rows = await self.fetch_all(statement, params)
         return rows[0] if rows else None
 
     async def execute(self, statement: ClauseElement, params: Params = None) -> int:
-        return await self._run(statement, params)
+        count: int = await self._run(statement, params)
+        return count
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:

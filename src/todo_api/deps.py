@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPBearer
+from fastapi.security.base import SecurityBase
 
 from todo_api.auth import Principal, TokenVerifier
 from todo_api.config import Settings
@@ -24,7 +25,8 @@ from todo_api.services.users import KnownUsers, ensure_user
 
 async def get_db(request: Request) -> Database:
     """The application's database."""
-    return request.app.state.db
+    db: Database = request.app.state.db
+    return db
 
 
 DbDep = Annotated[Database, Depends(get_db)]
@@ -32,7 +34,8 @@ DbDep = Annotated[Database, Depends(get_db)]
 
 async def get_app_settings(request: Request) -> Settings:
     """The settings the application was built with."""
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
@@ -40,7 +43,8 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 async def get_verifier(request: Request) -> TokenVerifier:
     """The application's token verifier (it also holds the signing secret)."""
-    return request.app.state.verifier
+    verifier: TokenVerifier = request.app.state.verifier
+    return verifier
 
 
 VerifierDep = Annotated[TokenVerifier, Depends(get_verifier)]
@@ -48,24 +52,33 @@ VerifierDep = Annotated[TokenVerifier, Depends(get_verifier)]
 
 async def get_login_throttle(request: Request) -> LoginThrottle:
     """The process-wide count of failed sign-ins."""
-    return request.app.state.login_throttle
+    login_throttle: LoginThrottle = request.app.state.login_throttle
+    return login_throttle
 
 
 LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
 
 
-class BearerAuth(HTTPBearer):
-    """The caller a bearer token names: verified, and with a `user` row once this returns.
+# The bearer scheme as the OpenAPI document declares it.
+_BEARER = HTTPBearer(
+    scheme_name="HTTPBearer",
+    auto_error=False,
+    description="A JWT: Better Auth's, one from `/api/auth/sign-in`, or one signed with "
+    "BETTER_AUTH_SECRET (`todo-api token --sub <user>` makes one).",
+)
 
-    Being the HTTPBearer scheme itself, it is declared in the OpenAPI schema as such.
-    """
 
-    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
-        return await self.authenticate(request)
+class _BearerScheme(SecurityBase):
+    """A dependency that reads the bearer token itself: FastAPI declares it in the OpenAPI
+    document as the HTTPBearer scheme (being a SecurityBase with its model)."""
+
+    def __init__(self) -> None:
+        self.model = _BEARER.model
+        self.scheme_name = _BEARER.scheme_name
 
     async def authenticate(self, request: Request) -> Principal:
-        """The verified caller; 401 without a valid bearer token."""
-        credentials = await super().__call__(request)
+        """The verified caller, with a `user` row; 401 without a valid bearer token."""
+        credentials = await _BEARER(request)
         if credentials is None:
             raise Unauthorized()
         state = request.app.state
@@ -89,16 +102,21 @@ class Caller:
         return self.user.user_id
 
 
-class OwnerAuth(BearerAuth):
+class BearerAuth(_BearerScheme):
+    """The caller a bearer token names."""
+
+    async def __call__(self, request: Request) -> Principal:
+        return await self.authenticate(request)
+
+
+class OwnerAuth(_BearerScheme):
     """The caller, when the path's `{user_id}` is theirs (403 when it names somebody else),
     and within their per-user rate limit (429).
 
     The token, ownership and rate checks are one dependency, not a chain of three.
     """
 
-    async def __call__(  # type: ignore[override]
-        self, request: Request, user_id: Annotated[str, Path()]
-    ) -> Caller:
+    async def __call__(self, request: Request, user_id: Annotated[str, Path()]) -> Caller:
         principal = await self.authenticate(request)
         if user_id != principal.user_id:
             raise Forbidden()
@@ -107,15 +125,9 @@ class OwnerAuth(BearerAuth):
         return Caller(principal, state.db, state.known_users, state.settings)
 
 
-_BEARER = {
-    "scheme_name": "HTTPBearer",
-    "auto_error": False,
-    "description": "A JWT: Better Auth's, one from `/api/auth/sign-in`, or one signed with "
-    "BETTER_AUTH_SECRET (`todo-api token --sub <user>` makes one).",
-}
-get_current_user = BearerAuth(**_BEARER)
+get_current_user = BearerAuth()
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
-get_owner = OwnerAuth(**_BEARER)
+get_owner = OwnerAuth()
 Owner = Annotated[Caller, Depends(get_owner)]
 
 

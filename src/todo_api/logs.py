@@ -29,7 +29,8 @@ logging._srcfile = None
 logging.logThreads = False
 logging.logProcesses = False
 logging.logMultiprocessing = False
-logging.logAsyncioTasks = False
+if sys.version_info >= (3, 12):  # the attribute is new in 3.12
+    logging.logAsyncioTasks = False
 
 _access_logger = logging.getLogger(ACCESS_LOGGER)
 # What every access record has in common. LogRecord() works it out again for each record
@@ -85,7 +86,7 @@ class TextFormatter(logging.Formatter):
         if second != cached_second:
             stamp = time.strftime(self.default_time_format, self.converter(second))
             self._cached = (second, stamp)
-        return self.default_msec_format % (stamp, record.msecs)
+        return f"{stamp},{int(record.msecs):03d}"  # logging's default_msec_format
 
 
 class JsonFormatter(logging.Formatter):
@@ -160,14 +161,20 @@ class BackgroundStreamHandler(logging.StreamHandler[TextIO]):
             except Exception:
                 self.handleError(record)
 
+    def _write_pending_locked(self) -> None:
+        self.acquire()
+        try:
+            self._write_pending()
+        finally:
+            self.release()
+
     def _write_batches(self) -> None:
         while self._running:
             self._wakeup.wait()
             # Let a batch gather: one write for many lines, and few GIL handovers.
             time.sleep(self.BATCH_SECONDS)
             self._wakeup.clear()
-            with self.lock:  # type: ignore[union-attr]
-                self._write_pending()
+            self._write_pending_locked()
 
     def close(self) -> None:
         """Write out what is pending, then stop the thread (once, whoever asks first)."""
@@ -175,8 +182,7 @@ class BackgroundStreamHandler(logging.StreamHandler[TextIO]):
             self._running = False
             self._wakeup.set()
             self._thread.join()
-            with self.lock:  # type: ignore[union-attr]
-                self._write_pending()
+            self._write_pending_locked()
         super().close()
 
 

@@ -9,7 +9,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
@@ -72,7 +72,8 @@ def _pick_headers(path: str, docs_paths: frozenset[str]) -> Headers:
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
+    headers: list[tuple[bytes, bytes]] = scope["headers"]
+    for key, value in headers:
         if key == name:
             return value
     return None
@@ -146,7 +147,9 @@ class OriginCORSMiddleware(CORSMiddleware):
         await self.app(scope, receive, send_with_vary)
 
 
-async def send_error(send: Send, status: int, detail: str, headers: Headers = ()) -> None:
+async def send_error(
+    send: Send, status: int, detail: str, headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
     """Answer with `{"detail": …}` straight from middleware."""
     body = json.dumps({"detail": detail}).encode()
     await send(

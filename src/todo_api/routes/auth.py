@@ -11,6 +11,7 @@ from todo_api.config import Settings
 from todo_api.db import Row
 from todo_api.deps import CurrentUser, DbDep, LoginThrottleDep, SettingsDep, VerifierDep
 from todo_api.errors import InvalidCredentials, Unauthorized
+from todo_api.routes.responses import Responses
 from todo_api.schemas.accounts import (
     Password,
     SignedUp,
@@ -35,7 +36,7 @@ PASSWORD_FLOW = OAuth2PasswordBearer(
 )
 _EMAIL = TypeAdapter(SignInEmail)
 _PASSWORD = TypeAdapter(Password)
-_CREDENTIAL_ERRORS = {
+_CREDENTIAL_ERRORS: Responses = {
     status.HTTP_401_UNAUTHORIZED: {"model": ErrorDetail, "description": "Wrong email or password"},
     status.HTTP_429_TOO_MANY_REQUESTS: {
         "model": ErrorDetail,

@@ -40,7 +40,8 @@ class TaskSort(StrEnum):
     due_date_desc = "-due_date"
     priority = "priority"
     priority_desc = "-priority"
-    title = "title"
+    # Not `title`: that would hide str.title.
+    title_asc = "title"
     title_desc = "-title"
 
     @property

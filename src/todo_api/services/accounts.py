@@ -15,22 +15,22 @@ from collections import OrderedDict, deque
 from datetime import timedelta
 from functools import cache
 from importlib.resources import files
-from typing import Any, cast
+from typing import Any
 
 from anyio import to_thread
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from todo_api.auth import issue_token
 from todo_api.config import Settings
 from todo_api.db import Database, IntegrityViolation, Row
 from todo_api.errors import EmailTaken, InvalidCredentials, TooManyAttempts, WeakPassword
-from todo_api.models import Credential, User, utcnow
+from todo_api.models import Credential, User, table_of, utcnow
 from todo_api.schemas.accounts import SignUp, Token, UserRead
 
-USER = cast(Table, User.__table__)
-CREDENTIAL = cast(Table, Credential.__table__)
+USER = table_of(User)
+CREDENTIAL = table_of(Credential)
 
 # Rows come back keyed by attribute names (`email_verified`), not Better Auth's column names.
 _USER_COLUMNS = [

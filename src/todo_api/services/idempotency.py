@@ -8,18 +8,18 @@ fails on its primary key (and then finds it).
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Table, bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 
 from todo_api.db import Database
 from todo_api.errors import IdempotencyKeyReused
-from todo_api.models import IdempotencyKey
+from todo_api.models import IdempotencyKey, table_of
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 
-KEY = cast(Table, IdempotencyKey.__table__)
+KEY = table_of(IdempotencyKey)
 _CUTOFF = bindparam("cutoff", type_=KEY.c.created_at.type)
 _GET_KEY = select(KEY.c.request_hash, KEY.c.status_code, KEY.c.response).where(
     KEY.c.user_id == bindparam("owner"), KEY.c.key == bindparam("key"), KEY.c.created_at >= _CUTOFF

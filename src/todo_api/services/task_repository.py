@@ -15,7 +15,6 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     Select,
-    Table,
     TableValuedAlias,
     Update,
     and_,
@@ -33,12 +32,12 @@ from sqlalchemy import (
 )
 
 from todo_api.db import Database, Row
-from todo_api.models import Task, TaskRow, utcnow
+from todo_api.models import Task, TaskRow, table_of, utcnow
 from todo_api.schemas.fields import MAX_ID
 from todo_api.schemas.listing import Cursor, StatusFilter, TaskListQuery
 from todo_api.schemas.tasks import SHOWN_COLUMNS
 
-TASK = cast(Table, Task.__table__)
+TASK = table_of(Task)
 _OWNER = TASK.c.user_id == bindparam("owner")
 _THIS_TASK = (TASK.c.id == bindparam("task_id")) & _OWNER
 _EXPECTED_VERSION = TASK.c.version == bindparam("expected_version")
@@ -316,7 +315,7 @@ class TagUse(TypedDict):
 
 
 @functools.cache
-def _tag_counts(dialect: str) -> Select[Any]:
+def _tag_counts(dialect: str) -> Select[Any, int]:
     tag = _tag_elements(dialect)
     folded = func.lower(tag.c.value)
     count = func.count(TASK.c.id.distinct())
@@ -339,7 +338,7 @@ async def tag_uses(db: Database, user_id: str) -> list[TagUse]:
 # --- writing ----------------------------------------------------------------------------------
 
 
-async def insert(db: Database, values: dict[str, Any], now: datetime) -> TaskRow:
+async def insert_one(db: Database, values: dict[str, Any], now: datetime) -> TaskRow:
     """Store a new task: every name of CREATED_FIELDS in `values`, created `now`."""
     row = await db.fetch_one(_CREATE, values | {"now": now})
     assert row is not None  # INSERT … RETURNING always returns the row

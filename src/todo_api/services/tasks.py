@@ -144,7 +144,7 @@ async def create_task(
     now = utcnow()
     values = _new_task(owner.user_id, data, now)
     return await _recreating_user(
-        db, owner, known_users, lambda: task_repository.insert(db, values, now)
+        db, owner, known_users, lambda: task_repository.insert_one(db, values, now)
     )
 
 
@@ -173,7 +173,7 @@ async def create_task_once(
     async def create() -> StoredResponse:
         try:
             async with db.transaction() as tx:
-                task = await task_repository.insert(tx, values, now)
+                task = await task_repository.insert_one(tx, values, now)
                 return await idempotency.store(tx, request, 201, task_view(task))
         except IntegrityViolation:
             if (stored := await idempotency.replay(db, request)) is not None:
@@ -268,7 +268,7 @@ async def _create_next_occurrence(tx: Database, task: dict[str, Any], now: datet
         "due_at": due_at,
         "recurrence_anchor": anchor,
     }
-    return (await task_repository.insert(tx, values, now))["id"]
+    return (await task_repository.insert_one(tx, values, now))["id"]
 
 
 async def delete_task(db: Database, task: TaskRow, version: int | None = None) -> None:

@@ -2,13 +2,13 @@
 
 from collections import OrderedDict
 
-from sqlalchemy import Insert, Table, or_
+from sqlalchemy import Insert, or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from todo_api.auth import Principal
 from todo_api.db import Database, IntegrityViolation
-from todo_api.models import User, utcnow
+from todo_api.models import User, table_of, utcnow
 
 # Reserved by RFC 2606: a stand-in address that can never belong to anybody.
 PLACEHOLDER_EMAIL_DOMAIN = "users.invalid"
@@ -37,7 +37,7 @@ class KnownUsers:
         self._written.pop(user_id, None)
 
 
-USER: Table = User.__table__  # type: ignore[assignment]
+USER = table_of(User)
 
 
 async def ensure_user(db: Database, principal: Principal, known: KnownUsers) -> None:
