@@ -371,11 +371,16 @@ def _configure_sqlite(dbapi_connection: Any, _record: object) -> None:
 # --- Opening and migrating --------------------------------------------------------------------
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
-    """A SQLAlchemy engine for the configured database (SQLite queries and all migrations)."""
-    target = database_target(
+def _target(settings: Settings) -> DatabaseTarget:
+    return database_target(
         settings.effective_database_url, connect_timeout=settings.db_connect_timeout_seconds
     )
+
+
+def create_engine(settings: Settings, target: DatabaseTarget | None = None) -> AsyncEngine:
+    """A SQLAlchemy engine for the configured database (SQLite queries and all migrations);
+    `target`: the settings' database URL, when the caller has already read it."""
+    target = target or _target(settings)
     if target.is_sqlite:
         engine = create_async_engine(
             target.url, connect_args=target.connect_args, echo=settings.sql_echo
@@ -390,15 +395,13 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
 async def open_database(settings: Settings, *, migrate: bool) -> Database:
     """Connect to the configured database, first bringing its schema up to date if asked."""
-    engine = create_engine(settings)
+    target = _target(settings)
+    engine = create_engine(settings, target)
     if migrate:
         await upgrade_schema(engine)
-    if engine.dialect.name == "sqlite":
+    if target.is_sqlite:
         return SQLiteDatabase(engine)
     await engine.dispose()
-    target = database_target(
-        settings.effective_database_url, connect_timeout=settings.db_connect_timeout_seconds
-    )
     try:
         pool = await _create_pg_pool(target, settings)
     except _CONNECTION_ERRORS as error:

@@ -28,8 +28,8 @@ from todo_api.db import Database, IntegrityViolation, Row
 from todo_api.errors import EmailTaken, InvalidCredentials, TooManyAttempts, WeakPassword
 from todo_api.models import Credential, User, table_of, utcnow
 from todo_api.schemas.accounts import SignUp, Token, UserRead
+from todo_api.services.users import USER
 
-USER = table_of(User)
 CREDENTIAL = table_of(Credential)
 
 # Rows come back keyed by attribute names (`email_verified`), not Better Auth's column names.
