@@ -1,8 +1,9 @@
 """Database: URL handling, the `Database` the services query through, and schema migrations.
 
 Statements are SQLAlchemy Core, built from the SQLModel tables. On PostgreSQL they are compiled
-once by SQLAlchemy and run straight on asyncpg's pool: an ORM session costs several times the
-query itself (see bench/). On SQLite, the embedded default, they run through SQLAlchemy.
+once by SQLAlchemy and run straight on asyncpg's pool: an ORM session would cost more than the
+query itself (see the README's Performance section). On SQLite, the embedded default, they
+run through SQLAlchemy.
 """
 
 import asyncio

@@ -113,7 +113,7 @@ class BackgroundStreamHandler(logging.StreamHandler[TextIO]):
     A request only appends its access line to a deque: it never waits on a slow stderr, nor
     pays for the formatting. The thread wakes at most every `BATCH_SECONDS` and writes whatever
     has piled up with one write: a line per write made it take the GIL, and a syscall, for
-    every request (a tenth of a create's throughput, measured with bench/). Every other record
+    every request (see the README's Performance section). Every other record
     is written at once, after the lines still pending, so nothing is reordered, and nothing is
     lost when the process stops right after logging it (uvicorn ends a SIGTERM by re-raising
     the signal, which runs no exit handler).

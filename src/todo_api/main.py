@@ -51,7 +51,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.known_users = KnownUsers()
     app.state.login_throttle = LoginThrottle(settings)
     # Everything loaded so far lives as long as the process: keep the collector from walking
-    # it again and again (a full collection over it stalled requests for tens of ms).
+    # it again and again (a full collection over it stalls requests).
     gc.collect()
     gc.freeze()
     try:
@@ -151,7 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         swagger_ui_parameters={"validatorUrl": None},
         responses={429: TOO_MANY_REQUESTS},
         # The busiest routes are the app's own, matched first: FastAPI 0.165 matches an included
-        # router's routes through a wrapper that cost ~9% of a whole create (see bench/).
+        # router's routes through a wrapper of its own (the README's Performance section).
         routes=[*tasks.router.routes, *tags.router.routes],
     )
     app.state.settings = settings

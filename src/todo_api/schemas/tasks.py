@@ -192,7 +192,7 @@ class TaskRead(BaseModel):
 
 # The stored columns clients see, in TaskRead's order: what a listing selects.
 SHOWN_COLUMNS = tuple(TaskRead.model_fields)
-# orjson writes what pydantic writes for TaskRead (UTC as `Z`), five times faster for a page.
+# orjson writes what pydantic writes for TaskRead (UTC as `Z`), without a model per row.
 _JSON_OPTIONS = orjson.OPT_UTC_Z
 
 
@@ -215,7 +215,7 @@ def tasks_json(rows: list[TaskRow]) -> bytes:
     """Task rows as a JSON array of TaskRead (the rows may be changed in place).
 
     Rows holding just SHOWN_COLUMNS, in order, are written as they are. FastAPI would build
-    and validate a TaskRead per row before serialising it: twice the time for a page of 50.
+    and validate a TaskRead per row before serialising it.
     """
     now = datetime.now(UTC)
     return orjson.dumps([_shown(row, now) for row in rows], option=_JSON_OPTIONS)
