@@ -1,16 +1,16 @@
 """Task bodies read by their routes: the models, errors and schema of FastAPI's body parameters."""
 
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from tests.conftest import Headers, query
 from todo_api.main import _invalid_request
-from todo_api.routes.bypass import read_json
+from todo_api.routes.bypass import HeaderValue, openapi_extra, read_json
 from todo_api.schemas.tasks import TaskCreate, TaskPatch, TaskUpdate
 
 JSON = {"Content-Type": "application/json"}
@@ -117,3 +117,38 @@ def test_a_body_for_another_user_is_refused_before_it_is_read(
 ) -> None:
     response = client.post("/api/bob/tasks", content=b"not json", headers=alice | JSON)
     assert response.status_code == 403
+
+
+HEADER_VALUES: list[Headers] = [
+    {},
+    {"If-Match": ""},
+    {"If-Match": "*"},
+    {"If-Match": '"1-abc", W/"2-def"'},
+    {"If-Match": "x" * 1000},
+    {"If-Match": "x" * 1001},
+    {"If-Match": "  padded  "},
+]
+
+
+def test_a_header_value_reads_what_a_fastapi_header_parameter_reads() -> None:
+    declared = HeaderValue.like_fastapi("If-Match", max_length=1000, description="d")
+    app = FastAPI()
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+
+    async def by_fastapi(
+        if_match: Annotated[str | None, Header(max_length=1000, description="d")] = None,
+    ) -> dict[str, Any]:
+        return {"value": if_match}
+
+    async def by_header_value(request: Request) -> dict[str, Any]:
+        return {"value": declared.read(request)}
+
+    app.get("/fastapi")(by_fastapi)
+    app.get("/header_value", openapi_extra=openapi_extra(declared))(by_header_value)
+    client = TestClient(app)
+    for headers in HEADER_VALUES:
+        theirs = client.get("/fastapi", headers=headers)
+        ours = client.get("/header_value", headers=headers)
+        assert (ours.status_code, ours.json()) == (theirs.status_code, theirs.json()), headers
+    paths = client.get("/openapi.json").json()["paths"]
+    assert paths["/header_value"]["get"]["parameters"] == paths["/fastapi"]["get"]["parameters"]

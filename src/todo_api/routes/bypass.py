@@ -11,13 +11,13 @@ import email.message
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any, Generic, TypeVar, get_origin
+from typing import Annotated, Any, Generic, TypeVar, get_origin
 
 from fastapi import HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -44,15 +44,18 @@ def openapi_extra(*parts: _Part) -> dict[str, Any]:
     return extra
 
 
-def _parse(adapter: TypeAdapter[Value], value: object, *location: str) -> Value:
-    """`value` validated, or the 422 FastAPI gives for a parameter it parsed itself."""
+def _parse(
+    adapter: TypeAdapter[Value], value: object, *location: str, context: bool = False
+) -> Value:
+    """`value` validated, or the 422 FastAPI gives for a parameter it parsed itself
+    (`context`: with each error's `ctx`, as FastAPI gives it for a header parameter)."""
     try:
         return adapter.validate_python(value)
     except ValidationError as error:
         raise RequestValidationError(
             [
                 dict(detail) | {"loc": (*location, *detail["loc"])}
-                for detail in error.errors(include_url=False, include_context=False)
+                for detail in error.errors(include_url=False, include_context=context)
             ]
         ) from None
 
@@ -61,19 +64,42 @@ def _parse(adapter: TypeAdapter[Value], value: object, *location: str) -> Value:
 
 
 class HeaderValue(_Part):
-    """An optional header, validated as `adapter` says when it is sent."""
+    """An optional header (its first value), validated by `adapter` when it is sent.
 
-    def __init__(self, name: str, adapter: TypeAdapter[str], description: str) -> None:
+    Declared with `adapter`'s schema; `context`: 422s carry each error's `ctx`, as FastAPI's
+    own header parameters give them.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        adapter: TypeAdapter[Any],
+        description: str | None = None,
+        *,
+        context: bool = False,
+    ) -> None:
         self.name = name
         self._key = name.lower()
         self._adapter = adapter
-        self._parameter = {
+        self._context = context
+        self._parameter: dict[str, Any] = {
             "name": name,
             "in": "header",
             "required": False,
-            "description": description,
             "schema": adapter.json_schema(),
         }
+        if description is not None:
+            self._parameter["description"] = description
+
+    @classmethod
+    def like_fastapi(
+        cls, name: str, *, max_length: int, description: str | None = None
+    ) -> "HeaderValue":
+        """The header as FastAPI declares and reads `Header(max_length=…)` on `str | None`."""
+        field = Field(max_length=max_length, title=name.title(), description=description)
+        return cls(
+            name.lower(), TypeAdapter(Annotated[str | None, field]), description, context=True
+        )
 
     def openapi(self) -> dict[str, Any]:
         return {"parameters": [self._parameter]}
@@ -81,7 +107,10 @@ class HeaderValue(_Part):
     def read(self, request: Request) -> str | None:
         """The header's value, None if it was not sent; a 422 if it is not valid."""
         value = request.headers.get(self._key)
-        return None if value is None else _parse(self._adapter, value, "header", self._key)
+        if value is None:
+            return None
+        valid: str = _parse(self._adapter, value, "header", self._key, context=self._context)
+        return valid
 
 
 # --- query ------------------------------------------------------------------------------------

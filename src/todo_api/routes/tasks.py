@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import StringConstraints, TypeAdapter
 
@@ -29,10 +29,6 @@ from todo_api.services import tasks as task_service
 # Mounted on the app itself, not included (see main.create_app): hence the whole path here.
 router = APIRouter(prefix="/api/{user_id}/tasks", tags=["tasks"], responses=OWNER_ERRORS)
 
-IfMatch = Annotated[
-    str | None,
-    Header(max_length=1000, description="Write only if the task still has this ETag (else 412)."),
-]
 # Read by the routes themselves (see routes.bypass).
 LIST_QUERY = QueryModel(TaskListQuery)
 CREATE_BODY = JsonBody(TaskCreate)
@@ -45,6 +41,12 @@ IDEMPOTENCY_KEY = HeaderValue(
     ),
     "Retries with the same key and body return the first response (24 h).",
 )
+IF_MATCH = HeaderValue.like_fastapi(
+    "If-Match",
+    max_length=1000,
+    description="Write only if the task still has this ETag (else 412).",
+)
+IF_NONE_MATCH = HeaderValue.like_fastapi("If-None-Match", max_length=1000)
 
 
 def _task_response(task: TaskRow, status_code: int = status.HTTP_200_OK) -> Response:
@@ -138,22 +140,20 @@ async def delete_completed(owner: Owner) -> BulkResult:
     "/{task_id:int}",
     response_model=TaskRead,
     responses=TASK_ERRORS | {304: {"description": "`If-None-Match` names the current ETag"}},
+    openapi_extra=openapi_extra(IF_NONE_MATCH),
 )
-async def get_task(
-    task: OwnTask, if_none_match: Annotated[str | None, Header(max_length=1000)] = None
-) -> Response:
+async def get_task(task: OwnTask, request: Request) -> Response:
     """One task; `304 Not Modified` when `If-None-Match` has its current ETag."""
-    if not_modified(if_none_match, task):
+    if not_modified(IF_NONE_MATCH.read(request), task):
         headers = {"ETag": etag(task)}
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     return _task_response(task)
 
 
 async def _write(
-    db: DbDep, task: TaskRow, changes: dict[str, Any], if_match: str | None
+    db: DbDep, task: TaskRow, changes: dict[str, Any], version: int | None
 ) -> Response:
     # PUT and PATCH differ only in how the body becomes changes.
-    version = expected_version(if_match, task)
     return _task_response(await task_service.update_task(db, task, changes, version))
 
 
@@ -161,28 +161,26 @@ async def _write(
     "/{task_id:int}",
     response_model=TaskRead,
     responses=WRITE_ERRORS,
-    openapi_extra=openapi_extra(UPDATE_BODY),
+    openapi_extra=openapi_extra(IF_MATCH, UPDATE_BODY),
 )
-async def update_task(
-    task: OwnTask, request: Request, db: DbDep, if_match: IfMatch = None
-) -> Response:
+async def update_task(task: OwnTask, request: Request, db: DbDep) -> Response:
     """Change the fields sent; fields left out (or null) keep their values."""
+    if_match = IF_MATCH.read(request)
     data = await UPDATE_BODY.read(request)
-    return await _write(db, task, data.changes(), if_match)
+    return await _write(db, task, data.changes(), expected_version(if_match, task))
 
 
 @router.patch(
     "/{task_id:int}",
     response_model=TaskRead,
     responses=WRITE_ERRORS,
-    openapi_extra=openapi_extra(PATCH_BODY),
+    openapi_extra=openapi_extra(IF_MATCH, PATCH_BODY),
 )
-async def patch_task(
-    task: OwnTask, request: Request, db: DbDep, if_match: IfMatch = None
-) -> Response:
+async def patch_task(task: OwnTask, request: Request, db: DbDep) -> Response:
     """Partial update, JSON merge semantics: absent fields are untouched, null clears."""
+    if_match = IF_MATCH.read(request)
     data = await PATCH_BODY.read(request)
-    return await _write(db, task, data.changes(), if_match)
+    return await _write(db, task, data.changes(), expected_version(if_match, task))
 
 
 @router.delete(
@@ -190,14 +188,21 @@ async def patch_task(
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     responses=WRITE_ERRORS,
+    openapi_extra=openapi_extra(IF_MATCH),
 )
-async def delete_task(task: OwnTask, db: DbDep, if_match: IfMatch = None) -> None:
+async def delete_task(task: OwnTask, request: Request, db: DbDep) -> None:
     """Delete a task."""
-    await task_service.delete_task(db, task, expected_version(if_match, task))
+    version = expected_version(IF_MATCH.read(request), task)
+    await task_service.delete_task(db, task, version)
 
 
-@router.patch("/{task_id:int}/complete", response_model=TaskRead, responses=WRITE_ERRORS)
-async def toggle_task(task: OwnTask, db: DbDep, if_match: IfMatch = None) -> Response:
+@router.patch(
+    "/{task_id:int}/complete",
+    response_model=TaskRead,
+    responses=WRITE_ERRORS,
+    openapi_extra=openapi_extra(IF_MATCH),
+)
+async def toggle_task(task: OwnTask, request: Request, db: DbDep) -> Response:
     """Flip a task between pending and completed (a recurring one spawns its next occurrence)."""
-    version = expected_version(if_match, task)
+    version = expected_version(IF_MATCH.read(request), task)
     return _task_response(await task_service.toggle_task(db, task, version))
