@@ -194,6 +194,8 @@ class TaskRead(BaseModel):
 SHOWN_COLUMNS = tuple(TaskRead.model_fields)
 # orjson writes what pydantic writes for TaskRead (UTC as `Z`), without a model per row.
 _JSON_OPTIONS = orjson.OPT_UTC_Z
+# The names as plain strings: orjson writes them faster than the enum members.
+_PRIORITY_NAMES = tuple(priority.value for priority in PRIORITIES)
 
 
 def _shown(row: TaskRow, now: datetime) -> dict[str, object]:
@@ -201,7 +203,7 @@ def _shown(row: TaskRow, now: datetime) -> dict[str, object]:
     fields = cast(dict[str, object], row)
     if len(fields) != len(SHOWN_COLUMNS):
         fields = {name: fields[name] for name in SHOWN_COLUMNS}
-    fields["priority"] = PRIORITIES[row["priority"]]
+    fields["priority"] = _PRIORITY_NAMES[row["priority"]]
     fields["overdue"] = is_overdue(row["completed"], row["due_at"], row["due_date"], now)
     return fields
 
