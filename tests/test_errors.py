@@ -1,0 +1,102 @@
+"""Errors: every ApiError is answered by the one handler with its status, detail and headers."""
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from todo_api.errors import (
+    ApiError,
+    DatabaseUnavailable,
+    EmailTaken,
+    Forbidden,
+    IdempotencyKeyReused,
+    InvalidCredentials,
+    PreconditionFailed,
+    TaskLimitReached,
+    TaskNotFound,
+    TooManyAttempts,
+    TooManyRequests,
+    Unauthorized,
+    WeakPassword,
+    api_error_handler,
+)
+
+CASES: list[tuple[ApiError, int, object, dict[str, str]]] = [
+    (Unauthorized(), 401, "Not authenticated", {"www-authenticate": "Bearer"}),
+    (InvalidCredentials(), 401, "Incorrect email or password", {"www-authenticate": "Bearer"}),
+    (Forbidden(), 403, "Not authorized to access this user's tasks", {}),
+    (TaskNotFound(7), 404, "Task not found", {}),
+    (
+        TaskLimitReached(3),
+        409,
+        "Task limit reached: one user may hold at most 3 tasks",
+        {},
+    ),
+    (EmailTaken(), 409, "An account with this email already exists", {}),
+    (
+        PreconditionFailed(7),
+        412,
+        "The task has changed since it was read (If-Match does not match its ETag)",
+        {},
+    ),
+    (
+        IdempotencyKeyReused(),
+        422,
+        "This Idempotency-Key was already used with a different request body",
+        {},
+    ),
+    (
+        WeakPassword("Password is too common; choose another one"),
+        422,
+        [
+            {
+                "type": "value_error",
+                "loc": ["body", "password"],
+                "msg": "Password is too common; choose another one",
+                "input": None,
+            }
+        ],
+        {},
+    ),
+    (TooManyRequests("slow down", 12), 429, "slow down", {"retry-after": "12"}),
+    (
+        TooManyAttempts(60),
+        429,
+        "Too many failed attempts; try again later",
+        {"retry-after": "60"},
+    ),
+    (
+        DatabaseUnavailable("connection refused"),
+        503,
+        "The database is unavailable; try again shortly",
+        {"retry-after": "5"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("error", "status", "detail", "headers"), CASES)
+def test_an_api_error_is_answered_with_its_status_detail_and_headers(
+    error: ApiError, status: int, detail: object, headers: dict[str, str]
+) -> None:
+    app = FastAPI()
+    app.add_exception_handler(ApiError, api_error_handler)
+
+    @app.get("/")
+    async def fail() -> None:
+        raise error
+
+    response = TestClient(app).get("/")
+    assert (response.status_code, response.json()) == (status, {"detail": detail})
+    for name, value in headers.items():
+        assert response.headers[name] == value
+
+
+def test_the_database_error_sends_no_driver_message() -> None:
+    app = FastAPI()
+    app.add_exception_handler(ApiError, api_error_handler)
+
+    @app.get("/")
+    async def fail() -> None:
+        raise DatabaseUnavailable("password authentication failed for user postgres")
+
+    assert "password" not in TestClient(app).get("/").text
