@@ -51,7 +51,7 @@ IF_NONE_MATCH = HeaderValue.like_fastapi("If-None-Match", max_length=1000)
 
 def _task_response(task: TaskRow, status_code: int = status.HTTP_200_OK) -> Response:
     """The task as clients see it, with its ETag. Serialised here, as listings are: FastAPI
-    would validate a TaskRead from the row first (see schemas.task_json)."""
+    would validate a TaskRead from the row first (see schemas.tasks.task_json)."""
     headers = {"ETag": etag(task)}
     return Response(task_json(task), status_code, headers, media_type="application/json")
 
