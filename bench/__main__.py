@@ -69,6 +69,10 @@ class Row:
     # Medians of the per-round ratios: each round's pair ran back to back.
     rps_ratio: float | None = None
     p99_ratio: float | None = None
+    # An MCP row: `ceiling` is the REST request doing the same, and the ratios are the tool
+    # call's cost in REST requests (REST req/s ÷ MCP req/s, MCP p50 ÷ REST p50).
+    versus: bool = False
+    p50_ratio: float | None = None
 
 
 # --- setup ------------------------------------------------------------------------------------
@@ -211,6 +215,7 @@ LUA_TEMPLATE = """
 wrk.method = "{method}"
 wrk.headers["Authorization"] = "Bearer {token}"
 wrk.headers["Content-Type"] = "application/json"
+{extra_headers}
 local body = '{body}'
 local first, last = {first}, {last}
 local counter = 0
@@ -249,6 +254,7 @@ def run_wrk(
     token: str,
     body: str = "",
     ids: tuple[int, int] = (0, 0),
+    headers: dict[str, str] | None = None,
     duration: int,
     connections: int,
     threads: int = 2,
@@ -256,6 +262,9 @@ def run_wrk(
     script = LUA_TEMPLATE.format(
         method=method,
         token=token,
+        extra_headers="\n".join(
+            f'wrk.headers["{name}"] = "{value}"' for name, value in (headers or {}).items()
+        ),
         body=body,
         path=path,
         first=ids[0],
@@ -302,6 +311,45 @@ def parse_wrk(output: str) -> Result:
     ):
         errors += sum(int(n) for n in match.groups())
     return Result(rps, p50, p99, errors)
+
+
+# --- MCP -------------------------------------------------------------------------------------
+
+# What the official client sends for a tool call (2026-07-28, its default; stateless, one POST).
+MCP_PROTOCOL = "2026-07-28"
+MCP_META = (
+    '"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",'
+    '"io.modelcontextprotocol/clientInfo":{"name":"bench","version":"1"},'
+    '"io.modelcontextprotocol/clientCapabilities":{}}'
+)
+
+
+def mcp_call(tool: str, arguments: str, token: str) -> dict[str, object]:
+    """wrk's request for one `tools/call` of `tool` (arguments as JSON text) on /mcp."""
+    body = (
+        f'{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":'
+        f'{{"name":"{tool}","arguments":{arguments},{MCP_META}}}}}'
+    )
+    headers = {
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": MCP_PROTOCOL,
+        "Mcp-Method": "tools/call",
+        "Mcp-Name": tool,
+    }
+    return {"method": "POST", "path": "/mcp", "token": token, "body": body, "headers": headers}
+
+
+def check_mcp_call(base: str, request: dict[str, object]) -> None:
+    """Fail the run unless the tool call succeeds (wrk only sees HTTP 200 either way)."""
+    response = httpx.post(
+        base + "/mcp",
+        content=str(request["body"]),
+        headers={"Authorization": f"Bearer {request['token']}", "Content-Type": "application/json"}
+        | dict(request["headers"]),  # type: ignore[arg-type]
+    )
+    result = response.json().get("result", {})
+    if response.status_code != 200 or result.get("isError") is not False:
+        sys.exit(f"MCP tool call failed: {response.status_code} {response.text[:500]}")
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -398,6 +446,34 @@ def main() -> None:
                 )
             )
 
+        def versus(name: str, tool: dict[str, object], rest: dict[str, object]) -> None:
+            """A tool call against the REST request doing the same, on the same service, in
+            alternating rounds; the ratios are the tool call's cost in REST requests."""
+            check_mcp_call(service.base, tool)
+            pairs: list[tuple[Result, Result]] = []
+            for round_number in range(rounds):
+                order = [("mcp", tool), ("rest", rest)]
+                if round_number % 2:
+                    order.reverse()
+                measured = {
+                    kind: run_wrk(wrk, service.base, **request, **load)  # type: ignore[arg-type]
+                    for kind, request in order
+                }
+                pairs.append((measured["mcp"], measured["rest"]))
+            rows.append(
+                Row(
+                    name,
+                    median_of([m for m, _ in pairs]),
+                    median_of([r for _, r in pairs]),
+                    # How many REST requests' time one tool call takes, by throughput and p50.
+                    rps_ratio=statistics.median(
+                        r.requests_per_second / m.requests_per_second for m, r in pairs
+                    ),
+                    p50_ratio=statistics.median(m.p50_ms / r.p50_ms for m, r in pairs),
+                    versus=True,
+                )
+            )
+
         def alone(name: str, **request: object) -> None:
             rows.append(Row(name, run_wrk(wrk, service.base, **request, **load)))
 
@@ -408,6 +484,25 @@ def main() -> None:
             path="/api/writer/tasks",
             token=token_for["writer"],
             body=create_body,
+        )
+        versus(
+            "MCP add_task vs REST create",
+            mcp_call(
+                "add_task",
+                '{"title":"Benchmark task","description":"created by wrk"}',
+                token_for["writer"],
+            ),
+            {
+                "method": "POST",
+                "path": "/api/writer/tasks",
+                "token": token_for["writer"],
+                "body": create_body,
+            },
+        )
+        versus(
+            "MCP list_tasks vs REST list (50 tasks)",
+            mcp_call("list_tasks", "{}", token_for["small"]),
+            {"method": "GET", "path": "/api/small/tasks", "token": token_for["small"]},
         )
         alone(
             "get one",
@@ -496,6 +591,8 @@ def report(
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
+        if row.versus:
+            continue
         mine, ceiling = row.service, row.ceiling
         line = (
             f"| {row.name} | {mine.requests_per_second:,.0f} | {mine.p50_ms:.2f} | "
@@ -509,6 +606,21 @@ def report(
         else:
             line += " | | | |"
         print(line)
+    print()
+    mcp_rows = [row for row in rows if row.versus]
+    print(
+        "| MCP tool call vs the REST request doing the same | MCP req/s | p50 ms | p99 ms "
+        "| errors | REST req/s | p50 ms | cost: REST req/s ÷ MCP req/s | MCP p50 ÷ REST p50 |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for row in mcp_rows:
+        tool, rest = row.service, row.ceiling
+        assert rest is not None and row.rps_ratio is not None and row.p50_ratio is not None
+        print(
+            f"| {row.name} | {tool.requests_per_second:,.0f} | {tool.p50_ms:.2f} | "
+            f"{tool.p99_ms:.2f} | {tool.errors} | {rest.requests_per_second:,.0f} | "
+            f"{rest.p50_ms:.2f} | {row.rps_ratio:.2f}× | {row.p50_ratio:.2f}× |"
+        )
     print()
     results = {row.name: row.service for row in rows}
     by_name = {row.name: row for row in rows}
@@ -524,6 +636,8 @@ def report(
         ("create p99 vs ceiling", creating.p99_ratio, "≤", 2.0),
         ("first 50 tasks p50, big user / 50-task user", big.p50_ms / small.p50_ms, "≤", 1.5),
         ("service idle RSS, MB", memory["service idle RSS"], "<", 150),
+        # Issue 17's: a tool call costs at most twice the REST request doing the same.
+        *((f"{row.name}: cost", row.rps_ratio, "≤", 2.0) for row in mcp_rows),
         ("error responses", errors, "=", 0),
     ]
     print("| target | measured | goal | met |")

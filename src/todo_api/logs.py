@@ -212,4 +212,6 @@ def log_config(settings: Settings) -> dict[str, Any]:
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
             "todo_api": {"handlers": ["default"], "level": level, "propagate": False},
         },
+        # Libraries' warnings (the MCP SDK's, say) in the service's format too.
+        "root": {"handlers": ["default"], "level": "WARNING"},
     }

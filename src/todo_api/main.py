@@ -22,6 +22,8 @@ from todo_api.auth import create_verifier
 from todo_api.config import Settings, get_settings
 from todo_api.db import head_revision, open_database
 from todo_api.errors import ApiError, api_error_handler
+from todo_api.mcp import endpoint as mcp_endpoint
+from todo_api.mcp.tools import build_server
 from todo_api.middleware import (
     BodySizeLimitMiddleware,
     IpRateLimitMiddleware,
@@ -55,7 +57,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     gc.collect()
     gc.freeze()
     try:
-        yield
+        async with app.state.mcp.running():
+            yield
     finally:
         await app.state.verifier.close()
         await http.aclose()
@@ -137,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for the given settings (the environment's by default)."""
     settings = settings or get_settings()
     settings.check_production()
+    mcp = mcp_endpoint.McpEndpoint(build_server(settings.opentelemetry))
     # The docs pages load Swagger UI and ReDoc from the fastapi-offline package: no CDN.
     app = FastAPIOffline(
         title="Todo API",
@@ -152,7 +156,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses={429: TOO_MANY_REQUESTS},
         # The busiest routes are the app's own, matched first: FastAPI 0.165 matches an included
         # router's routes through a wrapper of its own (the README's Performance section).
-        routes=[*tasks.router.routes, *tags.router.routes],
+        # Then /mcp: each route tried before it costs a tool call a few microseconds.
+        routes=[*tasks.router.routes, *tags.router.routes, mcp_endpoint.route(mcp)],
     )
     app.state.settings = settings
     rate_limiter = RateLimiter(settings)
@@ -176,6 +181,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(Exception, _unhandled_error)
     app.include_router(health.router)
+    app.state.mcp = mcp
+    app.include_router(mcp_endpoint.router)
     app.include_router(auth.router, prefix="/api/auth", responses=API_ERRORS)
     if settings.accounts_enabled:
         app.include_router(auth.accounts_router, prefix="/api/auth", responses=API_ERRORS)
