@@ -8,9 +8,11 @@ uvicorn's own access log is switched off so that lines are not doubled.
 import atexit
 import json
 import logging
+import re
 import sys
 import threading
 import time
+import traceback
 from collections import deque
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -72,8 +74,48 @@ def log_access(
     _access_logger.handle(record)
 
 
+# C0 controls, DEL and C1 controls. A client can put them in a path (`%0a`, `%1b`), a claim or
+# a header that ends up in a message: unescaped, `\n` forges a log line and `\x1b[` drives the
+# terminal of whoever reads the log.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_one(match: re.Match[str]) -> str:
+    char = match.group()
+    return _NAMED.get(char) or f"\\x{ord(char):02x}"
+
+
+def escape_controls(text: str) -> str:
+    """`text` with every control character written as an escape (`\\n`, `\\x1b`): one line."""
+    return _CONTROL.sub(_escape_one, text) if _CONTROL.search(text) else text
+
+
+def escaped_traceback(exc_info: Any) -> str:
+    """The traceback as logging writes it, its lines kept, but a line of its own only where the
+    traceback makes one: a newline inside an exception's message is escaped like the rest."""
+    chunks = []
+    for chunk in traceback.TracebackException(*exc_info[:2], exc_info[2]).format():
+        if chunk.startswith("  File "):  # a frame: the location, then source lines from files
+            chunks.append("\n".join(escape_controls(line) for line in chunk.split("\n")))
+            continue
+        body = chunk.strip("\n")
+        start = chunk.index(body) if body else len(chunk)
+        chunks.append(chunk[:start] + escape_controls(body) + chunk[start + len(body) :])
+    return "".join(chunks).removesuffix("\n")
+
+
 class TextFormatter(logging.Formatter):
-    """logging's own text formatter, with the time string made once a second, not every line."""
+    """logging's own text formatter, with every control character escaped (one record, one
+    line, plus its traceback's), and the time string made once a second, not every line."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        """The formatted line, control characters escaped."""
+        return escape_controls(super().formatMessage(record))
+
+    def formatException(self, ei: Any) -> str:
+        """The traceback, with no line an exception's message could forge."""
+        return escaped_traceback(ei)
 
     _cached: tuple[int, str] = (-1, "")
 
@@ -97,13 +139,14 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": escape_controls(record.getMessage()),
         }
         for name in ACCESS_FIELDS:
             if name in record.__dict__:
-                entry[name] = record.__dict__[name]
+                value = record.__dict__[name]
+                entry[name] = escape_controls(value) if isinstance(value, str) else value
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = escaped_traceback(record.exc_info)
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 

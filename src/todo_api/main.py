@@ -65,41 +65,69 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await db.close()
 
 
-async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.exception(
-        "Unhandled error on %s %s (request id %s)",
-        request.method,
-        request.url.path,
-        request.scope.get("state", {}).get("request_id"),
-        exc_info=exc,
-    )
-    return JSONResponse(
-        {"detail": "Internal server error"}, status_code=status.HTTP_500_INTERNAL_SERVER_ERROR
-    )
+# Fields whose value a 422 never echoes back, wherever they appear in the body.
+SECRET_FIELDS = frozenset(
+    {
+        "password",
+        "new_password",
+        "current_password",
+        "secret",
+        "client_secret",
+        "token",
+        "access_token",
+        "refresh_token",
+    }
+)
+# How deep a 422 echoes an input: deeper structures are replaced by "…". Rendering is bounded
+# by this, not by the nesting a client chose (a 1 KB body can nest 500 levels deep).
+MAX_ECHO_DEPTH = 4
+_ELIDED = "…"
 
 
-def _json_safe(value: Any) -> Any:
-    """`value` with what UTF-8 JSON cannot write given as text: NaN and infinities, bytes, and
-    lone surrogates (which a JSON string may escape: `"\\ud800"`)."""
+def _echo(value: Any, depth: int = 0) -> Any:
+    """`value` as a 422 may show it: secrets left out, depth bounded, and what UTF-8 JSON cannot
+    write given as text (NaN and infinities, bytes, lone surrogates such as `"\\ud800"`)."""
     if isinstance(value, str):
         return value.encode(errors="replace").decode()
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
+    if isinstance(value, bool | int | None):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
     if isinstance(value, bytes):
         return value.decode(errors="replace")
+    if isinstance(value, dict | list | tuple) and depth >= MAX_ECHO_DEPTH:
+        return _ELIDED
     if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
+        return {
+            str(key): _echo(item, depth + 1)
+            for key, item in value.items()
+            if str(key).lower() not in SECRET_FIELDS
+        }
     if isinstance(value, list | tuple):
-        return [_json_safe(item) for item in value]
-    return value
+        return [_echo(item, depth + 1) for item in value]
+    return jsonable_encoder(value)
+
+
+def _shown_error(error: dict[str, Any]) -> dict[str, Any]:
+    loc = tuple(error.get("loc", ()))
+    shown: dict[str, Any] = {
+        "type": error.get("type"),
+        "loc": [_echo(part) for part in loc],
+        "msg": error.get("msg"),
+    }
+    if "input" in error and not any(str(part).lower() in SECRET_FIELDS for part in loc):
+        shown["input"] = _echo(error["input"])
+    if "ctx" in error:
+        shown["ctx"] = {str(k): _echo(v, MAX_ECHO_DEPTH - 1) for k, v in error["ctx"].items()}
+    return shown
 
 
 async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
-    # FastAPI's own 422, except that an error's `input` may hold what Python's JSON decoder
-    # accepts but UTF-8 JSON cannot carry back (NaN, Infinity, lone surrogates), or the bytes of
-    # a body sent without a JSON type (not always UTF-8): rendering those failed with a 500.
+    # FastAPI's own 422, with each error's `input` made safe to echo: never a password (a
+    # missing field's input is the whole body), never deeper than MAX_ECHO_DEPTH, and only what
+    # UTF-8 JSON can carry (Python's decoder accepts NaN, Infinity and lone surrogates).
     assert isinstance(exc, RequestValidationError)
-    errors = jsonable_encoder(_json_safe(exc.errors()))
+    errors = [_shown_error(error) for error in exc.errors()]
     return JSONResponse({"detail": errors}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
@@ -154,6 +182,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Swagger UI's default validator badge would call validator.swagger.io.
         swagger_ui_parameters={"validatorUrl": None},
         responses={429: TOO_MANY_REQUESTS},
+        # RequestContextMiddleware serves `/path/` as `/path`: no redirects.
+        redirect_slashes=False,
         # The busiest routes are the app's own, matched first: FastAPI 0.165 matches an included
         # router's routes through a wrapper of its own (the README's Performance section).
         # Then /mcp: each route tried before it costs a tool call a few microseconds.
@@ -179,7 +209,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(status.HTTP_405_METHOD_NOT_ALLOWED, _method_not_allowed)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(ApiError, api_error_handler)
-    app.add_exception_handler(Exception, _unhandled_error)
     app.include_router(health.router)
     app.state.mcp = mcp
     app.include_router(mcp_endpoint.router)

@@ -6,6 +6,7 @@ a closure or two at most (BaseHTTPMiddleware would cost a task and a queue per r
 
 import itertools
 import json
+import logging
 import re
 import secrets
 import time
@@ -17,6 +18,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo_api.logs import log_access
 from todo_api.ratelimit import RateLimiter
+
+logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = b"x-request-id"
 # A client's id is kept only if it cannot forge log lines or carry a payload.
@@ -80,7 +83,8 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 
 class RequestContextMiddleware:
-    """Request id (the client's if sane, else new; echoed back), security headers, access log.
+    """Request id (the client's if sane, else new; echoed back), security headers, access log,
+    the answer to an unhandled error, and paths without a trailing slash.
 
     The access line has method, path (never the query string, which may carry secrets), status,
     duration and request id; no header or body content is ever logged.
@@ -95,12 +99,17 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        path = scope["path"]
+        if path.endswith("/") and path != "/":
+            # `/tasks/` is served as `/tasks` itself: Starlette's 307 to it would cost a browser
+            # another round trip and, cross-origin, another preflight.
+            scope = dict(scope, path=path.rstrip("/") or "/")
         request_id = _header(scope, REQUEST_ID_HEADER)
         if request_id is None or not _SANE_REQUEST_ID.fullmatch(request_id):
             request_id = new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id.decode()
         extra = [*_pick_headers(scope["path"], self.docs_paths), (REQUEST_ID_HEADER, request_id)]
-        status = 500  # what the client gets if the app dies before answering
+        status = 0  # until the app starts its answer
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status
@@ -111,6 +120,19 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except Exception as error:
+            # Answered here rather than by Starlette's outermost handler, so that a 500 carries
+            # the request id and the security headers like every other response.
+            logger.error(
+                "Unhandled error on %s %s (request id %s)",
+                scope["method"],
+                scope["path"],
+                request_id.decode(),
+                exc_info=error,
+            )
+            if status:  # the answer had begun: all the server can do is cut it off
+                raise
+            await send_error(send_with_headers, 500, "Internal server error")
         finally:
             client = scope.get("client")
             log_access(
