@@ -26,13 +26,13 @@ WORKDIR /data
 USER app
 
 # HOST/PORT/WEB_CONCURRENCY are read by `todo-api serve`. Platforms set PORT; 7860 is Spaces'.
-# Containers are reached only through the platform's proxy, whose X-Forwarded-For names the
-# client (the per-address rate limit needs it).
+# X-Forwarded-For is trusted only from the proxies FORWARDED_ALLOW_IPS names (loopback unless
+# set): set it to the platform's proxy network at deploy time (README, Deploy), never to "*",
+# which lets any client choose the address it is rate-limited and logged as.
 ENV PATH="/app/.venv/bin:$PATH" \
     PYTHONUNBUFFERED=1 \
     HOST=0.0.0.0 \
-    PORT=7860 \
-    FORWARDED_ALLOW_IPS="*"
+    PORT=7860
 EXPOSE 7860
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/health', timeout=4)"]

@@ -115,3 +115,20 @@ def test_production_jwks_only_needs_no_shared_secret() -> None:
             database_url="postgresql://h/db",
             better_auth_url="https://app.example",
         ).check_production()
+
+
+def test_trusted_proxies_default_to_loopback_only() -> None:
+    assert Settings(_env_file=None).forwarded_allow_ips == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [("10.0.0.0/8, 172.16.0.0/12", "10.0.0.0/8,172.16.0.0/12"), ("", ""), ("::1", "::1")],
+)
+def test_trusted_proxies_are_addresses_or_networks(value: str, kept: str) -> None:
+    assert Settings(_env_file=None, forwarded_allow_ips=value).forwarded_allow_ips == kept
+
+
+def test_a_trusted_proxy_that_is_no_address_is_refused() -> None:
+    with pytest.raises(ValidationError, match="not an IP address or network"):
+        Settings(_env_file=None, forwarded_allow_ips="proxy.example")

@@ -12,6 +12,7 @@ from todo_api.auth import issue_token
 from todo_api.config import ConfigError, Settings
 from todo_api.db import create_engine, upgrade_schema
 from todo_api.logs import log_config
+from todo_api.server import BoundedHttpToolsProtocol
 
 cli = typer.Typer(help="todo-api: the backend of a multi-user todo app.", add_completion=False)
 db_cli = typer.Typer(help="Database schema commands.")
@@ -56,9 +57,13 @@ def serve(
         port=port,
         workers=None if reload else workers,
         reload=reload,
-        # Client addresses (for the per-address rate limit) come from X-Forwarded-For only when
-        # the proxy is trusted: FORWARDED_ALLOW_IPS, 127.0.0.1 by default.
-        proxy_headers=True,
+        # Client addresses (for the rate limits and the log) come from X-Forwarded-For only
+        # when the peer is a trusted proxy: FORWARDED_ALLOW_IPS, loopback by default. uvicorn
+        # then takes the last address no trusted proxy added, which a client cannot forge.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
+        # httptools with a bounded request head (MAX_HEADER_BYTES, MAX_HEADERS): 431 past it.
+        http=BoundedHttpToolsProtocol,
         log_config=log_config(settings),
         access_log=False,  # the service logs each request itself, with its request id
         server_header=False,  # no need to tell clients (or scanners) what serves them

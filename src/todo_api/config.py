@@ -1,5 +1,6 @@
 """Settings: every knob of the service, read once from the environment (and `.env`)."""
 
+import ipaddress
 import logging
 import secrets
 from functools import lru_cache
@@ -81,6 +82,13 @@ class Settings(BaseSettings):
     # Shared rate-limit counters for several replicas; in-process memory when unset.
     redis_url: SecretStr | None = None
     rate_limit_key_prefix: str = "todo-api"
+    # The proxies whose X-Forwarded-For names the client (uvicorn's own variable name):
+    # addresses or networks, comma-separated; "" trusts none, "*" every peer (never safe when
+    # clients can reach the server without the proxy).
+    forwarded_allow_ips: str = "127.0.0.1"
+    # The request head (request line and headers): larger ones get 431 from the server.
+    max_header_bytes: Annotated[int, Field(ge=1024)] = 32 * 1024
+    max_headers: Annotated[int, Field(ge=10)] = 100
     # How long shutdown waits for in-flight requests before cutting them off.
     shutdown_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
 
@@ -112,6 +120,21 @@ class Settings(BaseSettings):
             except ValueError as error:
                 raise ValueError(f"not a rate limit like '120/minute': {error}") from None
         return value.strip()
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network like 10.0.0.0/8 (or *)"
+                ) from None
+        return ",".join(entries)
 
     @field_validator("better_auth_url", "jwks_url", "jwt_issuer", "jwt_audience")
     @classmethod
