@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     login_max_failures_per_account: Annotated[int, Field(ge=1)] = 5
     login_max_failures_per_ip: Annotated[int, Field(ge=1)] = 20
     login_failure_window_seconds: Annotated[float, Field(gt=0)] = 900.0
+    # Accounts made per client address (`limits` notation); empty: no limit.
+    sign_up_rate_limit: str = "10/hour"
     cors_origins: Annotated[list[str], NoDecode] = ["http://localhost:3000"]
     db_pool_size: Annotated[int, Field(ge=1)] = 20
     # Neon suspends idle computes after 5 minutes: drop idle connections before the server does.
@@ -111,7 +113,7 @@ class Settings(BaseSettings):
                 )
         return origins
 
-    @field_validator("rate_limit_per_user", "rate_limit_per_ip")
+    @field_validator("rate_limit_per_user", "rate_limit_per_ip", "sign_up_rate_limit")
     @classmethod
     def _valid_rate_limit(cls, value: str) -> str:
         if value.strip():

@@ -19,7 +19,7 @@ from todo_api.db import Database
 from todo_api.errors import Forbidden, Unauthorized
 from todo_api.models import TaskRow
 from todo_api.services import tasks as task_service
-from todo_api.services.accounts import LoginThrottle
+from todo_api.services.throttle import LoginThrottle
 from todo_api.services.users import KnownUsers, ensure_user
 
 

@@ -117,9 +117,8 @@ class WeakPassword(Unprocessable):
     def __init__(self, reason: str) -> None:
         super().__init__()
         self.reason = reason
-        self.detail = [
-            {"type": "value_error", "loc": ["body", "password"], "msg": reason, "input": None}
-        ]
+        # No `input`: a 422 never echoes a password.
+        self.detail = [{"type": "value_error", "loc": ["body", "password"], "msg": reason}]
 
     def __str__(self) -> str:
         return self.reason
@@ -136,10 +135,17 @@ class TooManyRequests(ApiError):
 
 
 class TooManyAttempts(TooManyRequests):
-    """Too many failed sign-ins for this account or address."""
+    """Too many failed sign-ins for this account from this address, or from this address."""
 
     def __init__(self, retry_after: int) -> None:
         super().__init__("Too many failed attempts; try again later", retry_after)
+
+
+class TooManySignUps(TooManyRequests):
+    """This address has made as many accounts as it may for now."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many sign-ups from this address; try again later", retry_after)
 
 
 class ServiceUnavailable(ApiError):

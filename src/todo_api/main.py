@@ -35,7 +35,7 @@ from todo_api.ratelimit import RateLimiter
 from todo_api.routes import auth, health, tags, tasks
 from todo_api.routes.responses import API_ERRORS, TOO_MANY_REQUESTS
 from todo_api.schemas.messages import Message
-from todo_api.services.accounts import LoginThrottle
+from todo_api.services.throttle import LoginThrottle
 from todo_api.services.users import KnownUsers
 
 logger = logging.getLogger(__name__)
@@ -215,7 +215,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth.router, prefix="/api/auth", responses=API_ERRORS)
     if settings.accounts_enabled:
         app.include_router(auth.accounts_router, prefix="/api/auth", responses=API_ERRORS)
-    customise(app, password_flow=auth.PASSWORD_FLOW if settings.accounts_enabled else None)
+    customise(
+        app,
+        password_flow=auth.PASSWORD_FLOW if settings.accounts_enabled else None,
+        password_min_length=settings.password_min_length,
+    )
 
     @app.get("/", tags=["meta"])
     async def read_root() -> Message:

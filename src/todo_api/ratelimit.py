@@ -24,12 +24,17 @@ logger = logging.getLogger(__name__)
 _ERROR_LOG_INTERVAL_SECONDS = 60.0
 
 
-def _storage(settings: Settings) -> Storage:
+def limit_storage(settings: Settings, name: str = "") -> Storage:
+    """Where counters live: Redis when REDIS_URL is set, else this process's memory.
+
+    `name` keeps the keys of one kind of counter apart from the others' in Redis.
+    """
     if settings.redis_url is None:
         return MemoryStorage()
     url = settings.redis_url.get_secret_value()
+    prefix = settings.rate_limit_key_prefix + (f":{name}" if name else "")
     # `limits` picks its asyncio Redis client from the `async+` scheme.
-    return RedisStorage(f"async+{url}", key_prefix=settings.rate_limit_key_prefix)
+    return RedisStorage(f"async+{url}", key_prefix=prefix)
 
 
 class RateLimiter:
@@ -45,7 +50,7 @@ class RateLimiter:
         self.per_ip: list[RateLimitItem] = (
             parse_many(settings.rate_limit_per_ip) if enabled and settings.rate_limit_per_ip else []
         )
-        self._strategy = FixedWindowRateLimiter(_storage(settings))
+        self._strategy = FixedWindowRateLimiter(limit_storage(settings))
         self._last_error_logged = -math.inf
 
     async def hit_user(self, user_id: str) -> int | None:

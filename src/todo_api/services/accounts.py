@@ -5,13 +5,10 @@ apart, in `credential`. Tokens are HS256 with the configured secret and carry Be
 shape, so the rest of the service cannot tell them from the frontend's.
 """
 
-import math
 import os
 import secrets
 import string
 import threading
-import time
-from collections import OrderedDict, deque
 from datetime import timedelta
 from functools import cache
 from importlib.resources import files
@@ -25,9 +22,10 @@ from sqlalchemy import bindparam, insert, select, update
 from todo_api.auth import issue_token
 from todo_api.config import Settings
 from todo_api.db import Database, IntegrityViolation, Row
-from todo_api.errors import EmailTaken, InvalidCredentials, TooManyAttempts, WeakPassword
+from todo_api.errors import EmailTaken, InvalidCredentials, WeakPassword
 from todo_api.models import Credential, User, table_of, utcnow
 from todo_api.schemas.accounts import SignUp, Token, UserRead
+from todo_api.services.throttle import LoginThrottle
 from todo_api.services.users import USER
 
 CREDENTIAL = table_of(Credential)
@@ -65,60 +63,6 @@ password_hash = PasswordHash((Argon2Hasher(),))
 _ARGON2_SLOTS = threading.BoundedSemaphore(max(2, os.cpu_count() or 1))
 
 
-class LoginThrottle:
-    """Failed sign-ins per account and per client address, in a sliding window (per process).
-
-    Once a key has reached its limit, sign-ins for it are refused without checking the
-    password until the oldest failure leaves the window.
-    """
-
-    def __init__(self, settings: Settings, capacity: int = 100_000) -> None:
-        self._window = settings.login_failure_window_seconds
-        self._limits = {
-            "account": settings.login_max_failures_per_account,
-            "ip": settings.login_max_failures_per_ip,
-        }
-        self._capacity = capacity
-        self._failures: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
-
-    def check(self, email: str | None, ip: str) -> None:
-        """Raise TooManyAttempts if the account (when given) or the address is locked out."""
-        now = time.monotonic()
-        for key in self._keys(email, ip):
-            failures = self._recent(key, now)
-            if failures is not None and len(failures) >= self._limits[key[0]]:
-                retry_after = failures[0] + self._window - now
-                raise TooManyAttempts(max(1, math.ceil(retry_after)))
-
-    def failed(self, email: str | None, ip: str) -> None:
-        """Count one failure against the account (when given) and the address."""
-        now = time.monotonic()
-        for key in self._keys(email, ip):
-            failures = self._recent(key, now)
-            if failures is None:
-                failures = self._failures[key] = deque(maxlen=self._limits[key[0]])
-            failures.append(now)
-            self._failures.move_to_end(key)
-        while len(self._failures) > self._capacity:
-            self._failures.popitem(last=False)
-
-    def succeeded(self, email: str) -> None:
-        """Clear the account's failures (the address's stay counted)."""
-        self._failures.pop(("account", email), None)
-
-    @staticmethod
-    def _keys(email: str | None, ip: str) -> list[tuple[str, str]]:
-        return [("ip", ip)] if email is None else [("account", email), ("ip", ip)]
-
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float] | None:
-        failures = self._failures.get(key)
-        if failures is None:
-            return None
-        while failures and failures[0] <= now - self._window:
-            failures.popleft()
-        return failures
-
-
 @cache
 def common_passwords() -> frozenset[str]:
     """The most common passwords (lower case), shipped with the package."""
@@ -128,12 +72,18 @@ def common_passwords() -> frozenset[str]:
     )
 
 
-def check_password_policy(password: str, settings: Settings) -> None:
-    """Raise WeakPassword unless the password is long enough and not a common one."""
+def check_password_policy(password: str, settings: Settings, email: str = "") -> None:
+    """Raise WeakPassword unless the password is long enough, not a common one, not the email
+    (or its local part) and not one character repeated."""
     if len(password) < settings.password_min_length:
         raise WeakPassword(f"Password must be at least {settings.password_min_length} characters")
-    if password.lower() in common_passwords():
+    folded = password.strip().lower()
+    if folded in common_passwords():
         raise WeakPassword("Password is too common; choose another one")
+    if email and folded in {email.lower(), email.lower().partition("@")[0]}:
+        raise WeakPassword("Password must not be the email address")
+    if len(set(folded)) == 1:
+        raise WeakPassword("Password must not be one character repeated")
 
 
 def _hash(password: str) -> str:
@@ -160,8 +110,9 @@ async def sign_up(
     A taken email counts as a failure for the client's address: probing which emails have
     accounts is throttled like guessing passwords.
     """
-    throttle.check(None, ip)
-    check_password_policy(data.password, settings)
+    await throttle.check(None, ip)
+    await throttle.check_sign_up(ip)
+    check_password_policy(data.password, settings, data.email)
     hashed = await to_thread.run_sync(_hash, data.password)
     now = utcnow()
     user = {
@@ -182,8 +133,9 @@ async def sign_up(
                 )
             )
     except IntegrityViolation:
-        throttle.failed(None, ip)
+        await throttle.failed(None, ip)
         raise EmailTaken() from None
+    await throttle.signed_up(ip)
     return user
 
 
@@ -195,14 +147,14 @@ async def authenticate(
     Unknown emails cost the same Argon2 verification as known ones, so timing does not tell
     which addresses have accounts.
     """
-    throttle.check(email, ip)
+    await throttle.check(email, ip)
     row = await db.fetch_one(_LOGIN, {"email": email})
     stored = row.pop("password_hash") if row is not None else None
     valid, new_hash = await to_thread.run_sync(_verify, password, stored)
     if row is None or not valid:
-        throttle.failed(email, ip)
+        await throttle.failed(email, ip)
         raise InvalidCredentials
-    throttle.succeeded(email)
+    await throttle.succeeded(email, ip)
     if new_hash is not None:
         # The hashing parameters changed since this password was stored: upgrade it now.
         await db.execute(
