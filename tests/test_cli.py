@@ -30,7 +30,9 @@ def env(monkeypatch: pytest.MonkeyPatch, database_url: str) -> dict[str, str]:
 def test_token_prints_a_verifiable_token(env: dict[str, str]) -> None:
     result = runner.invoke(cli, ["token", "--sub", "alice", "--email", "a@example.com"])
     assert result.exit_code == 0, result.output
-    claims = jwt.decode(result.stdout.strip(), TEST_SECRET, algorithms=["HS256"])
+    claims = jwt.decode(
+        result.stdout.strip(), TEST_SECRET, algorithms=["HS256"], audience="todo-api"
+    )
     assert claims["sub"] == "alice"
     assert claims["email"] == "a@example.com"
     assert claims["exp"] - claims["iat"] == 3600

@@ -76,24 +76,81 @@ def _decode(token: str, key: Any, **checks: Any) -> dict[str, Any]:
         raise AuthError("Invalid token") from None
 
 
-class SharedSecretVerifier:
-    """Verifies HS* tokens signed with the secret shared with the frontend."""
+# The JOSE `typ` of the service's own tokens: RFC 9068's access-token type.
+ACCESS_TOKEN_TYPE = "at+jwt"
 
-    def __init__(self, secret: str, algorithm: str = "HS256", leeway_seconds: float = 30) -> None:
+
+def _has_audience(claims: dict[str, Any], audience: str) -> bool:
+    aud = claims.get("aud")
+    return aud == audience or (isinstance(aud, list) and audience in aud)
+
+
+class SharedSecretVerifier:
+    """Verifies HS* tokens signed with the secret shared with the frontend.
+
+    A token whose `iss` is the service's own is one the service issued: it must also carry the
+    service's audience and the access-token `typ`. Any other token is the frontend's; it must
+    carry `expected_issuer` and `expected_audience` when the operator set them, and otherwise
+    needs only `exp` (the guidelines' `{sub, exp}`).
+    """
+
+    def __init__(
+        self,
+        secret: str,
+        algorithm: str = "HS256",
+        leeway_seconds: float = 30,
+        *,
+        own_issuer: str = "todo-api",
+        own_audience: str = "todo-api",
+        expected_issuer: str | None = None,
+        expected_audience: str | None = None,
+    ) -> None:
         self.secret = secret
         self.algorithm = algorithm
         self.leeway_seconds = leeway_seconds
+        self.own_issuer = own_issuer
+        self.own_audience = own_audience
+        self.expected_issuer = expected_issuer
+        self.expected_audience = expected_audience
 
-    def decode(self, token: str) -> dict[str, Any]:
-        """The token's claims, or AuthError."""
-        return _decode(
+    def decode(self, token: str, header: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The token's claims, or AuthError; `header` is the token's (unverified) header."""
+        claims = _decode(
             token,
             self.secret,
             # Fixed by configuration, never read from the token: this is what stops
             # `alg=none` and algorithm-confusion tokens.
             algorithms=[self.algorithm],
+            # Issuer and audience are checked below: which apply depends on the issuer.
             options={"require": ["exp"], "verify_aud": False},
             leeway=self.leeway_seconds,
+        )
+        if header is None:
+            header = jwt.get_unverified_header(token)
+        if claims.get("iss") == self.own_issuer:
+            if header.get("typ") != ACCESS_TOKEN_TYPE or not _has_audience(
+                claims, self.own_audience
+            ):
+                raise AuthError("Invalid token")
+        elif (self.expected_issuer and claims.get("iss") != self.expected_issuer) or (
+            self.expected_audience and not _has_audience(claims, self.expected_audience)
+        ):
+            raise AuthError("Invalid token")
+        return claims
+
+    def issue(
+        self, *, subject: str, expires_in: timedelta = timedelta(hours=1), **profile: Any
+    ) -> str:
+        """One of the service's own access tokens for `subject`."""
+        return issue_token(
+            self.secret,
+            subject=subject,
+            algorithm=self.algorithm,
+            expires_in=expires_in,
+            issuer=self.own_issuer,
+            audience=self.own_audience,
+            token_type=ACCESS_TOKEN_TYPE,
+            **profile,
         )
 
 
@@ -277,7 +334,7 @@ class TokenVerifier:
             raise AuthError("Invalid token") from None
         algorithm = header.get("alg")
         if self.shared_secret is not None and algorithm == self.shared_secret.algorithm:
-            claims = self.shared_secret.decode(token)
+            claims = self.shared_secret.decode(token, header)
         elif self.jwks is not None and algorithm in self.jwks.algorithms:
             claims = await self.jwks.decode(token, header)
         else:
@@ -325,12 +382,21 @@ def issue_token(
     subject: str,
     algorithm: str = "HS256",
     expires_in: timedelta = timedelta(hours=1),
+    issuer: str | None = None,
+    audience: str | None = None,
+    token_type: str | None = None,
     **profile: Any,
 ) -> str:
-    """Sign a token with the shared secret, shaped like Better Auth's (`sub` plus profile)."""
+    """Sign a token with the shared secret, shaped like Better Auth's (`sub` plus profile), with
+    `iss`, `aud` and the header's `typ` when given."""
     now = utcnow()
     claims = {"sub": subject, "iat": now, "exp": now + expires_in, **profile}
-    return jwt.encode(claims, secret, algorithm=algorithm)
+    if issuer is not None:
+        claims["iss"] = issuer
+    if audience is not None:
+        claims["aud"] = audience
+    headers = {"typ": token_type} if token_type else None
+    return jwt.encode(claims, secret, algorithm=algorithm, headers=headers)
 
 
 def create_verifier(settings: Settings, http: httpx.AsyncClient) -> TokenVerifier:
@@ -341,6 +407,10 @@ def create_verifier(settings: Settings, http: httpx.AsyncClient) -> TokenVerifie
             secret=settings.jwt_secret(),
             algorithm=settings.jwt_algorithm,
             leeway_seconds=settings.jwt_leeway_seconds,
+            own_issuer=settings.token_issuer,
+            own_audience=settings.token_audience,
+            expected_issuer=settings.shared_secret_issuer,
+            expected_audience=settings.shared_secret_audience,
         )
     jwks = None
     if (jwks_url := settings.effective_jwks_url) is not None:

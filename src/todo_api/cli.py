@@ -8,7 +8,7 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 
-from todo_api.auth import issue_token
+from todo_api.auth import ACCESS_TOKEN_TYPE, issue_token
 from todo_api.config import ConfigError, Settings
 from todo_api.db import create_engine, upgrade_schema
 from todo_api.logs import log_config
@@ -88,6 +88,9 @@ def token(
             subject=sub,
             algorithm=settings.jwt_algorithm,
             expires_in=timedelta(seconds=expires_in),
+            issuer=settings.token_issuer,
+            audience=settings.token_audience,
+            token_type=ACCESS_TOKEN_TYPE,
             **profile,
         )
     )

@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     better_auth_secret: SecretStr | None = None
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     jwt_leeway_seconds: Annotated[int, Field(ge=0, le=300)] = 30
+    # The `iss` and `aud` of the tokens the service issues itself (sign-in, `todo-api token`).
+    token_issuer: Annotated[str, Field(min_length=1)] = "todo-api"
+    token_audience: Annotated[str, Field(min_length=1)] = "todo-api"
+    # What the frontend's HS* tokens must carry; unset, they need only `sub` and `exp`.
+    shared_secret_issuer: str | None = None
+    shared_secret_audience: str | None = None
     # Better Auth's JWKS mode: on when either URL is set.
     better_auth_url: str | None = None
     jwks_url: str | None = None
@@ -138,7 +144,14 @@ class Settings(BaseSettings):
                 ) from None
         return ",".join(entries)
 
-    @field_validator("better_auth_url", "jwks_url", "jwt_issuer", "jwt_audience")
+    @field_validator(
+        "better_auth_url",
+        "jwks_url",
+        "jwt_issuer",
+        "jwt_audience",
+        "shared_secret_issuer",
+        "shared_secret_audience",
+    )
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None

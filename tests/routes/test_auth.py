@@ -71,7 +71,9 @@ def test_passwords_are_stored_as_argon2id_hashes_only(
 
 def test_issued_token_has_better_auth_claims_shape(sign_up: Callable[..., dict]) -> None:
     body = sign_up()
-    claims = jwt.decode(body["access_token"], TEST_SECRET, algorithms=["HS256"])
+    claims = jwt.decode(
+        body["access_token"], TEST_SECRET, algorithms=["HS256"], audience="todo-api"
+    )
     assert claims["sub"] == claims["id"] == body["user"]["id"]
     assert claims["email"] == "carol@example.com"
     assert claims["name"] == "Carol"

@@ -117,8 +117,5 @@ def _token(user: Row, settings: Settings, verifier: TokenVerifier) -> Token:
     signer = verifier.shared_secret
     assert signer is not None  # accounts on → the shared-secret mode is on
     return accounts.access_token(
-        user,
-        secret=signer.secret,
-        algorithm=signer.algorithm,
-        expires_in=settings.access_token_expire_seconds,
+        user, signer=signer, expires_in=settings.access_token_expire_seconds
     )

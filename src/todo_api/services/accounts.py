@@ -19,7 +19,7 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import bindparam, insert, select, update
 
-from todo_api.auth import issue_token
+from todo_api.auth import SharedSecretVerifier
 from todo_api.config import Settings
 from todo_api.db import Database, IntegrityViolation, Row
 from todo_api.errors import EmailTaken, InvalidCredentials, WeakPassword
@@ -168,8 +168,9 @@ async def get_profile(db: Database, user_id: str) -> Row | None:
     return await db.fetch_one(_PROFILE, {"user_id": user_id})
 
 
-def access_token(user: Row, *, secret: str, algorithm: str, expires_in: int) -> Token:
-    """A token for the user, signed like the frontend's (HS256 with the shared secret)."""
+def access_token(user: Row, *, signer: SharedSecretVerifier, expires_in: int) -> Token:
+    """A token for the user: HS* with the shared secret, Better Auth's claims, and the
+    service's own issuer, audience and type."""
     claims: dict[str, Any] = {
         "id": user["id"],
         "email": user["email"],
@@ -180,13 +181,7 @@ def access_token(user: Row, *, secret: str, algorithm: str, expires_in: int) -> 
     }
     if user["image"] is not None:
         claims["image"] = user["image"]
-    token = issue_token(
-        secret,
-        subject=user["id"],
-        algorithm=algorithm,
-        expires_in=timedelta(seconds=expires_in),
-        **claims,
-    )
+    token = signer.issue(subject=user["id"], expires_in=timedelta(seconds=expires_in), **claims)
     return Token(access_token=token, expires_in=expires_in)
 
 
