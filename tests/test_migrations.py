@@ -13,6 +13,7 @@ from tests.conftest import bearer, make_token
 from todo_api.config import Settings
 from todo_api.db import alembic_config, create_engine, upgrade_schema
 from todo_api.main import create_app
+from todo_api.services.accounts import password_hash
 
 CREATED = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 UPDATED = datetime(2026, 11, 21, 9, 45, tzinfo=UTC)
@@ -152,3 +153,58 @@ def test_search_gets_trigram_indexes_on_postgresql(settings: Settings) -> None:
         _rows(settings, "SELECT indexname FROM pg_indexes WHERE indexname LIKE '%trgm'")
     )
     assert {r["indexname"] for r in rows} == {"ix_task_title_trgm", "ix_task_description_trgm"}
+
+
+def test_upgrade_to_0004_moves_own_accounts_addresses_out_of_the_user_table(
+    settings: Settings,
+) -> None:
+    """Accounts signed up before 0004 keep signing in; their address leaves `user.email`."""
+    asyncio.run(_migrate_to(settings, "0003"))
+    password = "a long enough passphrase"
+
+    async def seed() -> None:
+        engine = create_engine(settings)
+        try:
+            async with engine.begin() as connection:
+                for user, verified in (("own", False), ("verified", True), ("ba", True)):
+                    await connection.execute(
+                        text(
+                            'INSERT INTO "user" (id, name, email, "emailVerified", "createdAt", '
+                            '"updatedAt") VALUES (:id, :id, :email, :verified, :t, :t)'
+                        ),
+                        {
+                            "id": user,
+                            "email": f"{user}@example.com",
+                            "verified": verified,
+                            "t": CREATED,
+                        },
+                    )
+                for user in ("own", "verified"):
+                    await connection.execute(
+                        text(
+                            "INSERT INTO credential (user_id, password_hash, created_at, "
+                            "updated_at) VALUES (:id, :hash, :t, :t)"
+                        ),
+                        {"id": user, "hash": password_hash.hash(password), "t": CREATED},
+                    )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(seed())
+    asyncio.run(_migrate_to(settings, "head"))
+    users = asyncio.run(_rows(settings, 'SELECT id, email FROM "user" ORDER BY id'))
+    assert users == [
+        {"id": "ba", "email": "ba@example.com"},
+        {"id": "own", "email": "own@users.invalid"},
+        {"id": "verified", "email": "verified@example.com"},
+    ]
+    with TestClient(create_app(settings)) as client:
+        for user in ("own", "verified"):
+            body = {"email": f"{user}@example.com", "password": password}
+            assert client.post("/api/auth/sign-in", json=body).status_code == 200
+    asyncio.run(_migrate_to(settings, "0003", downgrade=True))
+    users = asyncio.run(_rows(settings, 'SELECT id, email FROM "user" ORDER BY id'))
+    assert [user["email"] for user in users] == [
+        f"{u}@example.com" for u in ("ba", "own", "verified")
+    ]
+    asyncio.run(_migrate_to(settings, "head"))

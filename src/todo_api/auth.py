@@ -3,6 +3,7 @@ issuing the service's own."""
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import math
@@ -340,6 +341,14 @@ class TokenVerifier:
         else:
             raise AuthError("Invalid token")
         principal = principal_from_claims(claims)
+        if (
+            self.shared_secret is not None
+            and claims.get("iss") == self.shared_secret.own_issuer
+            and claims.get("emailVerified") is False
+        ):
+            # The service's own sign-up: an address nobody verified is not written into the
+            # shared `user` table (see services/accounts.py).
+            principal = dataclasses.replace(principal, email=None)
         self.verified.put(token, principal, claims["exp"])
         return principal
 

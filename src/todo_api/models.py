@@ -170,14 +170,17 @@ class IdempotencyKey(SQLModel, table=True):
 
 
 class Credential(SQLModel, table=True):
-    """The password of a user who signed up with the service itself (not via Better Auth).
+    """The sign-in of a user who signed up with the service itself (not via Better Auth).
 
     A table of its own, so Better Auth's `user` columns stay exactly as Better Auth made them.
+    The address signed up with lives here, not in `user.email`: nobody has verified it, and in
+    the shared table it would take the address from the Better Auth user who really owns it.
     """
 
     __tablename__ = "credential"
 
     user_id: str = Field(sa_type=Text, primary_key=True, foreign_key="user.id", ondelete="CASCADE")
+    email: str = Field(sa_type=Text, unique=True)
     password_hash: str = Field(sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -52,10 +52,13 @@ def test_sign_up_creates_a_user_and_returns_a_working_token(
     created = client.post(f"/api/{user['id']}/tasks", json={"title": "t"}, headers=headers)
     assert created.status_code == 201
     assert client.get(ME, headers=headers).json() == user
+    # The unverified address is the credential's: the shared table holds a placeholder.
     rows = query(client, 'SELECT id, name, email, "emailVerified" FROM "user"')
+    placeholder = f"{user['id']}@users.invalid"
     assert rows == [
-        {"id": user["id"], "name": "Carol", "email": "carol@example.com", "emailVerified": False}
+        {"id": user["id"], "name": "Carol", "email": placeholder, "emailVerified": False}
     ]
+    assert query(client, "SELECT email FROM credential") == [{"email": "carol@example.com"}]
 
 
 def test_passwords_are_stored_as_argon2id_hashes_only(
@@ -268,7 +271,7 @@ def test_probing_for_taken_emails_by_sign_up_is_429(make_settings) -> None:
         probe = client.post(SIGN_UP, json=body | {"email": "i@example.com"})
         assert probe.status_code == 429
         assert "Retry-After" in probe.headers
-        assert query(client, 'SELECT email FROM "user"') == [{"email": "h@example.com"}]
+        assert query(client, "SELECT email FROM credential") == [{"email": "h@example.com"}]
 
 
 def test_lockout_ends_after_the_window(make_settings) -> None:
@@ -378,10 +381,11 @@ def test_accounts_and_better_auth_users_share_a_better_auth_made_table(
         rows = query(
             client,
             'SELECT id, name, email, "emailVerified", image, "createdAt", "updatedAt" '
-            "FROM \"user\" WHERE email = 'dan@example.com'",
+            'FROM "user" WHERE id = :id',
+            id=created.json()["user"]["id"],
         )
         assert len(rows) == 1
-        assert rows[0]["id"] == created.json()["user"]["id"]
+        assert rows[0]["email"] == f"{rows[0]['id']}@users.invalid"
         assert rows[0]["createdAt"] is not None and rows[0]["updatedAt"] is not None
         assert not rows[0]["emailVerified"]
         # Better Auth's row kept its columns.

@@ -1,8 +1,10 @@
 """The service's own accounts: sign-up, password sign-in, and the tokens they earn.
 
-Users live in Better Auth's `user` table like everyone else; only the password hash is kept
-apart, in `credential`. Tokens are HS256 with the configured secret and carry Better Auth's claim
-shape, so the rest of the service cannot tell them from the frontend's.
+Users live in Better Auth's `user` table like everyone else; the password hash and the address
+signed up with are kept apart, in `credential` (nobody verified that address: in the shared
+`user.email` it would squat the address of the Better Auth user who owns it). Tokens are HS256
+with the configured secret and carry Better Auth's claim shape, so the rest of the service
+treats them as it treats the frontend's.
 """
 
 import os
@@ -17,7 +19,7 @@ from typing import Any
 from anyio import to_thread
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from todo_api.auth import SharedSecretVerifier
 from todo_api.config import Settings
@@ -26,26 +28,34 @@ from todo_api.errors import EmailTaken, InvalidCredentials, WeakPassword
 from todo_api.models import Credential, User, table_of, utcnow
 from todo_api.schemas.accounts import SignUp, Token, UserRead
 from todo_api.services.throttle import LoginThrottle
-from todo_api.services.users import USER
+from todo_api.services.users import USER, placeholder_email
 
 CREDENTIAL = table_of(Credential)
 
 # Rows come back keyed by attribute names (`email_verified`), not Better Auth's column names.
+# An own account's address is its credential's (`user.email` holds a placeholder for it).
+_EMAIL = func.coalesce(CREDENTIAL.c.email, USER.c.email).label("email")
 _USER_COLUMNS = [
     USER.c.id,
     USER.c.name,
-    USER.c.email,
+    _EMAIL,
     USER.c.emailVerified.label("email_verified"),
     USER.c.image,
     USER.c.createdAt.label("created_at"),
     USER.c.updatedAt.label("updated_at"),
 ]
-_PROFILE = select(*_USER_COLUMNS).where(USER.c.id == bindparam("user_id"))
+_PROFILE = (
+    select(*_USER_COLUMNS)
+    .select_from(USER.outerjoin(CREDENTIAL, CREDENTIAL.c.user_id == USER.c.id))
+    .where(USER.c.id == bindparam("user_id"))
+)
 _LOGIN = (
     select(*_USER_COLUMNS, CREDENTIAL.c.password_hash)
     .join(CREDENTIAL, CREDENTIAL.c.user_id == USER.c.id)
-    .where(USER.c.email == bindparam("email"))
+    .where(CREDENTIAL.c.email == bindparam("email"))
 )
+# An address a user of the shared table already has (Better Auth's, or a frontend token's).
+_ADDRESS_IN_USE = select(USER.c.id).where(USER.c.email == bindparam("email")).limit(1)
 _REHASH = (
     update(CREDENTIAL)
     .where(CREDENTIAL.c.user_id == bindparam("user_id"))
@@ -115,10 +125,12 @@ async def sign_up(
     check_password_policy(data.password, settings, data.email)
     hashed = await to_thread.run_sync(_hash, data.password)
     now = utcnow()
+    user_id = "".join(secrets.choice(_ID_ALPHABET) for _ in range(_ID_LENGTH))
     user = {
-        "id": "".join(secrets.choice(_ID_ALPHABET) for _ in range(_ID_LENGTH)),
+        "id": user_id,
         "name": data.name,
-        "email": data.email,
+        # Unverified: the address stays in `credential`, the shared table gets a placeholder.
+        "email": placeholder_email(user_id),
         "email_verified": False,
         "image": None,
         "created_at": now,
@@ -126,17 +138,23 @@ async def sign_up(
     }
     try:
         async with db.transaction() as tx:
+            if await tx.fetch_one(_ADDRESS_IN_USE, {"email": data.email}) is not None:
+                raise IntegrityViolation("email in use")
             await tx.execute(insert(User).values(user))
             await tx.execute(
                 insert(CREDENTIAL).values(
-                    user_id=user["id"], password_hash=hashed, created_at=now, updated_at=now
+                    user_id=user_id,
+                    email=data.email,
+                    password_hash=hashed,
+                    created_at=now,
+                    updated_at=now,
                 )
             )
     except IntegrityViolation:
         await throttle.failed(None, ip)
         raise EmailTaken() from None
     await throttle.signed_up(ip)
-    return user
+    return user | {"email": data.email}
 
 
 async def authenticate(
