@@ -1,7 +1,7 @@
 """Guessing passwords: throttled per account and address, with backoff, never a lock-out of the
 owner from their own address; counted once for every worker and replica through Redis."""
 
-import time
+import asyncio
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from tests.test_ratelimit import redis_url  # noqa: F401 (a fixture)
 from todo_api.config import Settings
 from todo_api.main import create_app
+from todo_api.services.throttle import LoginThrottle, TooManyAttempts
 
 SIGN_UP = "/api/auth/sign-up"
 SIGN_IN = "/api/auth/sign-in"
@@ -100,23 +101,46 @@ def test_the_owner_s_own_failures_lock_only_that_account_from_that_address(clien
     assert owner.post(SIGN_IN, json=dave).status_code == 200
 
 
-def test_lockouts_back_off_when_the_guessing_goes_on(clients) -> None:
-    settings = {"login_max_failures_per_account": 2, "login_failure_window_seconds": 1}
-    attacker = clients(ATTACKER, **settings)
-    _sign_up(attacker)
-    for _ in range(2):
-        assert attacker.post(SIGN_IN, json=WRONG).status_code == 401
-    first = attacker.post(SIGN_IN, json=WRONG)
-    assert first.status_code == 429 and int(first.headers["Retry-After"]) == 1
-    time.sleep(1.1)
-    # The first lock is over; two more failures lock for longer (4 failures in 4 windows).
-    for _ in range(2):
-        assert attacker.post(SIGN_IN, json=WRONG).status_code == 401
-    second = attacker.post(SIGN_IN, json=WRONG)
-    assert second.status_code == 429
-    assert int(second.headers["Retry-After"]) >= 2
-    time.sleep(1.1)
-    assert attacker.post(SIGN_IN, json=RIGHT).status_code == 429  # still backed off
+def test_lockouts_back_off_when_the_guessing_goes_on(make_settings) -> None:
+    # On the throttle itself: sign-ins take an Argon2 run each, far longer than these windows.
+    throttle = LoginThrottle(
+        make_settings(login_max_failures_per_account=2, login_failure_window_seconds=1)
+    )
+
+    async def retry_after() -> int | None:
+        try:
+            await throttle.check("carol@example.com", ATTACKER)
+        except TooManyAttempts as error:
+            return error.retry_after
+        return None
+
+    async def scenario() -> list[int | None]:
+        seen = []
+        for _ in range(2):
+            await throttle.failed("carol@example.com", ATTACKER)
+        seen.append(await retry_after())  # 2 failures in 1 s: locked for a second
+        await asyncio.sleep(1.1)
+        seen.append(await retry_after())  # the first lock is over
+        for _ in range(2):
+            await throttle.failed("carol@example.com", ATTACKER)
+        seen.append(await retry_after())  # 4 in 4 s: locked until the first leaves them
+        await asyncio.sleep(1.1)
+        seen.append(await retry_after())  # still backed off
+        seen.append(await _other_address(throttle))
+        return seen
+
+    first, between, second, later, other = asyncio.run(scenario())
+    assert first == 1 and between is None
+    assert second is not None and second >= 2 and later is not None
+    assert other is None
+
+
+async def _other_address(throttle: LoginThrottle) -> int | None:
+    try:
+        await throttle.check("carol@example.com", OWNER)
+    except TooManyAttempts as error:
+        return error.retry_after
+    return None
 
 
 def test_one_address_guessing_many_accounts_is_throttled(clients) -> None:
