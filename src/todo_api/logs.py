@@ -94,8 +94,9 @@ def escape_controls(text: str) -> str:
 def escaped_traceback(exc_info: Any) -> str:
     """The traceback as logging writes it, its lines kept, but a line of its own only where the
     traceback makes one: a newline inside an exception's message is escaped like the rest."""
+    exc_type, exc_value, exc_traceback = exc_info
     chunks = []
-    for chunk in traceback.TracebackException(*exc_info[:2], exc_info[2]).format():
+    for chunk in traceback.TracebackException(exc_type, exc_value, exc_traceback).format():
         if chunk.startswith("  File "):  # a frame: the location, then source lines from files
             chunks.append("\n".join(escape_controls(line) for line in chunk.split("\n")))
             continue

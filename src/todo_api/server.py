@@ -48,19 +48,21 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return
-        if self._in_head:
-            if len(data) > self._head_left:
-                head, data = data[: self._head_left], data[self._head_left :]
-                self._head_left = 0
-                super().data_received(head)
-                if self._refused:
-                    return
-                if self._in_head:  # the head goes on past the limit
-                    self._refuse()
-                    return
-            else:
-                self._head_left -= len(data)
+        if self._in_head and len(data) > self._head_left:
+            head, data = data[: self._head_left], data[self._head_left :]
+            self._head_left = 0
+            super().data_received(head)
+            if self._refuse_an_unfinished_head():
+                return
+        elif self._in_head:
+            self._head_left -= len(data)
         super().data_received(data)
+
+    def _refuse_an_unfinished_head(self) -> bool:
+        """After the head's last allowed byte: refuse it if it goes on; whether it is refused."""
+        if self._in_head and not self._refused:
+            self._refuse()
+        return self._refused
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers_seen += 1
@@ -86,6 +88,6 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def _refuse(self) -> None:
         self._refused = True
-        if self.transport is not None and not self.transport.is_closing():
+        if not self.transport.is_closing():
             self.transport.write(_REFUSAL)
             self.transport.close()

@@ -11,8 +11,9 @@ from fastapi.testclient import TestClient
 
 from tests.test_ratelimit import redis_url  # noqa: F401 (a fixture)
 from todo_api.config import Settings
+from todo_api.errors import TooManyAttempts
 from todo_api.main import create_app
-from todo_api.services.throttle import LoginThrottle, TooManyAttempts
+from todo_api.services.throttle import LoginThrottle
 
 SIGN_UP = "/api/auth/sign-up"
 SIGN_IN = "/api/auth/sign-in"

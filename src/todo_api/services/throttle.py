@@ -45,7 +45,9 @@ class LoginThrottle:
         self._last_error_logged = -math.inf
 
     def _counters(self, email: str | None, ip: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
-        counters = [(item, ("ip", ip)) for item in self._per_ip]
+        counters: list[tuple[RateLimitItem, tuple[str, ...]]] = [
+            (item, ("ip", ip)) for item in self._per_ip
+        ]
         if email is not None:
             counters += [(item, ("account", email, ip)) for item in self._per_pair]
         return counters
@@ -86,7 +88,9 @@ class LoginThrottle:
             self._storage_failed(error)
 
     async def _refuse_if_over(
-        self, counters: list[tuple[RateLimitItem, tuple[str, ...]]], error: Callable[[int], TooManyRequests]
+        self,
+        counters: list[tuple[RateLimitItem, tuple[str, ...]]],
+        error: Callable[[int], TooManyRequests],
     ) -> None:
         retry_after = 0.0
         try:
