@@ -64,17 +64,32 @@ def test_put_with_only_old_fields_leaves_new_fields_alone(
     )
 
 
-def test_put_with_nulls_for_new_fields_keeps_them(
+def test_put_with_nulls_for_fields_that_are_never_null_keeps_them(
     client: TestClient, alice: Headers, create_task
 ) -> None:
-    task = create_task(priority="low", tags=["a"], due_date="2030-05-01")
-    body = {"priority": None, "tags": None, "due_date": None, "due_at": None, "recurrence": None}
+    task = create_task(priority="low", tags=["a"], recurrence="weekly", recurrence_interval=2)
+    body = {"priority": None, "tags": None, "recurrence_interval": None}
     changed = client.put(f"{TASKS}/{task['id']}", json=body, headers=alice).json()
-    assert (changed["priority"], changed["tags"], changed["due_date"]) == (
+    assert (changed["priority"], changed["tags"], changed["recurrence_interval"]) == (
         "low",
         ["a"],
-        "2030-05-01",
+        2,
     )
+
+
+def test_put_with_nulls_clears_the_nullable_fields(
+    client: TestClient, alice: Headers, create_task
+) -> None:
+    task = create_task(
+        description="d", due_at="2030-05-01T09:00:00Z", recurrence="weekly", priority="low"
+    )
+    body = {"due_at": None}
+    changed = client.put(f"{TASKS}/{task['id']}", json=body, headers=alice).json()
+    assert (changed["due_date"], changed["due_at"]) == ("2030-05-01", None)  # the day stays
+    body = {"description": None, "due_date": None, "recurrence": None}
+    changed = client.put(f"{TASKS}/{task['id']}", json=body, headers=alice).json()
+    assert (changed["description"], changed["due_date"], changed["due_at"]) == (None, None, None)
+    assert changed["recurrence"] is None and changed["priority"] == "low"
 
 
 # --- priority ---------------------------------------------------------------------------------

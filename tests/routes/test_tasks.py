@@ -294,11 +294,30 @@ def test_put_changes_only_the_fields_sent(client: TestClient, alice: Headers, cr
     assert stored == [{"title": "new title", "description": "keep me"}]
 
 
-def test_put_with_nulls_keeps_the_values(client: TestClient, alice: Headers, create_task) -> None:
-    task = create_task("title", description="desc")
-    body = {"title": None, "description": None, "completed": None}
+def test_put_with_null_title_or_completed_keeps_them(
+    client: TestClient, alice: Headers, create_task
+) -> None:
+    task = create_task("title", description="desc", completed=True)
+    body = {"title": None, "completed": None}
     updated = client.put(f"{TASKS}/{task['id']}", json=body, headers=alice).json()
-    assert (updated["title"], updated["description"]) == ("title", "desc")
+    assert (updated["title"], updated["description"], updated["completed"]) == (
+        "title",
+        "desc",
+        True,
+    )
+
+
+def test_put_with_a_null_description_clears_it(
+    client: TestClient, alice: Headers, create_task
+) -> None:
+    # What a Phase II frontend sends when the user empties the description box.
+    task = create_task("title", description="desc")
+    body = {"title": "title", "description": None}
+    updated = client.put(f"{TASKS}/{task['id']}", json=body, headers=alice).json()
+    assert (updated["title"], updated["description"]) == ("title", None)
+    assert client.get(f"{TASKS}/{task['id']}", headers=alice).json()["description"] is None
+    stored = query(client, "SELECT description FROM task WHERE id = :id", id=task["id"])
+    assert stored == [{"description": None}]
 
 
 def test_put_can_complete_and_describe(client: TestClient, alice: Headers, create_task) -> None:

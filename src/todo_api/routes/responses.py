@@ -43,3 +43,10 @@ TASK_ERRORS: Responses = {404: {"model": ErrorDetail, "description": "No such ta
 WRITE_ERRORS: Responses = TASK_ERRORS | {
     412: {"model": ErrorDetail, "description": "`If-Match` names an outdated version"}
 }
+# Completing a recurring task creates its next occurrence: a task, under the user's cap.
+TASK_LIMIT: Responses = {
+    409: {
+        "model": ErrorDetail,
+        "description": "Completing a recurring task would create a task past MAX_TASKS_PER_USER",
+    }
+}

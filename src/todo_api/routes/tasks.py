@@ -10,7 +10,7 @@ from todo_api.deps import DbDep, Owner, OwnTask
 from todo_api.models import TaskRow
 from todo_api.routes.bypass import HeaderValue, JsonBody, QueryModel, openapi_extra
 from todo_api.routes.etags import etag, expected_version, not_modified
-from todo_api.routes.responses import OWNER_ERRORS, TASK_ERRORS, WRITE_ERRORS
+from todo_api.routes.responses import OWNER_ERRORS, TASK_ERRORS, TASK_LIMIT, WRITE_ERRORS
 from todo_api.schemas.listing import TaskListQuery
 from todo_api.schemas.messages import ErrorDetail
 from todo_api.schemas.tasks import (
@@ -119,13 +119,16 @@ async def task_stats(owner: Owner) -> TaskStats:
     return await task_service.task_stats(owner.db, owner.user_id)
 
 
-@router.post("/bulk/complete")
+@router.post("/bulk/complete", responses=TASK_LIMIT)
 async def complete_tasks(owner: Owner, selection: BulkComplete) -> BulkResult:
-    """Complete several pending tasks (`ids`), or all of them (`all_pending`), at once.
+    """Complete several pending tasks (`ids`), or all of them (`all_pending`), at once: at most
+    1000 per call (with `all_pending`, the oldest 1000; call again while `count` is 1000).
 
     Ids that are not the caller's pending tasks are skipped; `ids` in the answer were completed.
     """
-    ids = await task_service.complete_tasks(owner.db, owner.user_id, selection)
+    ids = await task_service.complete_tasks(
+        owner.db, owner.user_id, selection, max_tasks=owner.settings.max_tasks_per_user
+    )
     return BulkResult(count=len(ids), ids=ids)
 
 
@@ -151,36 +154,40 @@ async def get_task(task: OwnTask, request: Request) -> Response:
 
 
 async def _write(
-    db: DbDep, task: TaskRow, changes: dict[str, Any], version: int | None
+    owner: Owner, task: TaskRow, changes: dict[str, Any], version: int | None
 ) -> Response:
     # PUT and PATCH differ only in how the body becomes changes.
-    return _task_response(await task_service.update_task(db, task, changes, version))
+    max_tasks = owner.settings.max_tasks_per_user
+    changed = await task_service.update_task(owner.db, task, changes, version, max_tasks=max_tasks)
+    return _task_response(changed)
 
 
 @router.put(
     "/{task_id:int}",
     response_model=TaskRead,
-    responses=WRITE_ERRORS,
+    responses=WRITE_ERRORS | TASK_LIMIT,
     openapi_extra=openapi_extra(IF_MATCH, UPDATE_BODY),
 )
-async def update_task(task: OwnTask, request: Request, db: DbDep) -> Response:
-    """Change the fields sent; fields left out (or null) keep their values."""
+async def update_task(task: OwnTask, request: Request, owner: Owner) -> Response:
+    """Change the fields sent; fields left out keep their values, and so do `title`,
+    `completed`, `priority`, `tags` and `recurrence_interval` sent as null; null clears
+    `description`, `due_date`, `due_at` and `recurrence`."""
     if_match = IF_MATCH.read(request)
     data = await UPDATE_BODY.read(request)
-    return await _write(db, task, data.changes(), expected_version(if_match, task))
+    return await _write(owner, task, data.changes(), expected_version(if_match, task))
 
 
 @router.patch(
     "/{task_id:int}",
     response_model=TaskRead,
-    responses=WRITE_ERRORS,
+    responses=WRITE_ERRORS | TASK_LIMIT,
     openapi_extra=openapi_extra(IF_MATCH, PATCH_BODY),
 )
-async def patch_task(task: OwnTask, request: Request, db: DbDep) -> Response:
+async def patch_task(task: OwnTask, request: Request, owner: Owner) -> Response:
     """Partial update, JSON merge semantics: absent fields are untouched, null clears."""
     if_match = IF_MATCH.read(request)
     data = await PATCH_BODY.read(request)
-    return await _write(db, task, data.changes(), expected_version(if_match, task))
+    return await _write(owner, task, data.changes(), expected_version(if_match, task))
 
 
 @router.delete(
@@ -199,10 +206,13 @@ async def delete_task(task: OwnTask, request: Request, db: DbDep) -> None:
 @router.patch(
     "/{task_id:int}/complete",
     response_model=TaskRead,
-    responses=WRITE_ERRORS,
+    responses=WRITE_ERRORS | TASK_LIMIT,
     openapi_extra=openapi_extra(IF_MATCH),
 )
-async def toggle_task(task: OwnTask, request: Request, db: DbDep) -> Response:
+async def toggle_task(task: OwnTask, request: Request, owner: Owner) -> Response:
     """Flip a task between pending and completed (a recurring one spawns its next occurrence)."""
     version = expected_version(IF_MATCH.read(request), task)
-    return _task_response(await task_service.toggle_task(db, task, version))
+    max_tasks = owner.settings.max_tasks_per_user
+    return _task_response(
+        await task_service.toggle_task(owner.db, task, version, max_tasks=max_tasks)
+    )

@@ -29,6 +29,9 @@ from todo_api.schemas.fields import (
     json_true,
 )
 
+# The most tasks one bulk call touches (its transaction locks them all).
+MAX_BULK_TASKS = MAX_PAGE_SIZE
+
 
 class Priority(StrEnum):
     """How important a task is; stored as its rank so that it sorts."""
@@ -92,7 +95,10 @@ class TaskCreate(_Due):
 
 
 class TaskUpdate(_Due):
-    """PUT, as the guidelines define it: fields left out, or sent as null, stay as they are."""
+    """PUT: fields left out stay as they are. `null` clears a field a task may hold as null
+    (`description`, `due_date`, `due_at`, `recurrence`), as a frontend sends when the user
+    empties a box; on the others (`title`, `completed`, `priority`, `tags`,
+    `recurrence_interval`) it keeps the guidelines' meaning: unchanged."""
 
     title: Title | None = None
     description: Description | None = None
@@ -103,11 +109,22 @@ class TaskUpdate(_Due):
     recurrence_interval: Interval | None = None
 
     def changes(self) -> dict[str, Any]:
-        """The fields to write."""
-        changes = self.model_dump(exclude_none=True)
-        if "due_date" in changes and "due_at" not in changes:
+        """The fields to write: null `due_date` clears the due date altogether, null `due_at`
+        only the time (as PATCH does)."""
+        sent = self.model_fields_set
+        changes = self.model_dump(exclude_none=True, exclude={"due_date", "due_at"})
+        changes |= {name: None for name in _CLEARED_BY_NULL & sent if getattr(self, name) is None}
+        if self.due_at is not None:
+            changes |= {"due_at": self.due_at, "due_date": self.due_date}
+        elif "due_date" in sent:
+            changes |= {"due_date": self.due_date, "due_at": None}
+        elif "due_at" in sent:
             changes["due_at"] = None
         return changes
+
+
+# What PUT clears when sent as null (the due date's two fields are handled together).
+_CLEARED_BY_NULL = frozenset({"description", "recurrence"})
 
 
 # A field that may be left out but not sent as null: absent, it reads as None.
@@ -238,7 +255,7 @@ class BulkComplete(BaseModel):
 
     ids: Annotated[
         list[Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(json_integer)]],
-        Field(min_length=1, max_length=MAX_PAGE_SIZE),
+        Field(min_length=1, max_length=MAX_BULK_TASKS),
     ] = _ABSENT
     all_pending: Annotated[Literal[True], BeforeValidator(json_true)] = _ABSENT
 

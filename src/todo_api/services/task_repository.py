@@ -35,7 +35,7 @@ from todo_api.db import Database, Row
 from todo_api.models import Task, TaskRow, table_of, utcnow
 from todo_api.schemas.fields import MAX_ID
 from todo_api.schemas.listing import Cursor, StatusFilter, TaskListQuery
-from todo_api.schemas.tasks import SHOWN_COLUMNS
+from todo_api.schemas.tasks import MAX_BULK_TASKS, SHOWN_COLUMNS
 
 TASK = table_of(Task)
 _OWNER = TASK.c.user_id == bindparam("owner")
@@ -140,7 +140,10 @@ _STATS = select(
 # Is there an n-th task? Walks at most n entries of the (user_id, id) index, and nothing
 # beyond the user's own entries for everybody below it: no COUNT(*) per create.
 _NTH_TASK = select(TASK.c.id).where(_OWNER).offset(bindparam("skip")).limit(1)
-_PENDING_OF_OWNER = select(TASK).where(_OWNER, _PENDING).order_by(TASK.c.id).with_for_update()
+# One bulk call touches at most MAX_BULK_TASKS tasks: its transaction holds their locks.
+_PENDING_OF_OWNER = (
+    select(TASK).where(_OWNER, _PENDING).order_by(TASK.c.id).limit(MAX_BULK_TASKS).with_for_update()
+)
 _DELETE_COMPLETED = delete(TASK).where(_OWNER, TASK.c.completed.is_(True)).returning(TASK.c.id)
 
 
@@ -394,7 +397,8 @@ async def delete_if_pending(db: Database, user_id: str, task_id: int) -> None:
 
 
 async def lock_pending(tx: Database, user_id: str, ids: list[int] | None) -> list[TaskRow]:
-    """The user's pending tasks (those of `ids`, or all), in id order, locked until `tx` ends."""
+    """The user's pending tasks (those of `ids`, or the oldest MAX_BULK_TASKS), in id order,
+    locked until `tx` ends."""
     statement = _PENDING_OF_OWNER
     if ids:
         # Per-request statements carry their values: IN lists are rendered with them.

@@ -196,33 +196,45 @@ def _with_anchor(task: TaskRow, changes: dict[str, Any]) -> dict[str, Any]:
 
 
 async def update_task(
-    db: Database, task: TaskRow, changes: dict[str, Any], version: int | None = None
+    db: Database,
+    task: TaskRow,
+    changes: dict[str, Any],
+    version: int | None = None,
+    *,
+    max_tasks: int = 0,
 ) -> TaskRow:
     """Write the changed fields (from TaskUpdate/TaskPatch.changes()); bump the version.
 
     `version`: only if the task still has it (If-Match), else PreconditionFailed.
-    Completing a recurring task also creates its next occurrence; reopening it removes that.
+    Completing a recurring task also creates its next occurrence (TaskLimitReached, and nothing
+    changed, if the user already holds `max_tasks`); reopening it removes that.
     """
     changes = _with_anchor(task, _columns(changes))
     recurring = task["recurrence"] or changes.get("recurrence") or task["next_occurrence_id"]
     if "completed" in changes and recurring:
         async with db.transaction() as tx:
-            return await _update_recurring(tx, task, changes, version)
+            return await _update_recurring(tx, task, changes, version, max_tasks)
     changed = await task_repository.update_fields(db, task, changes, version, utcnow())
     return await _written(db, changed, task)
 
 
-async def toggle_task(db: Database, task: TaskRow, version: int | None = None) -> TaskRow:
+async def toggle_task(
+    db: Database, task: TaskRow, version: int | None = None, *, max_tasks: int = 0
+) -> TaskRow:
     """Flip the task between pending and completed (see update_task for recurring tasks)."""
     if task["recurrence"] or task["next_occurrence_id"]:
         async with db.transaction() as tx:
-            return await _update_recurring(tx, task, None, version)
+            return await _update_recurring(tx, task, None, version, max_tasks)
     changed = await task_repository.toggle(db, task, version, utcnow())
     return await _written(db, changed, task)
 
 
 async def _update_recurring(
-    tx: Database, task: TaskRow, changes: dict[str, Any] | None, version: int | None
+    tx: Database,
+    task: TaskRow,
+    changes: dict[str, Any] | None,
+    version: int | None,
+    max_tasks: int,
 ) -> TaskRow:
     """Inside a transaction, on the locked row: the change plus the series bookkeeping."""
     current = await task_repository.lock(tx, task)
@@ -239,6 +251,8 @@ async def _update_recurring(
     if completing:
         successor = {**current, **changes}
         if successor["recurrence"]:
+            # The occurrence is a new task: the cap applies as on create (rolled back with it).
+            await _check_task_limit(tx, current["user_id"], max_tasks)
             changes["next_occurrence_id"] = await _create_next_occurrence(tx, successor, now)
     elif reopening and current["next_occurrence_id"] is not None:
         # Undoing a completion removes the occurrence it created, unless that one is done too.
@@ -294,15 +308,18 @@ async def _unwritten(db: Database, task: TaskRow) -> ApiError:
 # --- bulk -------------------------------------------------------------------------------------
 
 
-async def complete_tasks(db: Database, user_id: str, selection: BulkComplete) -> list[int]:
-    """Complete the selected pending tasks (or all pending ones) in one transaction; the ids
-    completed. Recurring ones get their next occurrence, as when completed one by one."""
+async def complete_tasks(
+    db: Database, user_id: str, selection: BulkComplete, *, max_tasks: int = 0
+) -> list[int]:
+    """Complete the selected pending tasks (or the oldest MAX_BULK_TASKS pending ones) in one
+    transaction; the ids completed. Recurring ones get their next occurrence, as when completed
+    one by one: TaskLimitReached, and nothing completed, if those would pass `max_tasks`."""
     async with db.transaction() as tx:
         tasks = await task_repository.lock_pending(tx, user_id, selection.ids)
         plain = []
         for task in tasks:
             if task["recurrence"] or task["next_occurrence_id"]:
-                await _update_recurring(tx, task, {"completed": True}, None)
+                await _update_recurring(tx, task, {"completed": True}, None, max_tasks)
             else:
                 plain.append(task["id"])
         if plain:
