@@ -1,6 +1,7 @@
 """Migration 0002 upgrades a core-schema (0001) database with data in it, losing nothing."""
 
 import asyncio
+import hashlib
 import json
 from datetime import UTC, datetime
 
@@ -208,3 +209,32 @@ def test_upgrade_to_0004_moves_own_accounts_addresses_out_of_the_user_table(
         f"{u}@example.com" for u in ("ba", "own", "verified")
     ]
     asyncio.run(_migrate_to(settings, "head"))
+
+
+def test_upgrade_to_0005_keeps_live_idempotency_keys_replaying(settings: Settings) -> None:
+    asyncio.run(_seed_core_schema(settings))
+    asyncio.run(_migrate_to(settings, "0004"))
+    response = {"id": 7, "title": "After a gap"}
+
+    async def seed() -> None:
+        engine = create_engine(settings)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    text(
+                        "INSERT INTO idempotency_key (user_id, key, request_hash, status_code, "
+                        "response, created_at) VALUES ('alice', 'k', :hash, 201, :response, :t)"
+                    ),
+                    {
+                        "hash": hashlib.sha256(b'{"title":"x"}').hexdigest(),
+                        "response": json.dumps(response),
+                        "t": datetime.now(UTC),
+                    },
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(seed())
+    asyncio.run(_migrate_to(settings, "head"))
+    rows = asyncio.run(_rows(settings, "SELECT key, task_id FROM idempotency_key"))
+    assert rows == [{"key": "k", "task_id": 7}]

@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     max_body_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
     # 0 means no limit (the benchmark uses it); anything else is a hard cap on create.
     max_tasks_per_user: Annotated[int, Field(ge=0)] = 10_000
+    # Idempotency keys one user holds at once (within their 24 hours); the oldest go first.
+    idempotency_keys_per_user: Annotated[int, Field(ge=1)] = 1000
     rate_limit_enabled: bool = True
     # `limits` notation: "300/minute", "10/second;1000/hour"; empty turns that limit off.
     rate_limit_per_user: str = "300/minute"

@@ -71,6 +71,12 @@ class Conflict(ApiError):
     status_code = 409
 
 
+class IdempotentTaskDeleted(Conflict):
+    """A retry whose Idempotency-Key created a task that has been deleted since."""
+
+    default_detail = "The task this Idempotency-Key created has been deleted since"
+
+
 class TaskLimitReached(Conflict):
     """The user already holds as many tasks as one account may."""
 

@@ -2,7 +2,7 @@
 the `schemas` package."""
 
 from datetime import UTC, date, datetime
-from typing import Any, NotRequired, TypedDict
+from typing import NotRequired, TypedDict
 
 from sqlalchemy import (
     JSON,
@@ -156,16 +156,22 @@ class TaskRow(TypedDict):
 
 
 class IdempotencyKey(SQLModel, table=True):
-    """The first response to a POST carrying an `Idempotency-Key`, replayed for retries."""
+    """The task a POST carrying an `Idempotency-Key` created, for its retries."""
 
     __tablename__ = "idempotency_key"
+    __table_args__ = (
+        # The global purge of expired keys, and each user's oldest keys past their cap.
+        Index("ix_idempotency_key_created_at", "created_at"),
+        Index("ix_idempotency_key_user_id_created_at", "user_id", "created_at"),
+    )
 
     user_id: str = Field(sa_type=Text, foreign_key="user.id", ondelete="CASCADE", primary_key=True)
     key: str = Field(sa_type=String(255), primary_key=True)
     request_hash: str = Field(sa_type=String(64))
     status_code: int
-    response: dict[str, Any] = Field(sa_type=JSONValue)
-    # Keys older than 24 h are ignored, and purged per user whenever that user stores a new one.
+    # No foreign key: a retry after the task was deleted must still find its key (and say so).
+    task_id: int = Field(sa_type=Integer)
+    # Keys older than 24 h are ignored, and purged (services/idempotency.py).
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -87,14 +87,18 @@ async def list_tasks(owner: Owner, request: Request) -> Response:
     "",
     status_code=status.HTTP_201_CREATED,
     responses={
-        409: {"model": ErrorDetail, "description": "The user holds the most tasks allowed"},
+        409: {
+            "model": ErrorDetail,
+            "description": "The user holds the most tasks allowed, or the task an "
+            "Idempotency-Key created has been deleted since",
+        },
         422: {"description": "Invalid body, or an Idempotency-Key reused for another"},
     },
     response_model=TaskRead,
     openapi_extra=openapi_extra(IDEMPOTENCY_KEY, CREATE_BODY),
 )
 async def create_task(owner: Owner, request: Request) -> Response:
-    """Add a task. With `Idempotency-Key`, a retry returns the first response instead."""
+    """Add a task. With `Idempotency-Key`, a retry answers with the task the first created."""
     data = await CREATE_BODY.read(request)
     idempotency_key = IDEMPOTENCY_KEY.read(request)
     db, known_users = owner.db, owner.known_users
@@ -105,7 +109,13 @@ async def create_task(owner: Owner, request: Request) -> Response:
         )
         return _task_response(task, status.HTTP_201_CREATED)
     stored = await task_service.create_task_once(
-        db, owner.user, data, known_users, idempotency_key, max_tasks=max_tasks
+        db,
+        owner.user,
+        data,
+        known_users,
+        idempotency_key,
+        max_tasks=max_tasks,
+        keys_per_user=owner.settings.idempotency_keys_per_user,
     )
     headers = {"ETag": etag(stored.body)}
     if stored.replayed:

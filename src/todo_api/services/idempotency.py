@@ -1,11 +1,19 @@
-"""Idempotency keys: the first response to a request sent with a key, replayed for its retries.
+"""Idempotency keys: which task a request sent with a key created, for its retries.
 
-A key belongs to one user and one request body for IDEMPOTENCY_TTL; the response is stored in
-the transaction that made it, so a retry racing the first request either finds the key or
-fails on its primary key (and then finds it).
+A key belongs to one user and one request body for IDEMPOTENCY_TTL. It stores only the digest of
+the body and the id of the task it created: a retry answers with that task as it is now (the
+first response's very body while nobody has changed it). The key is stored in the transaction
+that creates the task, so a retry racing the first request either finds the key or fails on its
+primary key (and then finds it).
+
+The table stays bounded: a user holds at most `keys_per_user` keys (the oldest go first), and
+each process purges every user's expired keys at most once per PURGE_INTERVAL_SECONDS.
 """
 
 import hashlib
+import math
+import time
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,21 +26,47 @@ from todo_api.errors import IdempotencyKeyReused
 from todo_api.models import IdempotencyKey, table_of
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
+PURGE_INTERVAL_SECONDS = 600.0
 
 KEY = table_of(IdempotencyKey)
 _CUTOFF = bindparam("cutoff", type_=KEY.c.created_at.type)
-_GET_KEY = select(KEY.c.request_hash, KEY.c.status_code, KEY.c.response).where(
-    KEY.c.user_id == bindparam("owner"), KEY.c.key == bindparam("key"), KEY.c.created_at >= _CUTOFF
+_OF_OWNER = KEY.c.user_id == bindparam("owner")
+_GET_KEY = select(KEY.c.request_hash, KEY.c.status_code, KEY.c.task_id).where(
+    _OF_OWNER, KEY.c.key == bindparam("key"), KEY.c.created_at >= _CUTOFF
 )
-_PURGE_KEYS = delete(KEY).where(KEY.c.user_id == bindparam("owner"), KEY.c.created_at < _CUTOFF)
+_PURGE_KEYS = delete(KEY).where(_OF_OWNER, KEY.c.created_at < _CUTOFF)
+_PURGE_ALL_KEYS = delete(KEY).where(KEY.c.created_at < _CUTOFF)
+# The user's keys older than their `keep`-th newest (the (user_id, created_at) index serves it).
+_KEEP_NEWEST = delete(KEY).where(
+    _OF_OWNER,
+    KEY.c.created_at
+    < (
+        select(KEY.c.created_at)
+        .where(_OF_OWNER)
+        .order_by(KEY.c.created_at.desc())
+        .offset(bindparam("skip"))
+        .limit(1)
+        .scalar_subquery()
+    ),
+)
 _STORE_KEY = insert(KEY).values(
     user_id=bindparam("owner"),
     key=bindparam("key"),
     request_hash=bindparam("request_hash"),
     status_code=bindparam("status_code"),
-    response=bindparam("response", type_=KEY.c.response.type),
+    task_id=bindparam("task_id"),
     created_at=bindparam("now", type_=KEY.c.created_at.type),
 )
+# When each database (one per app and process) last purged every user's expired keys.
+_last_global_purge: "weakref.WeakKeyDictionary[Database, float]" = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredKey:
+    """What a key recorded: the first response's status and the task it created."""
+
+    status_code: int
+    task_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,23 +98,34 @@ class IdempotentRequest:
         return {"owner": self.user_id, "key": self.key, "cutoff": self.now - IDEMPOTENCY_TTL}
 
 
-async def replay(db: Database, request: IdempotentRequest) -> StoredResponse | None:
-    """The stored response for this key, if there is one; IdempotencyKeyReused if it was stored
-    for another body."""
+async def find(db: Database, request: IdempotentRequest) -> StoredKey | None:
+    """What this key recorded, if it did; IdempotencyKeyReused if it was for another body."""
     stored = await db.fetch_one(_GET_KEY, request.params())
     if stored is None:
         return None
     if stored["request_hash"] != request.request_hash:
         raise IdempotencyKeyReused()
-    return StoredResponse(stored["status_code"], stored["response"], replayed=True)
+    return StoredKey(stored["status_code"], stored["task_id"])
 
 
 async def store(
-    tx: Database, request: IdempotentRequest, status_code: int, body: dict[str, Any]
-) -> StoredResponse:
-    """Record the response for the key, in the transaction `tx` that made it (dropping the
-    user's expired keys); IntegrityViolation if a racing request stored the key first."""
-    await tx.execute(_PURGE_KEYS, request.params())
-    values = {"request_hash": request.request_hash, "status_code": status_code, "response": body}
-    await tx.execute(_STORE_KEY, request.params() | values | {"now": request.now})
-    return StoredResponse(status_code, body, replayed=False)
+    db: Database,
+    tx: Database,
+    request: IdempotentRequest,
+    status_code: int,
+    task_id: int,
+    keys_per_user: int,
+) -> None:
+    """Record the key, in the transaction `tx` (of `db`) that created its task;
+    IntegrityViolation if a racing request stored the key first. Drops the user's expired keys
+    and their oldest ones past `keys_per_user` (and, now and then, every user's expired keys)."""
+    params = request.params()
+    now = time.monotonic()
+    if now - _last_global_purge.get(db, -math.inf) > PURGE_INTERVAL_SECONDS:
+        _last_global_purge[db] = now
+        await tx.execute(_PURGE_ALL_KEYS, params)
+    else:
+        await tx.execute(_PURGE_KEYS, params)
+    values = {"request_hash": request.request_hash, "status_code": status_code, "task_id": task_id}
+    await tx.execute(_STORE_KEY, params | values | {"now": request.now})
+    await tx.execute(_KEEP_NEWEST, {"owner": request.user_id, "skip": keys_per_user - 1})

@@ -15,7 +15,13 @@ from typing import Any, TypeVar, cast
 
 from todo_api.auth import Principal
 from todo_api.db import Database, IntegrityViolation
-from todo_api.errors import ApiError, PreconditionFailed, TaskLimitReached, TaskNotFound
+from todo_api.errors import (
+    ApiError,
+    IdempotentTaskDeleted,
+    PreconditionFailed,
+    TaskLimitReached,
+    TaskNotFound,
+)
 from todo_api.models import TaskRow, utcnow
 from todo_api.schemas.listing import Cursor, TaskListQuery
 from todo_api.schemas.tasks import (
@@ -28,7 +34,7 @@ from todo_api.schemas.tasks import (
     task_view,
 )
 from todo_api.services import idempotency, task_repository
-from todo_api.services.idempotency import IdempotentRequest, StoredResponse
+from todo_api.services.idempotency import IdempotentRequest, StoredKey, StoredResponse
 from todo_api.services.recurrence import next_due
 from todo_api.services.users import KnownUsers, ensure_user
 
@@ -156,16 +162,17 @@ async def create_task_once(
     key: str,
     *,
     max_tasks: int = 0,
+    keys_per_user: int = 1000,
 ) -> StoredResponse:
-    """Create a task unless this `Idempotency-Key` already did (then replay that response).
+    """Create a task unless this `Idempotency-Key` already did (then answer with that task).
 
-    The key and the response are stored with the task in one transaction, so a retry racing
-    the first request either finds the key or fails on it and replays.
+    The key is stored with the task in one transaction, so a retry racing the first request
+    either finds the key or fails on it and replays.
     """
     now = utcnow()
     request = IdempotentRequest.of(owner.user_id, key, data, now)
-    if (stored := await idempotency.replay(db, request)) is not None:
-        return stored
+    if (stored := await idempotency.find(db, request)) is not None:
+        return await _replay(db, owner.user_id, stored)
     await _check_task_limit(db, owner.user_id, max_tasks)
     await ensure_user(db, owner, known_users)
     values = _new_task(owner.user_id, data, now)
@@ -174,13 +181,22 @@ async def create_task_once(
         try:
             async with db.transaction() as tx:
                 task = await task_repository.insert_one(tx, values, now)
-                return await idempotency.store(tx, request, 201, task_view(task))
+                await idempotency.store(db, tx, request, 201, task["id"], keys_per_user)
+            return StoredResponse(201, task_view(task), replayed=False)
         except IntegrityViolation:
-            if (stored := await idempotency.replay(db, request)) is not None:
-                return stored
+            if (stored := await idempotency.find(db, request)) is not None:
+                return await _replay(db, owner.user_id, stored)
             raise
 
     return await _recreating_user(db, owner, known_users, create)
+
+
+async def _replay(db: Database, user_id: str, stored: StoredKey) -> StoredResponse:
+    """The answer to a retry: the task the key created, as it is now."""
+    task = await task_repository.get(db, user_id, stored.task_id)
+    if task is None:
+        raise IdempotentTaskDeleted()
+    return StoredResponse(stored.status_code, task_view(task), replayed=True)
 
 
 # --- changing ---------------------------------------------------------------------------------
