@@ -39,7 +39,7 @@ IDEMPOTENCY_KEY = HeaderValue(
     TypeAdapter(
         Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")]
     ),
-    "Retries with the same key and body return the first response (24 h).",
+    "Retries with the same key and body answer with the task the first one created (24 h).",
 )
 IF_MATCH = HeaderValue.like_fastapi(
     "If-Match",
