@@ -11,6 +11,7 @@ the comparison.
 
 import argparse
 import asyncio
+import atexit
 import os
 import re
 import secrets
@@ -96,6 +97,15 @@ async def recreate_database(url: str) -> None:
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
         await admin.execute(f'CREATE DATABASE "{parsed.database}"')
+    finally:
+        await admin.close()
+
+
+async def drop_database(url: str) -> None:
+    parsed = make_url(url)
+    admin = await connect(parsed.set(database="postgres").render_as_string(hide_password=False))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
     finally:
         await admin.close()
 
@@ -207,6 +217,7 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
         self.log.close()
+        Path(self.log.name).unlink()
 
 
 # --- load -------------------------------------------------------------------------------------
@@ -371,6 +382,8 @@ def main() -> None:
 
     wrk = ensure_wrk()
     asyncio.run(recreate_database(url))
+    # The database is the benchmark's own: dropped however the run ends.
+    atexit.register(lambda: asyncio.run(drop_database(url)))
     env = os.environ | {
         "DATABASE_URL": url,
         "BETTER_AUTH_SECRET": SECRET,

@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import threading
 import time
 import uuid
@@ -531,3 +532,57 @@ def test_token_signed_by_a_published_but_weak_rsa_key_is_401(
     with pytest.warns(InsecureKeyLengthWarning):
         token = better_auth.token(weak)
     assert_unauthorized(_tasks(jwks_client, token), "Invalid token")
+
+
+# --- why a token was refused: DEBUG log lines for the operator, never the token ---------------
+
+
+def _refusal_logged(client: TestClient, token: str, caplog: pytest.LogCaptureFixture) -> str:
+    with caplog.at_level(logging.DEBUG, logger="todo_api.auth"):
+        assert client.get(TASKS, headers=bearer(token)).status_code == 401
+    records = [r for r in caplog.records if r.getMessage().startswith("Token refused")]
+    assert len(records) == 1, caplog.text
+    assert records[0].levelno == logging.DEBUG
+    assert token not in caplog.text
+    # Nor any of its three parts (header, claims, signature).
+    assert not any(part and part in caplog.text for part in token.split("."))
+    return records[0].getMessage()
+
+
+def test_refused_token_with_a_wrong_secret_is_logged_as_a_bad_signature(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = issue_token("some-other-secret-of-sufficient-length!!", subject="alice")
+    assert _refusal_logged(client, token, caplog) == (
+        "Token refused: bad signature (signed with another secret or key)"
+    )
+
+
+def test_refused_expired_token_is_logged_as_expired(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = make_token("alice", expires_in=timedelta(minutes=-5))
+    assert _refusal_logged(client, token, caplog) == "Token refused: expired"
+
+
+def test_refused_token_of_another_issuer_is_logged_with_the_expected_one(
+    jwks_client: TestClient, better_auth: BetterAuthServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = better_auth.token(iss="https://evil.example")
+    line = _refusal_logged(jwks_client, token, caplog)
+    assert line == f"Token refused: wrong issuer (expected {better_auth.url!r})"
+
+
+def test_refused_token_of_an_unknown_key_is_logged_with_its_kid(
+    jwks_client: TestClient, better_auth: BetterAuthServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = new_signing_key("EdDSA", kid="rotated-away")
+    line = _refusal_logged(jwks_client, better_auth.token(key), caplog)
+    assert line.startswith("Token refused: unknown key: no kid 'rotated-away' in ")
+
+
+def test_refused_token_without_expiry_is_logged_as_missing_exp(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = jwt.encode({"sub": "alice"}, TEST_SECRET, algorithm="HS256")
+    assert _refusal_logged(client, token, caplog) == "Token refused: no 'exp' claim"

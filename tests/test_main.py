@@ -30,12 +30,15 @@ def test_unsupported_method_is_405_with_detail(client: TestClient, alice: Header
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
-        ("POST", "/api/alice/tasks/1", "DELETE, GET, PATCH, PUT"),
-        ("OPTIONS", "/api/alice/tasks", "GET, POST"),
+        ("POST", "/api/alice/tasks/1", "DELETE, GET, HEAD, PATCH, PUT"),
+        ("OPTIONS", "/api/alice/tasks", "GET, HEAD, POST"),
         ("DELETE", "/api/alice/tasks/1/complete", "PATCH"),
-        ("PUT", "/api/alice/tasks/stats", "GET"),
+        ("PUT", "/api/alice/tasks/stats", "GET, HEAD"),
         ("GET", "/api/alice/tasks/bulk/complete", "POST"),
-        ("POST", "/", "GET"),
+        ("HEAD", "/api/auth/sign-in", "POST"),
+        ("POST", "/", "GET, HEAD"),
+        ("POST", "/docs", "GET, HEAD"),
+        ("DELETE", "/static/docs/swagger-ui.css", "GET, HEAD"),
     ],
 )
 def test_405_allow_header_lists_every_method_of_the_path(
@@ -44,6 +47,53 @@ def test_405_allow_header_lists_every_method_of_the_path(
     response = client.request(method, path, headers=alice)
     assert response.status_code == 405
     assert response.headers["Allow"] == allowed
+
+
+PATHS = [
+    "/",
+    "/health",
+    "/ready",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/redoc",
+    "/openapi.json",
+    "/static/docs/swagger-ui.css",
+    "/api/auth/me",
+    "/api/auth/sign-in",
+    "/api/alice/tasks",
+    "/api/alice/tasks/{id}",
+    "/api/alice/tasks/{id}/complete",
+    "/api/alice/tasks/stats",
+    "/api/alice/tags",
+]
+
+
+@pytest.mark.parametrize("path", [p for p in PATHS if p != "/api/auth/sign-in"])
+def test_head_is_served_wherever_get_is(
+    client: TestClient, alice: Headers, create_task, path: str
+) -> None:
+    path = path.format(id=create_task()["id"])
+    got = client.get(path, headers=alice)
+    head = client.head(path, headers=alice)
+    assert head.status_code == got.status_code
+    assert got.status_code == 200 if "complete" not in path else 405
+    assert head.content == b""
+    assert head.headers.get("content-length") == got.headers.get("content-length")
+    assert head.headers.get("content-type") == got.headers.get("content-type")
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_every_405_allow_header_is_true(
+    client: TestClient, alice: Headers, create_task, path: str
+) -> None:
+    path = path.format(id=create_task()["id"])
+    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+    answers = {method: client.request(method, path, headers=alice) for method in methods}
+    refused = {method for method, response in answers.items() if response.status_code == 405}
+    assert refused, "every path here refuses some method"
+    allowed = {answers[method].headers["Allow"] for method in refused}
+    assert len(allowed) == 1  # the same on every 405 of the path
+    assert set(allowed.pop().split(", ")) == set(methods) - refused
 
 
 def test_unexpected_failure_is_a_generic_500_and_a_logged_traceback(

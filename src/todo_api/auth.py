@@ -27,7 +27,15 @@ MAX_USER_ID_LENGTH = 255
 
 
 class AuthError(Unauthorized):
-    """The token is not valid; the message is safe to show the client (it is the 401's detail)."""
+    """The token is not valid; the message is safe to show the client (it is the 401's detail).
+
+    `reason` says why in an operator's words (logged at DEBUG): a wrong secret and an expired
+    token look alike to the client, not to the person who configured the service.
+    """
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +80,26 @@ def _decode(token: str, key: Any, **checks: Any) -> dict[str, Any]:
     try:
         return jwt.decode(token, key, **checks)
     except jwt.ExpiredSignatureError:
-        raise AuthError("Token has expired") from None
-    except jwt.PyJWTError:  # also key errors, e.g. a too short key
-        raise AuthError("Invalid token") from None
+        raise AuthError("Token has expired", "expired") from None
+    except jwt.PyJWTError as error:  # also key errors, e.g. a too short key
+        raise AuthError("Invalid token", _reason(error, checks)) from None
+
+
+def _reason(error: jwt.PyJWTError, checks: dict[str, Any]) -> str:
+    """Why PyJWT refused a token, for the operator (never quoting the token)."""
+    if isinstance(error, jwt.InvalidSignatureError):
+        return "bad signature (signed with another secret or key)"
+    if isinstance(error, jwt.InvalidIssuerError):
+        return f"wrong issuer (expected {checks.get('issuer')!r})"
+    if isinstance(error, jwt.InvalidAudienceError):
+        return f"wrong audience (expected {checks.get('audience')!r})"
+    if isinstance(error, jwt.MissingRequiredClaimError):
+        return f"no {error.claim!r} claim"
+    if isinstance(error, jwt.ImmatureSignatureError):
+        return "not valid yet (iat or nbf in the future)"
+    if isinstance(error, jwt.DecodeError):
+        return f"malformed ({error})"
+    return f"{type(error).__name__}: {error}"
 
 
 # The JOSE `typ` of the service's own tokens: RFC 9068's access-token type.
@@ -199,15 +224,17 @@ class JwksKeys:
             return key
         jwk = self._jwks.get(kid)
         if jwk is None:
-            raise AuthError("Invalid token")
+            raise AuthError("Invalid token", f"unknown key: no kid {kid[:64]!r} in {self.url}")
         # A key that names its algorithm is bound to it; one that does not takes the token's
         # (already allow-listed) algorithm only if its key type fits that algorithm.
         if jwk.get("alg", algorithm) != algorithm:
-            raise AuthError("Invalid token")
+            raise AuthError(
+                "Invalid token", f"key {kid!r} is for {jwk.get('alg')}, not {algorithm}"
+            )
         try:
             key = jwt.PyJWK(jwk, algorithm)
         except (jwt.PyJWTError, KeyError, TypeError, ValueError):
-            raise AuthError("Invalid token") from None
+            raise AuthError("Invalid token", f"key {kid!r} is unusable for {algorithm}") from None
         self._keys[(kid, algorithm)] = key
         return key
 
@@ -285,7 +312,7 @@ class JwksVerifier:
         """The token's claims, or AuthError; `header` is the token's (unverified) header."""
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
-            raise AuthError("Invalid token")
+            raise AuthError("Invalid token", "no kid in the header of an asymmetric token")
         key = await self.keys.key(kid, header["alg"])
         required = ["exp"] + ["iss"] * bool(self.issuer) + ["aud"] * bool(self.audience)
         return _decode(
@@ -330,16 +357,27 @@ class TokenVerifier:
         if (principal := self.verified.get(token, self._leeway)) is not None:
             return principal
         try:
+            principal, expires_at = await self._verify(token)
+        except AuthError as error:
+            logger.debug("Token refused: %s", error.reason)
+            raise
+        self.verified.put(token, principal, expires_at)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
+        try:
             header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
-            raise AuthError("Invalid token") from None
+        except jwt.PyJWTError as error:
+            raise AuthError("Invalid token", f"malformed ({error})") from None
         algorithm = header.get("alg")
         if self.shared_secret is not None and algorithm == self.shared_secret.algorithm:
             claims = self.shared_secret.decode(token, header)
         elif self.jwks is not None and algorithm in self.jwks.algorithms:
             claims = await self.jwks.decode(token, header)
         else:
-            raise AuthError("Invalid token")
+            raise AuthError(
+                "Invalid token", f"algorithm {str(algorithm)[:20]!r} is not accepted here"
+            )
         principal = principal_from_claims(claims)
         if (
             self.shared_secret is not None
@@ -349,8 +387,7 @@ class TokenVerifier:
             # The service's own sign-up: an address nobody verified is not written into the
             # shared `user` table (see services/accounts.py).
             principal = dataclasses.replace(principal, email=None)
-        self.verified.put(token, principal, claims["exp"])
-        return principal
+        return principal, claims["exp"]
 
     async def close(self) -> None:
         """Release what the verifier runs in the background."""

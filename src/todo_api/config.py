@@ -11,6 +11,7 @@ from limits import parse_many
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 logger = logging.getLogger(__name__)
 
@@ -212,7 +213,12 @@ class Settings(BaseSettings):
 
     def secret_file_path(self) -> Path:
         """Where the generated development secret lives: next to the SQLite file, else the CWD."""
-        url = make_url(self.effective_database_url)
+        try:
+            url = make_url(self.effective_database_url)
+        except (ArgumentError, ValueError):
+            # `todo-api token` needs no database: a URL the server would refuse is no reason
+            # to refuse a token.
+            return Path.cwd() / SECRET_FILE_NAME
         if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
             return Path(url.database).resolve().parent / SECRET_FILE_NAME
         return Path.cwd() / SECRET_FILE_NAME

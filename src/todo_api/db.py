@@ -9,10 +9,13 @@ run through SQLAlchemy.
 import asyncio
 import json
 import logging
+import socket
+import sqlite3
+import ssl
 import uuid
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,19 +63,37 @@ class DatabaseTarget:
 
 # libpq's sslmode values, as asyncpg's `ssl` argument spells them.
 _SSLMODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
+_TLS_REQUIRED = {"require", "verify-ca", "verify-full"}
+
+
+_URL_SHAPES = "sqlite:///path/to/todo.db or postgresql://user:password@host:5432/database"
+_BAD_PORT = "DATABASE_URL's port must be a number from 1 to 65535"
 
 
 def database_target(raw_url: str, *, connect_timeout: float = 10.0) -> DatabaseTarget:
-    """Map `sqlite:///…`, `postgres://…` and Neon's `postgresql://…?sslmode=…` to async drivers."""
+    """Map `sqlite:///…`, `postgres://…` and Neon's `postgresql://…?sslmode=…` to async drivers.
+
+    ConfigError's message names what is wrong in one line, never echoing the URL (it may hold
+    a password).
+    """
     try:
         url = make_url(raw_url)
-    except Exception as error:
-        raise ConfigError(f"DATABASE_URL is not a database URL: {error}") from None
+    except (exc.ArgumentError, ValueError) as error:
+        # ArgumentError: unparseable; ValueError: int() of the port failed. Neither message is
+        # shown as it is: they may quote the password.
+        if "int()" in str(error):
+            raise ConfigError(_BAD_PORT) from None
+        raise ConfigError(f"DATABASE_URL is not a database URL; expected {_URL_SHAPES}") from None
     backend = url.get_backend_name()
     if backend == "sqlite":
         return DatabaseTarget(url.set(drivername="sqlite+aiosqlite"), {"timeout": connect_timeout})
     if backend not in {"postgres", "postgresql"}:
-        raise ConfigError(f"DATABASE_URL must be sqlite:// or postgresql://, not {backend}://")
+        raise ConfigError(
+            f"DATABASE_URL must start with sqlite:// or postgresql:// (postgres:// works too), "
+            f"not {backend}://"
+        )
+    if url.port is not None and not 1 <= url.port <= 65535:
+        raise ConfigError(f"{_BAD_PORT}, not {url.port}")
 
     query = dict(url.query)
     connect_args: dict[str, Any] = {"timeout": connect_timeout}
@@ -408,6 +429,121 @@ async def open_database(settings: Settings, *, migrate: bool) -> Database:
     except _CONNECTION_ERRORS as error:
         raise DatabaseUnavailable(str(error) or type(error).__name__) from error
     return PostgresDatabase(pool, acquire_timeout=settings.db_connect_timeout_seconds)
+
+
+async def check_connection(settings: Settings) -> None:
+    """Connect once, before serving: ConfigError or DatabaseUnavailable otherwise, whose
+    one-line message names the problem and its fix (and never the password)."""
+    target = database_target(
+        settings.effective_database_url, connect_timeout=settings.db_connect_timeout_seconds
+    )
+    if target.is_sqlite:
+        _check_sqlite_file(target.url.database)
+        return
+    options = {k: v for k, v in target.connect_args.items() if k != "prepared_statement_name_func"}
+    url = target.url
+    try:
+        connection = await asyncpg.connect(
+            host=url.host,
+            port=url.port,
+            user=url.username,
+            password=url.password,
+            database=url.database,
+            **options,
+        )
+    except Exception as error:
+        raise connection_failure(error, settings) from None
+    await connection.close()
+
+
+def _check_sqlite_file(database: str | None) -> None:
+    if not database or database == ":memory:":
+        return
+    path = Path(database)
+    if not path.parent.is_dir():
+        raise ConfigError(
+            f"DATABASE_URL names the SQLite file {database}, but the directory "
+            f"{path.parent} does not exist: create it, or fix DATABASE_URL"
+        )
+    if path.is_dir():
+        raise ConfigError(f"DATABASE_URL names the SQLite file {database}, but it is a directory")
+    try:
+        sqlite3.connect(path).close()
+    except sqlite3.Error as error:
+        raise ConfigError(f"Cannot open the SQLite file {database}: {error}") from None
+
+
+def connection_failure(error: BaseException, settings: Settings) -> Exception:
+    """What a failed connection to PostgreSQL means for the operator, in one line.
+
+    ConfigError when DATABASE_URL (or the server's set-up) must change, DatabaseUnavailable when
+    the server is not there; the error itself when it is neither (then it is a bug to report).
+    """
+    url = make_url(settings.effective_database_url)
+    where = f"{url.host or 'localhost'}:{url.port or 5432}"
+    database, user = url.database or url.username or "postgres", url.username or "postgres"
+    sslmode = url.query.get("sslmode")
+    for cause in _causes(error):
+        if isinstance(cause, asyncpg.InvalidCatalogNameError):
+            return ConfigError(
+                f'Database "{database}" does not exist on {where}: create it (createdb -h '
+                f"{url.host or 'localhost'} -p {url.port or 5432} -U {user} {database}), or "
+                "name an existing one in DATABASE_URL"
+            )
+        if isinstance(
+            cause, asyncpg.InvalidPasswordError | asyncpg.InvalidAuthorizationSpecificationError
+        ):
+            return ConfigError(
+                f"PostgreSQL at {where} refused user {user!r}: {cause}; check the user and "
+                "password in DATABASE_URL"
+            )
+        if isinstance(cause, ConnectionRefusedError):
+            return DatabaseUnavailable(
+                f"Cannot connect to PostgreSQL at {where}: nothing is listening there "
+                "(connection refused). Start PostgreSQL, or fix the host and port in DATABASE_URL"
+            )
+        if isinstance(cause, socket.gaierror):
+            return DatabaseUnavailable(
+                f"Cannot connect to PostgreSQL: the host {url.host!r} in DATABASE_URL does not "
+                "resolve. Check the host name (and the network)"
+            )
+        if isinstance(cause, TimeoutError):
+            return DatabaseUnavailable(
+                f"Cannot connect to PostgreSQL at {where}: no answer within "
+                f"{settings.db_connect_timeout_seconds:g} s. Check the host, the port and any "
+                "firewall, or raise DB_CONNECT_TIMEOUT_SECONDS"
+            )
+        if isinstance(cause, ssl.SSLError):
+            return ConfigError(f"TLS with PostgreSQL at {where} failed: {cause.reason or cause}")
+        if isinstance(cause, ConnectionError) and "SSL" in str(cause):
+            # asyncpg asks for TLS first unless sslmode=disable; the server said no, or hung up.
+            if sslmode in _TLS_REQUIRED:
+                return ConfigError(
+                    f"PostgreSQL at {where} does not accept TLS, but DATABASE_URL asks for "
+                    f"sslmode={sslmode}: use sslmode=prefer (or disable) for a server without "
+                    "TLS; Neon always needs sslmode=require"
+                )
+            return DatabaseUnavailable(
+                f"Cannot connect to PostgreSQL at {where}: the server hung up at once. Is it "
+                "PostgreSQL that listens there? Check the host and port in DATABASE_URL"
+            )
+        if isinstance(cause, asyncpg.PostgresError):
+            return DatabaseUnavailable(f"PostgreSQL at {where} refused the connection: {cause}")
+        if isinstance(cause, OSError):
+            return DatabaseUnavailable(
+                f"Cannot connect to PostgreSQL at {where}: {cause.strerror or cause}"
+            )
+    return error if isinstance(error, Exception) else RuntimeError(str(error))
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """The error, and what it wraps (SQLAlchemy's `orig`, `raise … from`), outermost first."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
 
 
 def alembic_config() -> Config:

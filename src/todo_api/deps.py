@@ -119,7 +119,12 @@ class OwnerAuth(_BearerScheme):
     async def __call__(self, request: Request, user_id: Annotated[str, Path()]) -> Caller:
         principal = await self.authenticate(request)
         if user_id != principal.user_id:
-            raise Forbidden()
+            # The caller's own id only: a client that took a name or an email for it learns
+            # which path is theirs.
+            raise Forbidden(
+                "Not authorized to access this user's tasks: this token belongs to "
+                f"user {principal.user_id!r}"
+            )
         state = request.app.state
         await state.rate_limiter.check_user(principal.user_id)
         return Caller(principal, state.db, state.known_users, state.settings)

@@ -15,7 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import compile_path
+from starlette.routing import Match, Mount, Route, compile_path
+from starlette.types import Scope
 
 from todo_api import __version__
 from todo_api.auth import create_verifier
@@ -26,6 +27,7 @@ from todo_api.mcp import endpoint as mcp_endpoint
 from todo_api.mcp.tools import build_server
 from todo_api.middleware import (
     BodySizeLimitMiddleware,
+    HeadMiddleware,
     IpRateLimitMiddleware,
     OriginCORSMiddleware,
     RequestContextMiddleware,
@@ -146,21 +148,36 @@ def _path_pattern(template: str, operations: dict[str, Any]) -> re.Pattern[str]:
     return compile_path(template)[0]
 
 
-async def _method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
-    # FastAPI routes each method separately, and the first route matching the path answers 405
-    # with only its own method in `Allow`: list what the schema declares for the path instead.
-    path = request.url.path
+def allowed_methods(app: FastAPI, scope: Scope) -> set[str]:
+    """The methods the app serves on the scope's path (HEAD wherever GET is): those the OpenAPI
+    document declares for it, and those of the routes it leaves out (docs pages, static files)."""
+    path = scope["path"]
     methods = {
         method.upper()
-        for template, operations in request.app.openapi()["paths"].items()
+        for template, operations in app.openapi()["paths"].items()
         if _path_pattern(template, operations).fullmatch(path)
         for method in operations
     }
+    # The router has made `scope` the matched route's (a mount's root_path): start afresh.
+    root_path = scope.get("app_root_path", scope.get("root_path", ""))
+    probe = {"type": "http", "method": "GET", "path": path, "root_path": root_path}
+    for route in app.routes:
+        if isinstance(route, Route | Mount) and route.matches(probe)[0] is not Match.NONE:
+            # A mount (the docs' static files) serves what files are read with.
+            methods |= getattr(route, "methods", None) or {"GET"}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return methods
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
+    # FastAPI routes each method separately, and the first route matching the path answers 405
+    # with only its own method in `Allow`: list what every route on the path serves instead.
     detail = exc.detail if isinstance(exc, StarletteHTTPException) else "Method Not Allowed"
     return JSONResponse(
         {"detail": detail},
         status_code=status.HTTP_405_METHOD_NOT_ALLOWED,
-        headers={"Allow": ", ".join(sorted(methods))},
+        headers={"Allow": ", ".join(sorted(allowed_methods(request.app, request.scope)))},
     )
 
 
@@ -192,7 +209,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     rate_limiter = RateLimiter(settings)
     app.state.rate_limiter = rate_limiter
-    # Added innermost first: request context → CORS → address rate limit → body size → app.
+    # Added innermost first: request context → CORS → address rate limit → body size → HEAD
+    # → app.
+    app.add_middleware(HeadMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Limits that are off cost nothing: no middleware, and the owner check skips the count.
     if rate_limiter.per_ip:

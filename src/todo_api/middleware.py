@@ -273,3 +273,28 @@ class IpRateLimitMiddleware:
                 )
                 return
         await self.app(scope, receive, send)
+
+
+class HeadMiddleware:
+    """HEAD wherever GET is served: the request runs as a GET and only its headers are sent.
+
+    FastAPI routes just the methods a route declares (Starlette's own routes add HEAD to GET);
+    doing it here keeps HEAD out of the OpenAPI document, where every GET would double.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)

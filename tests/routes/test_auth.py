@@ -161,6 +161,28 @@ def test_sign_in_returns_a_token_for_the_account(
     assert client.get(ME, headers=bearer(body["access_token"])).json()["id"] == user["id"]
 
 
+@pytest.mark.parametrize("route", ["sign-in", "token"])
+def test_sign_in_answers_with_the_user_beside_the_token(
+    client: TestClient, sign_up: Callable[..., dict], route: str
+) -> None:
+    signed_up = sign_up()
+    credentials = {"email": "carol@example.com", "password": PASSWORD}
+    if route == "token":  # the OAuth2 form of /docs
+        form = {"username": credentials["email"], "password": PASSWORD}
+        response = client.post("/api/auth/token", data=form)
+    else:
+        response = client.post(SIGN_IN, json=credentials)
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"access_token", "token_type", "expires_in", "user"}
+    assert body["user"] == signed_up["user"]
+    assert {"id", "email", "name"} <= set(body["user"])
+    assert body["user"]["email"] == "carol@example.com"
+    # Its id is the path's: the token opens /api/{id}/tasks.
+    path = f"/api/{body['user']['id']}/tasks"
+    assert client.get(path, headers=bearer(body["access_token"])).status_code == 200
+
+
 @pytest.mark.parametrize("email", ["carol@example.com", "nobody@example.com"])
 def test_wrong_password_or_unknown_email_is_401(
     client: TestClient, sign_up: Callable[..., dict], email: str

@@ -399,7 +399,9 @@ def test_naming_another_user_in_the_path_is_403(
     bobs = create_task("bob's", headers=bob, user="bob")
     response = client.request(method, path.format(id=bobs["id"]), json=body, headers=alice)
     assert response.status_code == 403
-    assert response.json() == {"detail": "Not authorized to access this user's tasks"}
+    assert response.json() == {
+        "detail": "Not authorized to access this user's tasks: this token belongs to user 'alice'"
+    }
     assert client.get("/api/bob/tasks", headers=bob).json() == [bobs]
 
 

@@ -14,11 +14,10 @@ from todo_api.errors import InvalidCredentials, Unauthorized
 from todo_api.routes.responses import Responses
 from todo_api.schemas.accounts import (
     Password,
-    SignedUp,
+    SignedIn,
     SignIn,
     SignInEmail,
     SignUp,
-    Token,
     UserRead,
 )
 from todo_api.schemas.messages import ErrorDetail
@@ -69,11 +68,10 @@ async def sign_up(
     settings: SettingsDep,
     verifier: VerifierDep,
     throttle: LoginThrottleDep,
-) -> SignedUp:
-    """Create an account; returns the user and a token for them."""
+) -> SignedIn:
+    """Create an account; returns a token and the user it belongs to."""
     user = await accounts.sign_up(db, data, settings, _client_ip(request), throttle)
-    token = _token(user, settings, verifier)
-    return SignedUp(**token.model_dump(), user=accounts.user_read(user))
+    return _signed_in(user, settings, verifier)
 
 
 @accounts_router.post("/sign-in", responses=_CREDENTIAL_ERRORS)
@@ -84,10 +82,10 @@ async def sign_in(
     settings: SettingsDep,
     verifier: VerifierDep,
     throttle: LoginThrottleDep,
-) -> Token:
-    """Exchange an email and password for a token."""
+) -> SignedIn:
+    """Exchange an email and password for a token; the answer names the user it belongs to."""
     user = await accounts.authenticate(db, data.email, data.password, _client_ip(request), throttle)
-    return _token(user, settings, verifier)
+    return _signed_in(user, settings, verifier)
 
 
 @accounts_router.post("/token", responses=_CREDENTIAL_ERRORS)
@@ -98,7 +96,7 @@ async def token(
     settings: SettingsDep,
     verifier: VerifierDep,
     throttle: LoginThrottleDep,
-) -> Token:
+) -> SignedIn:
     """The OAuth2 password flow (`username` is the email), for the docs' Authorize button."""
     try:
         email = _EMAIL.validate_python(form.username)
@@ -106,16 +104,17 @@ async def token(
     except ValidationError:
         raise InvalidCredentials() from None
     user = await accounts.authenticate(db, email, form.password, _client_ip(request), throttle)
-    return _token(user, settings, verifier)
+    return _signed_in(user, settings, verifier)
 
 
 def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _token(user: Row, settings: Settings, verifier: TokenVerifier) -> Token:
+def _signed_in(user: Row, settings: Settings, verifier: TokenVerifier) -> SignedIn:
     signer = verifier.shared_secret
     assert signer is not None  # accounts on → the shared-secret mode is on
-    return accounts.access_token(
+    token = accounts.access_token(
         user, signer=signer, expires_in=settings.access_token_expire_seconds
     )
+    return SignedIn(**token.model_dump(), user=accounts.user_read(user))

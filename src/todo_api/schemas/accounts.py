@@ -76,7 +76,8 @@ class Token(BaseModel):
     expires_in: int
 
 
-class SignedUp(Token):
-    """A new account: its profile and a token to use right away."""
+class SignedIn(Token):
+    """A token and the user it belongs to, as Better Auth answers sign-up and sign-in: the
+    user's `id` is the `{user_id}` of their paths."""
 
     user: UserRead
