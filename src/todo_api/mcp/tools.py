@@ -27,7 +27,7 @@ from mcp.types import (
 )
 from pydantic import Field, ValidationError
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from typing_extensions import TypedDict
 
 from todo_api import __version__
@@ -210,14 +210,21 @@ async def _error_result(request: Request, error: ToolError) -> CallToolResult:
 
 async def _handled(request: Request, exc: BaseException) -> Response:
     """What the app's exception handlers answer `exc` with, found as Starlette finds them
-    (by status code for an HTTPException, else by class); unexpected errors get the 500
-    handler, which logs them."""
+    (by status code for an HTTPException, else by class); an unexpected error is logged with
+    its traceback and answered as the request middleware answers it on REST: a bare 500."""
     handlers = request.app.exception_handlers
     handler = None
     if isinstance(exc, HTTPException):
         handler = handlers.get(exc.status_code)
     if handler is None:
-        handler = next(handlers[cls] for cls in type(exc).__mro__ if cls in handlers)
+        handler = next((handlers[cls] for cls in type(exc).__mro__ if cls in handlers), None)
+    if handler is None:
+        logger.error(
+            "Unhandled error in an MCP tool call (request id %s)",
+            request.scope.get("state", {}).get("request_id"),
+            exc_info=exc,
+        )
+        return JSONResponse({"detail": "Internal server error"}, status_code=500)
     response = handler(request, exc)
     if inspect.isawaitable(response):
         response = await response
