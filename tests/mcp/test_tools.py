@@ -345,6 +345,21 @@ async def test_the_task_cap_applies_with_the_rest_apis_detail(serve: Serve) -> N
     assert detail == response.json()["detail"]
 
 
+async def test_completing_a_recurring_task_at_the_cap_is_refused_as_over_rest(
+    serve: Serve,
+) -> None:
+    base_url = serve(max_tasks_per_user=2)
+    with rest(base_url) as client:
+        first = client.post("/api/alice/tasks", json={"title": "d", "recurrence": "daily"}).json()
+        client.post("/api/alice/tasks", json={"title": "two"})
+    async with connect(base_url, ALICE) as session:
+        detail = await fail(session, "complete_task", task_id=first["id"])
+    with rest(base_url) as client:
+        assert len(client.get("/api/alice/tasks").json()) == 2
+        assert client.get(f"/api/alice/tasks/{first['id']}").json()["completed"] is False
+    assert detail == "Task limit reached: one user may hold at most 2 tasks"
+
+
 async def test_tool_calls_count_against_the_users_rate_limit(serve: Serve) -> None:
     base_url = serve(rate_limit_per_user="4/minute")
     async with connect(base_url, ALICE) as session:

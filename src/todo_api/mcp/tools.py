@@ -343,7 +343,9 @@ def _add_tools(server: TaskServer) -> None:
         caller = await _owner(ctx, user_id)
         task = await task_service.get_task(caller.db, caller.user_id, task_id)
         if not task["completed"]:
-            task = await task_service.update_task(caller.db, task, {"completed": True})
+            task = await task_service.update_task(
+                caller.db, task, {"completed": True}, max_tasks=caller.settings.max_tasks_per_user
+            )
         return _change(task, "completed")
 
     @tool(_WRITE.model_copy(update={"destructive_hint": True}))
@@ -393,7 +395,9 @@ def _add_tools(server: TaskServer) -> None:
             recurrence_interval=recurrence_interval,
         )
         data = TaskPatch.model_validate(changes)
-        task = await task_service.update_task(caller.db, task, data.changes())
+        task = await task_service.update_task(
+            caller.db, task, data.changes(), max_tasks=caller.settings.max_tasks_per_user
+        )
         return _change(task, "updated")
 
     @tool(_READ)
