@@ -12,6 +12,7 @@ the comparison.
 import argparse
 import asyncio
 import atexit
+import json
 import os
 import re
 import secrets
@@ -373,6 +374,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, help="seconds per measurement")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, help="alternating service/ceiling rounds")
+    parser.add_argument("--streams", type=int, default=5000, help="open event streams")
     args = parser.parse_args()
     duration = args.duration or (2 if args.quick else 10)
     rounds = args.rounds or (1 if args.quick else 3)
@@ -395,7 +397,7 @@ def main() -> None:
 
     token_for = {
         user: issue_token(SECRET, subject=user, expires_in=timedelta(hours=2))
-        for user in ("small", "big", "writer", "deleter")
+        for user in ("small", "big", "writer", "deleter", "syncer", "streamer")
     }
     asyncio.run(seed_tasks(url, "small", 50))
     # Enough tasks that every delete (and every update) hits a task of its own.
@@ -406,8 +408,15 @@ def main() -> None:
     create_body = '{"title": "Benchmark task", "description": "created by wrk"}'
     rows: list[Row] = []
     memory: dict[str, float] = {}
+    ratios: dict[str, float] = {}
 
     service = Server("service", [TODO_API, "serve", "--port", "{port}"], env)
+    # The same service with the change log off: what a create cost before it.
+    unlogged = Server(
+        "service-without-log",
+        [TODO_API, "serve", "--port", "{port}"],
+        env | {"CHANGES_ENABLED": "false"},
+    )
     ceiling = Server(
         "ceiling",
         [
@@ -517,6 +526,54 @@ def main() -> None:
             mcp_call("list_tasks", "{}", token_for["small"]),
             {"method": "GET", "path": "/api/small/tasks", "token": token_for["small"]},
         )
+        pairs: list[tuple[Result, Result]] = []
+        for round_number in range(rounds):
+            order = (service, unlogged) if round_number % 2 == 0 else (unlogged, service)
+            measured = {
+                server.name: run_wrk(
+                    wrk,
+                    server.base,
+                    method="POST",
+                    path="/api/writer/tasks",
+                    token=token_for["writer"],
+                    body=create_body,
+                    **load,
+                )
+                for server in order
+            }
+            pairs.append((measured["service"], measured["service-without-log"]))
+        rows.append(Row("create, change log off", median_of([off for _, off in pairs])))
+        ratios["create req/s, log on / off"] = statistics.median(
+            on.requests_per_second / off.requests_per_second for on, off in pairs
+        )
+        # Sync: a page of 100 changes against a page of 100 tasks, in alternating rounds.
+        sync_client = httpx.Client(base_url=service.base, headers=bearer(token_for["syncer"]))
+        for n in range(120):
+            sync_client.post("/api/syncer/tasks", json={"title": f"Synced {n}"}).raise_for_status()
+        sync_client.close()
+        list_page, changes_page = [], []
+        for round_number in range(rounds):
+            requests = [
+                (list_page, "/api/syncer/tasks?limit=100"),
+                (changes_page, "/api/syncer/changes?limit=100"),
+            ]
+            for results, path in requests if round_number % 2 == 0 else requests[::-1]:
+                results.append(
+                    run_wrk(
+                        wrk,
+                        service.base,
+                        method="GET",
+                        path=path,
+                        token=token_for["syncer"],
+                        **load,
+                    )
+                )
+        rows.append(Row("list (page of 100 tasks)", median_of(list_page)))
+        rows.append(Row("changes (page of 100)", median_of(changes_page)))
+        ratios["changes page cost / list page cost"] = statistics.median(
+            t.requests_per_second / c.requests_per_second
+            for t, c in zip(list_page, changes_page, strict=True)
+        )
         alone(
             "get one",
             method="GET",
@@ -581,15 +638,103 @@ def main() -> None:
             body=create_body,
         )
         memory["service RSS after load"] = service.rss_mb()
+        unlogged.stop()
+        ceiling.stop()
+        streams = 500 if args.quick else args.streams
+        streaming = measure_streams(service, token_for["streamer"], streams, 2 if args.quick else 5)
     finally:
         service.stop()
+        unlogged.stop()
         ceiling.stop()
 
-    report(rows, memory, table_size, args, duration, rounds)
+    report(rows, memory, table_size, args, duration, rounds, ratios, streaming)
+    # Issue 16: reminders are due on time, on a database of their own.
+    from bench import reminders
+
+    lateness_url = make_url(url).set(database="todo_bench_reminders")
+    reminders.report(
+        reminders.run(lateness_url.render_as_string(hide_password=False), quick=args.quick)
+    )
+
+
+@dataclass
+class Streaming:
+    """Event streams held open on the one worker, and how fast a change reached them."""
+
+    streams: int
+    rss_mb: float
+    idle_rss_mb: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    delivered: int
+    expected: int
+
+
+def measure_streams(service: Server, token: str, streams: int, changes: int) -> Streaming:
+    """Open `streams` event streams of one user, then time `changes` creates reaching them all.
+
+    Each latency runs from just before the create is sent (its commit is a little later) to
+    the moment the client process reads the event on one stream.
+    """
+    idle = service.rss_mb()
+    client = subprocess.Popen(
+        [sys.executable, "-m", "bench.streams", service.base, token, "streamer", str(streams)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert client.stdin is not None and client.stdout is not None
+    if client.stdout.readline().strip() != "ready":
+        sys.exit("the event-stream client could not open its streams")
+    time.sleep(2)
+    rss = service.rss_mb()
+    sent: dict[int, float] = {}
+    with httpx.Client(base_url=service.base, headers=bearer(token), timeout=30) as writer:
+        for n in range(changes):
+            started = time.time()
+            response = writer.post("/api/streamer/tasks", json={"title": f"Live {n}"})
+            response.raise_for_status()
+            sent[response.json()["id"]] = started
+            time.sleep(2)
+    client.stdin.write("done\n")
+    client.stdin.flush()
+    arrivals = json.loads(client.stdout.readline())
+    client.wait(timeout=60)
+    latencies = sorted(
+        (arrived - sent[int(task_id)]) * 1000
+        for task_id, times in arrivals.items()
+        if int(task_id) in sent
+        for arrived in times
+    )
+    if not latencies:
+        sys.exit("no event reached the streams")
+    return Streaming(
+        streams,
+        rss,
+        idle,
+        statistics.median(latencies),
+        latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        latencies[-1],
+        len(latencies),
+        streams * changes,
+    )
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 def report(
-    rows: list[Row], memory: dict[str, float], table_size: int, args, duration: int, rounds: int
+    rows: list[Row],
+    memory: dict[str, float],
+    table_size: int,
+    args,
+    duration: int,
+    rounds: int,
+    ratios: dict[str, float],
+    streaming: Streaming,
 ) -> None:
     print()
     print(
@@ -652,6 +797,17 @@ def report(
         # Issue 17's: a tool call costs at most twice the REST request doing the same.
         *((f"{row.name}: cost", row.rps_ratio, "≤", 2.0) for row in mcp_rows),
         ("error responses", errors, "=", 0),
+        # Issue 15's: the change log's cost, and the live streams on one worker.
+        ("create req/s, change log on / off", ratios["create req/s, log on / off"], "≥", 0.9),
+        (
+            "changes page cost / list page cost",
+            ratios["changes page cost / list page cost"],
+            "≤",
+            1.2,
+        ),
+        (f"RSS with {streaming.streams:,} open streams, MB", streaming.rss_mb, "<", 500),
+        (f"event to all {streaming.streams:,} streams, p99 ms", streaming.p99_ms, "<", 2000),
+        ("events not delivered", streaming.expected - streaming.delivered, "=", 0),
     ]
     print("| target | measured | goal | met |")
     print("|---|---:|---:|:-:|")
@@ -666,6 +822,12 @@ def report(
     )
     for name, megabytes in memory.items():
         print(f"{name}: {megabytes:.0f} MB")
+    print(
+        f"event streams: {streaming.streams:,} open on one worker, RSS {streaming.idle_rss_mb:.0f} "
+        f"MB before, {streaming.rss_mb:.0f} MB with them; a change reached them all: "
+        f"p50 {streaming.p50_ms:.0f} ms, p99 {streaming.p99_ms:.0f} ms, max "
+        f"{streaming.max_ms:.0f} ms ({streaming.delivered:,} of {streaming.expected:,} deliveries)"
+    )
     # Timings never fail the run (this machine is noisy); error responses do.
     if errors:
         sys.exit(1)

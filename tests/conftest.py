@@ -22,6 +22,8 @@ from jwt.algorithms import get_default_algorithms
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from tests.receiver import Receiver, serve_receiver
+from tests.smtp import Mailbox, serve_smtp
 from todo_api.auth import issue_token
 from todo_api.config import Settings
 from todo_api.db import create_engine
@@ -300,3 +302,15 @@ def jwks_client(
     """The app verifying Better Auth's tokens (and, as by default, the shared secret's)."""
     with TestClient(create_app(make_settings(better_auth_url=better_auth.url))) as client:
         yield client
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on 127.0.0.1 that verifies signatures (set `.secret` first)."""
+    yield from serve_receiver()
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server on 127.0.0.1 that keeps what it receives (`.url` for SMTP_URL)."""
+    yield from serve_smtp()

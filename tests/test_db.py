@@ -100,7 +100,8 @@ def test_task_timestamps_are_stored_timezone_aware(client: TestClient, alice: He
         "WHERE table_name IN ('task', 'user') AND data_type LIKE 'timestamp%'",
     )
     assert {row["data_type"] for row in rows} == {"timestamp with time zone"}
-    assert len(rows) == 6  # created/updated of both, a task's completed_at and due_at
+    # created/updated of both; a task's completed_at, due_at and next_reminder_at
+    assert len(rows) == 7
 
 
 def _schema_differences(settings) -> list:

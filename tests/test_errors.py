@@ -12,12 +12,16 @@ from todo_api.errors import (
     IdempotencyKeyReused,
     InvalidCredentials,
     PreconditionFailed,
+    RemindersNeedDueTime,
     TaskLimitReached,
     TaskNotFound,
     TooManyAttempts,
     TooManyRequests,
     Unauthorized,
+    UnsafeWebhookUrl,
     WeakPassword,
+    WebhookLimitReached,
+    WebhookNotFound,
     api_error_handler,
 )
 
@@ -33,6 +37,39 @@ CASES: list[tuple[ApiError, int, object, dict[str, str]]] = [
         {},
     ),
     (EmailTaken(), 409, "An account with this email already exists", {}),
+    (WebhookNotFound(3), 404, "Webhook not found", {}),
+    (
+        WebhookLimitReached(10),
+        409,
+        "Webhook limit reached: one user may have at most 10 webhooks",
+        {},
+    ),
+    (
+        UnsafeWebhookUrl("it is on a private address", "http://10.0.0.1/"),
+        422,
+        [
+            {
+                "type": "value_error",
+                "loc": ["body", "url"],
+                "msg": "This URL cannot receive webhooks: it is on a private address",
+                "input": "http://10.0.0.1/",
+            }
+        ],
+        {},
+    ),
+    (
+        RemindersNeedDueTime(),
+        422,
+        [
+            {
+                "type": "value_error",
+                "loc": ["body", "reminders"],
+                "msg": "Reminders with before_minutes need the task's due_at",
+                "input": None,
+            }
+        ],
+        {},
+    ),
     (
         PreconditionFailed(7),
         412,

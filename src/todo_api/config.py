@@ -100,10 +100,46 @@ class Settings(BaseSettings):
     # The request head (request line and headers): larger ones get 431 from the server.
     max_header_bytes: Annotated[int, Field(ge=1024)] = 32 * 1024
     max_headers: Annotated[int, Field(ge=10)] = 100
+    # Sync: the change log (off: no /changes, no /events, writes log nothing; the benchmark
+    # measures its cost that way), how long it keeps changes, the event streams' keep-alive.
+    changes_enabled: bool = True
+    changes_retention_days: Annotated[int, Field(ge=1)] = 30
+    events_heartbeat_seconds: Annotated[float, Field(gt=0, le=3600)] = 15.0
+    # PostgreSQL: the connection that LISTENs for other workers' changes. Neon's `-pooler`
+    # host (PgBouncer, transaction mode) cannot LISTEN: point this at the direct host.
+    database_direct_url: str | None = None
     # How long shutdown waits for in-flight requests before cutting them off.
     shutdown_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    # Background jobs (webhook deliveries, reminders) run in every process unless turned off;
+    # the database hands each job to one of them.
+    background_jobs: bool = True
+    # Webhooks: receivers on loopback, private or link-local addresses are refused unless this
+    # is set (a receiver on the same machine or network, in development).
+    webhook_allow_private: bool = False
+    # Seconds to wait before each retry of a failed delivery; a webhook whose every attempt
+    # fails is disabled.
+    webhook_retry_delays: Annotated[list[Annotated[float, Field(ge=0)]], NoDecode] = [
+        5,
+        30,
+        120,
+        600,
+        1800,
+        3600,
+        7200,
+    ]
+    webhook_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
+    # How often a process looks for work other processes queued (its own wakes it at once).
+    jobs_poll_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
+    # Reminder emails go out when both are set: `smtp://user:password@host:587` (STARTTLS
+    # when the server offers it) or `smtps://…:465` (TLS from the start).
+    smtp_url: SecretStr | None = None
+    smtp_from: str | None = None
+    # The frontend's address: reminder emails link to the task there.
+    app_url: str | None = None
+    # A reminder fired this long after it was due is marked late (every process was down).
+    reminder_late_seconds: Annotated[float, Field(gt=0)] = 60.0
 
-    @field_validator("cors_origins", "jwks_algorithms", mode="before")
+    @field_validator("cors_origins", "jwks_algorithms", "webhook_retry_delays", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         # Operators write `CORS_ORIGINS=https://a.example,https://b.example`.
@@ -154,6 +190,8 @@ class Settings(BaseSettings):
         "jwt_audience",
         "shared_secret_issuer",
         "shared_secret_audience",
+        "smtp_from",
+        "app_url",
     )
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:

@@ -15,7 +15,7 @@ import ssl
 import uuid
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +59,21 @@ class DatabaseTarget:
     @property
     def is_sqlite(self) -> bool:
         return self.url.get_backend_name() == "sqlite"
+
+    def asyncpg_arguments(self) -> dict[str, Any]:
+        """What asyncpg's `connect` and `create_pool` take for this PostgreSQL database."""
+        url = self.url
+        options = {
+            k: v for k, v in self.connect_args.items() if k != "prepared_statement_name_func"
+        }
+        return {
+            "host": url.host,
+            "port": url.port,
+            "user": url.username,
+            "password": url.password,
+            "database": url.database,
+            **options,
+        }
 
 
 # libpq's sslmode values, as asyncpg's `ssl` argument spells them.
@@ -119,10 +134,33 @@ def database_target(raw_url: str, *, connect_timeout: float = 10.0) -> DatabaseT
     return DatabaseTarget(url, connect_args)
 
 
+ChangeListener = Callable[[str], None]
+
+
 class Database(ABC):
     """Runs Core statements and returns rows as dicts; `transaction()` groups several."""
 
     dialect_name: str
+    # Told, with a user id, once a write that logged changes for that user has committed
+    # (the live event streams and the background jobs listen here; see services/changes.py).
+    change_listeners: tuple[ChangeListener, ...] = ()
+    # Whether writes log their changes (CHANGES_ENABLED).
+    log_changes: bool = True
+    # The users whose changes the enclosing transaction logged, told when it commits.
+    _changed_users: set[str] | None = None
+
+    def changed(self, user_id: str) -> None:
+        """Tell the change listeners about `user_id` once this write commits (now, outside
+        a transaction)."""
+        if self._changed_users is not None:
+            self._changed_users.add(user_id)
+        else:
+            self._committed({user_id})
+
+    def _committed(self, users: set[str]) -> None:
+        for listener in self.change_listeners:
+            for user_id in users:
+                listener(user_id)
 
     @abstractmethod
     async def fetch_all(self, statement: ClauseElement, params: Params = None) -> list[Row]:
@@ -273,11 +311,21 @@ class PostgresDatabase(Database):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
+        if self._connection is not None:
+            # Inside a transaction already: a savepoint on its connection, not a second one.
+            async with self._connection.transaction():
+                yield self
+            return
+        users: set[str] = set()
         try:
             async with self._acquire() as connection, connection.transaction():
-                yield PostgresDatabase(self._pool, connection)
+                tx = PostgresDatabase(self._pool, connection)
+                tx.change_listeners, tx._changed_users = self.change_listeners, users
+                tx.log_changes = self.log_changes
+                yield tx
         except _CONNECTION_ERRORS as error:
             raise DatabaseUnavailable(str(error) or type(error).__name__) from error
+        self._committed(users)
 
     async def close(self) -> None:
         await self._pool.close()
@@ -305,14 +353,8 @@ async def _init_pg_connection(connection: asyncpg.Connection) -> None:
 
 
 async def _create_pg_pool(target: DatabaseTarget, settings: Settings) -> asyncpg.Pool:
-    url = target.url
-    options = {k: v for k, v in target.connect_args.items() if k != "prepared_statement_name_func"}
     return await asyncpg.create_pool(
-        host=url.host,
-        port=url.port,
-        user=url.username,
-        password=url.password,
-        database=url.database,
+        **target.asyncpg_arguments(),
         min_size=0,  # connect on first use: the service starts while the database wakes up
         max_size=settings.db_pool_size,
         # Neon suspends idle computes after 5 minutes: close idle connections before that.
@@ -320,7 +362,6 @@ async def _create_pg_pool(target: DatabaseTarget, settings: Settings) -> asyncpg
         command_timeout=settings.db_statement_timeout_seconds,
         init=_init_pg_connection,
         reset=_keep_session,
-        **options,
     )
 
 
@@ -375,8 +416,16 @@ class SQLiteDatabase(Database):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
+        if self._connection is not None:
+            yield self  # already in one: SQLite's writes are serialised anyway
+            return
+        users: set[str] = set()
         async with self._connect() as connection:
-            yield SQLiteDatabase(self._engine, connection)
+            tx = SQLiteDatabase(self._engine, connection)
+            tx.change_listeners, tx._changed_users = self.change_listeners, users
+            tx.log_changes = self.log_changes
+            yield tx
+        self._committed(users)
 
     async def close(self) -> None:
         await self._engine.dispose()
@@ -440,17 +489,8 @@ async def check_connection(settings: Settings) -> None:
     if target.is_sqlite:
         _check_sqlite_file(target.url.database)
         return
-    options = {k: v for k, v in target.connect_args.items() if k != "prepared_statement_name_func"}
-    url = target.url
     try:
-        connection = await asyncpg.connect(
-            host=url.host,
-            port=url.port,
-            user=url.username,
-            password=url.password,
-            database=url.database,
-            **options,
-        )
+        connection = await asyncpg.connect(**target.asyncpg_arguments())
     except Exception as error:
         raise connection_failure(error, settings) from None
     await connection.close()
@@ -589,6 +629,10 @@ async def upgrade_schema(engine: AsyncEngine) -> None:
 
 
 def _upgrade_to_head(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        # pysqlite runs DDL outside any transaction: take SQLite's write lock first, so that a
+        # second worker migrating a new file waits for the first, then finds the schema current.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")

@@ -65,6 +65,17 @@ class TaskNotFound(ApiError):
         self.task_id = task_id
 
 
+class WebhookNotFound(ApiError):
+    """No webhook with that id belongs to the caller."""
+
+    status_code = 404
+    default_detail = "Webhook not found"
+
+    def __init__(self, webhook_id: int) -> None:
+        super().__init__()
+        self.webhook_id = webhook_id
+
+
 class Conflict(ApiError):
     """The request contradicts what is stored."""
 
@@ -82,6 +93,14 @@ class TaskLimitReached(Conflict):
 
     def __init__(self, limit: int) -> None:
         super().__init__(f"Task limit reached: one user may hold at most {limit} tasks")
+        self.limit = limit
+
+
+class WebhookLimitReached(Conflict):
+    """The user already has as many webhooks as one account may."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Webhook limit reached: one user may have at most {limit} webhooks")
         self.limit = limit
 
 
@@ -112,6 +131,35 @@ class IdempotencyKeyReused(Unprocessable):
     """An `Idempotency-Key` came back with a different request body."""
 
     default_detail = "This Idempotency-Key was already used with a different request body"
+
+
+class FieldRefused(Unprocessable):
+    """A body field of the right shape, refused by a rule the schema cannot state; answered
+    in the shape of pydantic's own errors, as every 422 is."""
+
+    def __init__(self, field: str, reason: str, value: object = None) -> None:
+        super().__init__()
+        self.reason = reason
+        self.detail = [
+            {"type": "value_error", "loc": ["body", field], "msg": reason, "input": value}
+        ]
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+class UnsafeWebhookUrl(FieldRefused):
+    """The URL may not receive webhooks: not https in production, or not a public address."""
+
+    def __init__(self, reason: str, url: str) -> None:
+        super().__init__("url", f"This URL cannot receive webhooks: {reason}", url)
+
+
+class RemindersNeedDueTime(FieldRefused):
+    """A reminder with `before_minutes` on a task without `due_at` (or losing it)."""
+
+    def __init__(self) -> None:
+        super().__init__("reminders", "Reminders with before_minutes need the task's due_at")
 
 
 class WeakPassword(Unprocessable):

@@ -20,9 +20,11 @@ from starlette.types import Scope
 
 from todo_api import __version__
 from todo_api.auth import create_verifier
+from todo_api.broker import ChangeBroker
 from todo_api.config import Settings, get_settings
 from todo_api.db import head_revision, open_database
 from todo_api.errors import ApiError, api_error_handler
+from todo_api.jobs import BackgroundJobs
 from todo_api.mcp import endpoint as mcp_endpoint
 from todo_api.mcp.tools import build_server
 from todo_api.middleware import (
@@ -34,10 +36,11 @@ from todo_api.middleware import (
 )
 from todo_api.openapi import customise
 from todo_api.ratelimit import RateLimiter
-from todo_api.routes import auth, health, tags, tasks
+from todo_api.routes import auth, changes, events, health, tags, tasks, webhooks
 from todo_api.routes.responses import API_ERRORS, TOO_MANY_REQUESTS
 from todo_api.schemas.messages import Message
 from todo_api.services.throttle import LoginThrottle
+from todo_api.services.tickets import TicketSigner
 from todo_api.services.users import KnownUsers
 
 logger = logging.getLogger(__name__)
@@ -50,10 +53,25 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.schema_head = head_revision()
     db = await open_database(settings, migrate=settings.run_migrations_on_startup)
     app.state.db = db
+    db.log_changes = settings.changes_enabled
     http = httpx.AsyncClient(timeout=settings.jwks_timeout_seconds, follow_redirects=True)
     app.state.verifier = create_verifier(settings, http)
     app.state.known_users = KnownUsers()
     app.state.login_throttle = LoginThrottle(settings)
+    shared_secret = app.state.verifier.shared_secret
+    app.state.tickets = TicketSigner(
+        shared_secret.secret if shared_secret is not None else settings.jwt_secret()
+    )
+    listen_url = None
+    if db.dialect_name == "postgresql":
+        listen_url = settings.database_direct_url or settings.effective_database_url
+    broker = ChangeBroker(db, listen_url=listen_url, heartbeat=settings.events_heartbeat_seconds)
+    await broker.start()
+    broker.end_streams_on_exit_signals()
+    app.state.broker = broker
+    app.state.jobs = jobs = BackgroundJobs(db, settings)
+    if settings.background_jobs:
+        jobs.start()
     # Everything loaded so far lives as long as the process: keep the collector from walking
     # it again and again (a full collection over it stalls requests).
     gc.collect()
@@ -62,6 +80,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with app.state.mcp.running():
             yield
     finally:
+        await jobs.stop()
+        await broker.close()
         await app.state.verifier.close()
         await http.aclose()
         await db.close()
@@ -222,7 +242,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_credentials=True,
         allow_methods=["*"],
         allow_headers=["*"],
-        expose_headers=["Retry-After", "X-Request-ID"],
+        expose_headers=["Retry-After", "X-Request-ID", "X-Changes-Cursor"],
     )
     app.add_middleware(RequestContextMiddleware, docs_paths=DOCS_PATHS)
     app.add_exception_handler(status.HTTP_405_METHOD_NOT_ALLOWED, _method_not_allowed)
@@ -232,6 +252,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.mcp = mcp
     app.include_router(mcp_endpoint.router)
     app.include_router(auth.router, prefix="/api/auth", responses=API_ERRORS)
+    app.include_router(webhooks.router)
     if settings.accounts_enabled:
         app.include_router(auth.accounts_router, prefix="/api/auth", responses=API_ERRORS)
     customise(
@@ -245,6 +266,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Tells that the service is up."""
         return Message(message="Todo API is running")
 
+    # Sync last: the document lists them after the rest.
+    if settings.changes_enabled:
+        app.include_router(changes.router)
+        app.include_router(events.router)
     return app
 
 

@@ -2,10 +2,11 @@
 the `schemas` package."""
 
 from datetime import UTC, date, datetime
-from typing import NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Date,
     DateTime,
     Index,
@@ -94,6 +95,12 @@ class Task(SQLModel, table=True):
         # Deleting a task makes the database find the tasks pointing at it (ON DELETE SET NULL):
         # without this, that is a scan of the whole table per delete. Few tasks have one.
         Index(
+            "ix_task_next_reminder_at",
+            "next_reminder_at",
+            postgresql_where=text("next_reminder_at IS NOT NULL"),
+            sqlite_where=text("next_reminder_at IS NOT NULL"),
+        ),
+        Index(
             "ix_task_next_occurrence_id",
             "next_occurrence_id",
             postgresql_where=text("next_occurrence_id IS NOT NULL"),
@@ -128,6 +135,12 @@ class Task(SQLModel, table=True):
     )
     # Bumped by every change: the task's ETag, so that stale writes can be refused.
     version: int = Field(default=1, sa_type=Integer, sa_column_kwargs={"server_default": "1"})
+    # Up to 5, as clients see them (services/reminders.py); the earliest unfired one's time
+    # is `next_reminder_at`, which the reminder workers poll.
+    reminders: list[dict[str, Any]] = Field(
+        default_factory=list, sa_type=JSONValue, sa_column_kwargs={"server_default": "[]"}
+    )
+    next_reminder_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class TaskRow(TypedDict):
@@ -153,6 +166,9 @@ class TaskRow(TypedDict):
     recurrence_anchor: NotRequired[date | None]
     next_occurrence_id: int | None
     version: int
+    reminders: list[dict[str, Any]]
+    # Listings select only the columns clients see, so they leave it out.
+    next_reminder_at: NotRequired[datetime | None]
 
 
 class IdempotencyKey(SQLModel, table=True):
@@ -190,3 +206,131 @@ class Credential(SQLModel, table=True):
     password_hash: str = Field(sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ChangeHead(SQLModel, table=True):
+    """Where one user's change log stands: its last position, and which incarnation it is.
+
+    Every write locks this row (an upsert) until it commits, so one user's writes commit one
+    at a time and positions follow commit order (see services/changes.py).
+    """
+
+    __tablename__ = "change_head"
+
+    user_id: str = Field(sa_type=Text, foreign_key="user.id", ondelete="CASCADE", primary_key=True)
+    seq: int = Field(sa_type=BigInteger)
+    # Random per log: a user deleted and signed up again starts a new log, and cursors into
+    # the old one are told so (410) instead of silently skipping.
+    epoch: int = Field(sa_type=BigInteger)
+
+
+class Change(SQLModel, table=True):
+    """One committed write to a task, as its owner's clients replay it (`GET …/changes`)."""
+
+    __tablename__ = "change"
+    # Retention purges by age across all users.
+    __table_args__ = (Index("ix_change_at", "at"),)
+
+    user_id: str = Field(sa_type=Text, foreign_key="user.id", ondelete="CASCADE", primary_key=True)
+    seq: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    type: str = Field(sa_type=String(20))
+    task_id: int = Field(sa_type=Integer)
+    # The task as clients see it, as JSON text: written once, sent as it is. NULL: deleted.
+    task: str | None = Field(default=None, sa_type=Text)
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Webhook(SQLModel, table=True):
+    """A URL of the user's that is sent their changes, signed with its secret."""
+
+    __tablename__ = "webhook"
+    __table_args__ = (Index("ix_webhook_user_id_id", "user_id", "id"),)
+
+    id: int | None = Field(default=None, sa_type=Integer, primary_key=True)
+    user_id: str = Field(sa_type=Text, foreign_key="user.id", ondelete="CASCADE")
+    url: str = Field(sa_type=String(2000))
+    # One bit per event type (services.webhooks.EVENTS), so the write that queues deliveries
+    # picks the subscribed webhooks with one comparison on either database.
+    events: int = Field(sa_type=Integer)
+    # Kept as issued: signing needs the key itself. Never listed, never logged.
+    secret: str = Field(sa_type=Text)
+    enabled: bool = Field(default=True)
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    disabled_reason: str | None = Field(default=None, sa_type=String(200))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The position in the owner's change log up to which deliveries are queued: a new webhook
+    # starts at the log's head (services/webhook_dispatch.py).
+    log_position: int = Field(
+        default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"}
+    )
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event to send to one webhook: the outbox its delivery workers claim rows from."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        # What the workers poll: pending rows by when they are due.
+        Index(
+            "ix_webhook_delivery_due",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        Index("ix_webhook_delivery_webhook_id", "webhook_id"),
+    )
+
+    id: int | None = Field(default=None, sa_type=Integer, primary_key=True)
+    webhook_id: int = Field(sa_type=Integer, foreign_key="webhook.id", ondelete="CASCADE")
+    event: str = Field(sa_type=String(30))
+    # The `webhook-id` header: the same on every retry, so receivers can drop duplicates.
+    message_id: str = Field(sa_type=String(64))
+    payload: dict[str, Any] = Field(sa_type=JSONValue)
+    # pending → delivered, or failed once every attempt has.
+    status: str = Field(default="pending", sa_type=String(10))
+    attempts: int = Field(default=0, sa_type=Integer)
+    # When a worker may take it: due time, retry time, or the end of a worker's lease on it.
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class WebhookAttempt(SQLModel, table=True):
+    """What one attempt to deliver got back: a status code, or why there was none."""
+
+    __tablename__ = "webhook_attempt"
+    __table_args__ = (Index("ix_webhook_attempt_webhook_id_id", "webhook_id", "id"),)
+
+    id: int | None = Field(default=None, sa_type=Integer, primary_key=True)
+    webhook_id: int = Field(sa_type=Integer, foreign_key="webhook.id", ondelete="CASCADE")
+    delivery_id: int = Field(
+        sa_type=Integer, foreign_key="webhook_delivery.id", ondelete="CASCADE", index=True
+    )
+    attempt: int = Field(sa_type=Integer)
+    status_code: int | None = Field(default=None, sa_type=Integer)
+    error: str | None = Field(default=None, sa_type=String(200))
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ReminderEmail(SQLModel, table=True):
+    """The email of a fired reminder, waiting to be sent (the mailer's outbox)."""
+
+    __tablename__ = "reminder_email"
+    __table_args__ = (
+        Index(
+            "ix_reminder_email_due",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, sa_type=Integer, primary_key=True)
+    task_id: int = Field(sa_type=Integer, foreign_key="task.id", ondelete="CASCADE", index=True)
+    # Fired well after it was due (every process was down): the email says so.
+    late: bool = Field(default=False)
+    # pending → sent, or failed once every attempt has.
+    status: str = Field(default="pending", sa_type=String(10))
+    attempts: int = Field(default=0, sa_type=Integer)
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

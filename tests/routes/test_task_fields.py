@@ -46,6 +46,7 @@ def test_a_guidelines_task_gets_the_defaults(client: TestClient, alice: Headers)
         "recurrence_interval": 1,
         "next_occurrence_id": None,
         "version": 1,
+        "reminders": [],
     }
 
 

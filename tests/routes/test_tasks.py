@@ -45,6 +45,7 @@ def test_create_returns_201_with_every_field(client: TestClient, alice: Headers)
         "recurrence_interval",
         "next_occurrence_id",
         "version",
+        "reminders",
     }
     assert task["user_id"] == "alice"
     assert task["title"] == "Buy milk"

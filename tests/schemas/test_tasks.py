@@ -30,6 +30,8 @@ def row(**fields: object) -> dict[str, object]:
         "recurrence_anchor": None,
         "next_occurrence_id": None,
         "version": 1,
+        "reminders": [],
+        "next_reminder_at": None,
         "sort_key": "buy milk",
     } | fields
 

@@ -24,6 +24,7 @@ from todo_api.schemas.tasks import (
     task_json,
     tasks_json,
 )
+from todo_api.services import changes as change_log
 from todo_api.services import tasks as task_service
 
 # Mounted on the app itself, not included (see main.create_app): hence the whole path here.
@@ -47,6 +48,7 @@ IF_MATCH = HeaderValue.like_fastapi(
     description="Write only if the task still has this ETag (else 412).",
 )
 IF_NONE_MATCH = HeaderValue.like_fastapi("If-None-Match", max_length=1000)
+CHANGES_CURSOR = "X-Changes-Cursor"
 
 
 def _task_response(task: TaskRow, status_code: int = status.HTTP_200_OK) -> Response:
@@ -60,15 +62,33 @@ def _task_response(task: TaskRow, status_code: int = status.HTTP_200_OK) -> Resp
     "",
     response_model=list[TaskRead],
     openapi_extra=openapi_extra(LIST_QUERY),
+    responses={
+        200: {
+            "headers": {
+                CHANGES_CURSOR: {
+                    "description": "The change log position these tasks reflect: "
+                    "`GET …/changes?since=` it misses nothing that happens after.",
+                    "schema": {"type": "string"},
+                }
+            }
+        }
+    },
 )
 async def list_tasks(owner: Owner, request: Request) -> Response:
     """The caller's tasks: creation order unless `sort` says otherwise, `limit` at a time.
 
+    `X-Changes-Cursor` is where to start `GET …/changes` (or the event stream) from.
+
     `Link: <…>; rel="next"` points at the next page; `X-Total-Count` counts every match (sent
     when it comes free, or when asked with `count=true`).
     """
-    page = await task_service.list_tasks(owner.db, owner.user_id, LIST_QUERY.read(request))
-    headers = {}
+    query = LIST_QUERY.read(request)
+    headers: dict[str, str] = {}
+    if owner.db.log_changes:
+        # Read before the rows: they reflect at least every change up to it.
+        cursor = await change_log.head(owner.db, owner.user_id)
+        headers[CHANGES_CURSOR] = cursor.encode()
+    page = await task_service.list_tasks(owner.db, owner.user_id, query)
     if page.total is not None:
         headers["X-Total-Count"] = str(page.total)
     if page.next_cursor is not None:

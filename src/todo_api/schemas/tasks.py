@@ -28,6 +28,12 @@ from todo_api.schemas.fields import (
     json_integer,
     json_true,
 )
+from todo_api.services.reminders import (
+    MAX_BEFORE_MINUTES,
+    MAX_REMINDERS_PER_TASK,
+    MissingDueTime,
+    ReminderSpec,
+)
 
 # The most tasks one bulk call touches (its transaction locks them all).
 MAX_BULK_TASKS = MAX_PAGE_SIZE
@@ -61,6 +67,44 @@ class Recurrence(StrEnum):
     yearly = "yearly"
 
 
+class ReminderIn(BaseModel):
+    """A reminder to set: `{"at": <date-time with offset>}` or `{"before_minutes": N}` (before
+    the task's `due_at`)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"oneOf": [{"required": ["at"]}, {"required": ["before_minutes"]}]},
+    )
+
+    at: DueAt | None = None
+    before_minutes: (
+        Annotated[int, Field(ge=0, le=MAX_BEFORE_MINUTES), BeforeValidator(json_integer)] | None
+    ) = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Self:
+        if (self.at is None) == (self.before_minutes is None):
+            raise ValueError("a reminder has either `at` or `before_minutes`")
+        return self
+
+    def spec(self) -> ReminderSpec:
+        """The reminder as the service sets it."""
+        return ReminderSpec(self.at, self.before_minutes)
+
+
+Reminders = Annotated[list[ReminderIn], Field(max_length=MAX_REMINDERS_PER_TASK)]
+
+
+class ReminderRead(BaseModel):
+    """A task's reminder: as set, when it goes off, and when it did (`late` if long after)."""
+
+    at: datetime | None
+    before_minutes: int | None
+    fire_at: datetime
+    fired_at: datetime | None
+    late: bool
+
+
 class _Due(BaseModel):
     """The due-date model: `due_date` is the day; `due_at`, when set, the exact instant.
 
@@ -92,6 +136,13 @@ class TaskCreate(_Due):
     tags: Tags = Field(default_factory=list)
     recurrence: Recurrence | None = None
     recurrence_interval: Interval = 1
+    reminders: Reminders = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _relative_reminders_need_due_at(self) -> Self:
+        if self.due_at is None and any(r.before_minutes is not None for r in self.reminders):
+            raise ValueError(str(MissingDueTime()))
+        return self
 
 
 class TaskUpdate(_Due):
@@ -107,13 +158,16 @@ class TaskUpdate(_Due):
     tags: Tags | None = None
     recurrence: Recurrence | None = None
     recurrence_interval: Interval | None = None
+    reminders: Reminders | None = Field(None, description="Replaces the list when sent.")
 
     def changes(self) -> dict[str, Any]:
         """The fields to write: null `due_date` clears the due date altogether, null `due_at`
         only the time (as PATCH does)."""
         sent = self.model_fields_set
-        changes = self.model_dump(exclude_none=True, exclude={"due_date", "due_at"})
+        changes = self.model_dump(exclude_none=True, exclude={"due_date", "due_at", "reminders"})
         changes |= {name: None for name in _CLEARED_BY_NULL & sent if getattr(self, name) is None}
+        if self.reminders is not None:
+            changes["reminders"] = [reminder.spec() for reminder in self.reminders]
         if self.due_at is not None:
             changes |= {"due_at": self.due_at, "due_date": self.due_date}
         elif "due_date" in sent:
@@ -142,12 +196,15 @@ class TaskPatch(_Due):
     tags: Tags | None = None
     recurrence: Recurrence | None = None
     recurrence_interval: Interval | None = None
+    reminders: Reminders | None = Field(None, description="Replaces the list; null clears it.")
 
     def changes(self) -> dict[str, Any]:
         """The fields to write: null priority, tags and interval fall back to their defaults;
         null `due_date` clears the due date altogether, null `due_at` only the time."""
         sent = self.model_fields_set
-        changes = self.model_dump(include=sent - {"due_date", "due_at"})
+        changes = self.model_dump(include=sent - {"due_date", "due_at", "reminders"})
+        if "reminders" in sent:
+            changes["reminders"] = [reminder.spec() for reminder in self.reminders or []]
         if changes.get("priority", Priority.none) is None:
             changes["priority"] = Priority.none
         if "tags" in changes and changes["tags"] is None:
@@ -200,6 +257,7 @@ class TaskRead(BaseModel):
     recurrence_interval: int = 1
     next_occurrence_id: int | None = None
     version: int = 1
+    reminders: list[ReminderRead] = Field(default_factory=list)
 
     @computed_field
     def overdue(self) -> bool:

@@ -109,7 +109,8 @@ def _default_page(status: StatusFilter) -> Select[Any]:
 DEFAULT_LIST = {status: _default_page(status) for status in StatusFilter}
 _GET = select(TASK).where(_THIS_TASK)
 _GET_FOR_UPDATE = select(TASK).where(_THIS_TASK).with_for_update()
-_CREATE = (
+# A new task, RETURNING it (services.changes wraps it to log the creation too).
+CREATE = (
     insert(TASK)
     .values(
         {name: bindparam(name, type_=TASK.c[name].type) for name in CREATED_FIELDS}
@@ -343,7 +344,7 @@ async def tag_uses(db: Database, user_id: str) -> list[TagUse]:
 
 async def insert_one(db: Database, values: dict[str, Any], now: datetime) -> TaskRow:
     """Store a new task: every name of CREATED_FIELDS in `values`, created `now`."""
-    row = await db.fetch_one(_CREATE, values | {"now": now})
+    row = await db.fetch_one(CREATE, values | {"now": now})
     assert row is not None  # INSERT … RETURNING always returns the row
     return _row(row)
 
@@ -391,9 +392,9 @@ async def delete_one(db: Database, task: TaskRow, version: int | None) -> bool:
     return bool(await db.execute(_DELETE_IF_MATCH, _identity(task) | {"expected_version": version}))
 
 
-async def delete_if_pending(db: Database, user_id: str, task_id: int) -> None:
-    """Delete the user's task `task_id` unless it is completed."""
-    await db.execute(_DELETE_PENDING, {"task_id": task_id, "owner": user_id})
+async def delete_if_pending(db: Database, user_id: str, task_id: int) -> bool:
+    """Delete the user's task `task_id` unless it is completed; whether it was deleted."""
+    return bool(await db.execute(_DELETE_PENDING, {"task_id": task_id, "owner": user_id}))
 
 
 async def lock_pending(tx: Database, user_id: str, ids: list[int] | None) -> list[TaskRow]:
@@ -411,8 +412,8 @@ async def lock_pending(tx: Database, user_id: str, ids: list[int] | None) -> lis
     return _rows(await tx.fetch_all(statement, {"owner": user_id}))
 
 
-async def complete_all(db: Database, user_id: str, ids: list[int], now: datetime) -> None:
-    """Mark the user's pending tasks of `ids` completed, in one statement."""
+async def complete_all(db: Database, user_id: str, ids: list[int], now: datetime) -> list[TaskRow]:
+    """Mark the user's pending tasks of `ids` completed, in one statement; those, in id order."""
     statement: Update = (
         update(TASK)
         .where(TASK.c.user_id == user_id, _PENDING, TASK.c.id.in_(ids))
@@ -422,8 +423,9 @@ async def complete_all(db: Database, user_id: str, ids: list[int], now: datetime
             updated_at=literal(now, TASK.c.updated_at.type),
             version=TASK.c.version + 1,
         )
+        .returning(*TASK.c)
     )
-    await db.execute(statement)
+    return sorted(_rows(await db.fetch_all(statement)), key=lambda row: row["id"])
 
 
 async def delete_completed(db: Database, user_id: str) -> list[int]:

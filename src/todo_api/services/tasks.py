@@ -6,6 +6,8 @@ errors of `todo_api.errors` (TaskNotFound, PreconditionFailed, TaskLimitReached,
 Every write goes through one of the functions below, and each runs its statements on the one
 `Database` it was given, or on the transaction `tx` it opens for them: create_task,
 create_task_once, update_task, toggle_task, delete_task, complete_tasks, delete_completed.
+Each also appends its changes to the owner's change log (`services.changes`), last, in the
+same transaction.
 """
 
 from collections.abc import Awaitable, Callable
@@ -19,6 +21,7 @@ from todo_api.errors import (
     ApiError,
     IdempotentTaskDeleted,
     PreconditionFailed,
+    RemindersNeedDueTime,
     TaskLimitReached,
     TaskNotFound,
 )
@@ -33,9 +36,19 @@ from todo_api.schemas.tasks import (
     TaskStats,
     task_view,
 )
+from todo_api.services import changes as change_log
 from todo_api.services import idempotency, task_repository
 from todo_api.services.idempotency import IdempotentRequest, StoredKey, StoredResponse
 from todo_api.services.recurrence import next_due
+from todo_api.services.reminders import (
+    MissingDueTime,
+    Reminder,
+    cancelled,
+    carried_over,
+    moved,
+    next_fire_at,
+    resolve,
+)
 from todo_api.services.users import KnownUsers, ensure_user
 
 _T = TypeVar("_T")
@@ -110,10 +123,14 @@ def _columns(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _new_task(owner: str, data: TaskCreate, now: datetime) -> dict[str, Any]:
-    return _columns(data.model_dump()) | {
+    specs = [reminder.spec() for reminder in data.reminders]
+    reminders = [] if data.completed else resolve(specs, data.due_at, [])
+    return _columns(data.model_dump(exclude={"reminders"})) | {
         "user_id": owner,
         "completed_at": now if data.completed else None,
         "recurrence_anchor": data.due_date if data.recurrence else None,
+        "reminders": reminders,
+        "next_reminder_at": next_fire_at(reminders),
     }
 
 
@@ -150,7 +167,7 @@ async def create_task(
     now = utcnow()
     values = _new_task(owner.user_id, data, now)
     return await _recreating_user(
-        db, owner, known_users, lambda: task_repository.insert_one(db, values, now)
+        db, owner, known_users, lambda: change_log.insert_task(db, values, now)
     )
 
 
@@ -180,7 +197,7 @@ async def create_task_once(
     async def create() -> StoredResponse:
         try:
             async with db.transaction() as tx:
-                task = await task_repository.insert_one(tx, values, now)
+                task = await change_log.insert_task(tx, values, now)
                 await idempotency.store(db, tx, request, 201, task["id"], keys_per_user)
             return StoredResponse(201, task_view(task), replayed=False)
         except IntegrityViolation:
@@ -227,32 +244,44 @@ async def update_task(
     """
     changes = _with_anchor(task, _columns(changes))
     recurring = task["recurrence"] or changes.get("recurrence") or task["next_occurrence_id"]
-    if "completed" in changes and recurring:
+    # Reminders are worked out from the row as it is, locked: never from an older read.
+    reminding = "reminders" in changes or (
+        bool(task["reminders"]) and ("due_at" in changes or "completed" in changes)
+    )
+    if ("completed" in changes and recurring) or reminding:
         async with db.transaction() as tx:
-            return await _update_recurring(tx, task, changes, version, max_tasks)
-    changed = await task_repository.update_fields(db, task, changes, version, utcnow())
-    return await _written(db, changed, task)
+            return await _update_locked(tx, task, changes, version, max_tasks)
+    async with db.transaction() as tx:
+        changed = await task_repository.update_fields(tx, task, changes, version, utcnow())
+        written = await _written(tx, changed, task)
+        await change_log.record(tx, task["user_id"], [change_log.updated(written)])
+    return written
 
 
 async def toggle_task(
     db: Database, task: TaskRow, version: int | None = None, *, max_tasks: int = 0
 ) -> TaskRow:
     """Flip the task between pending and completed (see update_task for recurring tasks)."""
-    if task["recurrence"] or task["next_occurrence_id"]:
+    if task["recurrence"] or task["next_occurrence_id"] or task["reminders"]:
         async with db.transaction() as tx:
-            return await _update_recurring(tx, task, None, version, max_tasks)
-    changed = await task_repository.toggle(db, task, version, utcnow())
-    return await _written(db, changed, task)
+            return await _update_locked(tx, task, None, version, max_tasks)
+    async with db.transaction() as tx:
+        written = await _written(
+            tx, await task_repository.toggle(tx, task, version, utcnow()), task
+        )
+        await change_log.record(tx, task["user_id"], [change_log.updated(written)])
+    return written
 
 
-async def _update_recurring(
+async def _update_locked(
     tx: Database,
     task: TaskRow,
     changes: dict[str, Any] | None,
     version: int | None,
     max_tasks: int,
 ) -> TaskRow:
-    """Inside a transaction, on the locked row: the change plus the series bookkeeping."""
+    """Inside a transaction, on the locked row: the change plus the bookkeeping of the series
+    and of the reminders."""
     current = await task_repository.lock(tx, task)
     if current is None:
         raise TaskNotFound(task["id"])
@@ -262,26 +291,49 @@ async def _update_recurring(
     if changes is None:  # a toggle, decided on the locked row
         changes = {"completed": not current["completed"]}
     changes = dict(changes)
-    completing = changes["completed"] and not current["completed"]
-    reopening = current["completed"] and not changes["completed"]
+    completed = changes.get("completed", current["completed"])
+    completing = completed and not current["completed"]
+    reopening = current["completed"] and not completed
+    reminders = _new_reminders(current, changes)
+    logged: list[change_log.PendingChange] = []
     if completing:
-        successor = {**current, **changes}
+        successor = {**current, **changes, "reminders": reminders}
         if successor["recurrence"]:
             # The occurrence is a new task: the cap applies as on create (rolled back with it).
             await _check_task_limit(tx, current["user_id"], max_tasks)
-            changes["next_occurrence_id"] = await _create_next_occurrence(tx, successor, now)
-    elif reopening and current["next_occurrence_id"] is not None:
+            occurrence = await _create_next_occurrence(tx, successor, now)
+            if occurrence is not None:
+                logged.append(change_log.created(occurrence))
+            changes["next_occurrence_id"] = None if occurrence is None else occurrence["id"]
+    elif reopening and (occurrence_id := current["next_occurrence_id"]) is not None:
         # Undoing a completion removes the occurrence it created, unless that one is done too.
-        await task_repository.delete_if_pending(
-            tx, current["user_id"], current["next_occurrence_id"]
-        )
+        if await task_repository.delete_if_pending(tx, current["user_id"], occurrence_id):
+            logged.append(change_log.deleted(occurrence_id, now))
         changes["next_occurrence_id"] = None
+    if completed:
+        reminders = cancelled(reminders)  # a done task reminds nobody
+    if reminders != current["reminders"]:
+        changes |= {"reminders": reminders, "next_reminder_at": next_fire_at(reminders)}
     changed = await task_repository.update_fields(tx, task, changes, None, now)
     assert changed is not None  # the row is locked
+    await change_log.record(tx, changed["user_id"], [*logged, change_log.updated(changed)])
     return changed
 
 
-async def _create_next_occurrence(tx: Database, task: dict[str, Any], now: datetime) -> int | None:
+def _new_reminders(current: TaskRow, changes: dict[str, Any]) -> list[Reminder]:
+    """The task's reminders after `changes` (which may set them, or move its due time)."""
+    due_at = changes.get("due_at", current["due_at"])
+    try:
+        if "reminders" in changes:
+            return resolve(changes.pop("reminders"), due_at, current["reminders"])
+        return moved(current["reminders"], due_at)
+    except MissingDueTime:
+        raise RemindersNeedDueTime() from None
+
+
+async def _create_next_occurrence(
+    tx: Database, task: dict[str, Any], now: datetime
+) -> TaskRow | None:
     """Insert the series' next occurrence after `task` (its values as they will be stored)."""
     current_due = task["due_date"] or now.date()
     anchor = task["recurrence_anchor"] or current_due
@@ -291,20 +343,25 @@ async def _create_next_occurrence(tx: Database, task: dict[str, Any], now: datet
     due_at = task["due_at"]
     if due_at is not None:
         due_at = datetime.combine(due, due_at.astimezone(UTC).time(), UTC)
+    reminders = carried_over(task["reminders"], (task["due_at"], task["due_date"]), (due_at, due))
     values = {name: task[name] for name in task_repository.CREATED_FIELDS} | {
         "completed": False,
         "completed_at": None,
         "due_date": due,
         "due_at": due_at,
         "recurrence_anchor": anchor,
+        "reminders": reminders,
+        "next_reminder_at": next_fire_at(reminders),
     }
-    return (await task_repository.insert_one(tx, values, now))["id"]
+    return await task_repository.insert_one(tx, values, now)
 
 
 async def delete_task(db: Database, task: TaskRow, version: int | None = None) -> None:
     """Remove the task for good (only if it still has `version`, when given)."""
-    if not await task_repository.delete_one(db, task, version):
-        raise await _unwritten(db, task)
+    async with db.transaction() as tx:
+        if not await task_repository.delete_one(tx, task, version):
+            raise await _unwritten(tx, task)
+        await change_log.record(tx, task["user_id"], [change_log.deleted(task["id"])])
 
 
 async def _written(db: Database, changed: TaskRow | None, task: TaskRow) -> TaskRow:
@@ -334,15 +391,20 @@ async def complete_tasks(
         tasks = await task_repository.lock_pending(tx, user_id, selection.ids)
         plain = []
         for task in tasks:
-            if task["recurrence"] or task["next_occurrence_id"]:
-                await _update_recurring(tx, task, {"completed": True}, None, max_tasks)
+            if task["recurrence"] or task["next_occurrence_id"] or task["reminders"]:
+                await _update_locked(tx, task, {"completed": True}, None, max_tasks)
             else:
                 plain.append(task["id"])
         if plain:
-            await task_repository.complete_all(tx, user_id, plain, utcnow())
+            completed = await task_repository.complete_all(tx, user_id, plain, utcnow())
+            await change_log.record(tx, user_id, [change_log.updated(row) for row in completed])
     return [task["id"] for task in tasks]
 
 
 async def delete_completed(db: Database, user_id: str) -> list[int]:
     """Delete every completed task of the user, in one statement; the ids deleted."""
-    return await task_repository.delete_completed(db, user_id)
+    async with db.transaction() as tx:
+        ids = await task_repository.delete_completed(tx, user_id)
+        now = utcnow()
+        await change_log.record(tx, user_id, [change_log.deleted(task_id, now) for task_id in ids])
+    return ids

@@ -1,0 +1,184 @@
+"""Reminder lateness: from a reminder's `fire_at` to its webhook reaching the receiver.
+
+Starts the real service (`todo-api serve`, one worker) on a PostgreSQL database of its own and
+a webhook receiver in this process that verifies every signature. Reminders come due spread
+over a window while clients keep writing tasks, and each one's lateness is when its webhook
+request arrived minus its `fire_at`. `uv run python -m bench.reminders [--quick]`, or as part
+of `python -m bench`.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx2 as httpx
+from sqlalchemy.engine import make_url
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from bench.__main__ import SECRET, TODO_API, Server, recreate_database
+from todo_api.auth import issue_token
+
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/todo_bench_reminders"
+TARGET_P99_MS = 2000.0
+
+
+@dataclass
+class Lateness:
+    """What one run measured."""
+
+    reminders: int
+    delivered: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    background_writes: int
+
+
+class Receiver:
+    """Records when each verified `reminder.due` arrived, by task id."""
+
+    def __init__(self) -> None:
+        self.secret = ""
+        self.arrived: dict[int, float] = {}
+        self.invalid = 0
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                now = time.time()
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    change = Webhook(receiver.secret).verify(body, dict(self.headers.items()))
+                except WebhookVerificationError:
+                    change = None
+                with receiver.lock:
+                    if change is None:
+                        receiver.invalid += 1
+                    else:
+                        receiver.arrived.setdefault(change["task_id"], now)
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        ThreadingHTTPServer.request_queue_size = 256
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, args=(0.01,), daemon=True).start()
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def _measure(base: str, receiver: Receiver, count: int, window: float) -> Lateness:
+    headers = {"Authorization": f"Bearer {issue_token(SECRET, subject='bench-reminders')}"}
+    tasks = f"{base}/api/bench-reminders/tasks"
+    async with httpx.AsyncClient(timeout=30) as client:
+        hook = await client.post(
+            f"{base}/api/bench-reminders/webhooks",
+            json={"url": receiver.url, "events": ["reminder.due"]},
+            headers=headers,
+        )
+        hook.raise_for_status()
+        receiver.secret = hook.json()["secret"]
+        start = datetime.now(UTC) + timedelta(seconds=3)
+        fire_at: dict[int, float] = {}
+        for number in range(count):
+            moment = start + timedelta(seconds=window * number / count)
+            body = {"title": f"Reminder {number}", "reminders": [{"at": moment.isoformat()}]}
+            response = await client.post(tasks, json=body, headers=headers)
+            response.raise_for_status()
+            fire_at[response.json()["id"]] = moment.timestamp()
+        # Normal load meanwhile: a few clients writing tasks without pause.
+        writes = 0
+        deadline = start.timestamp() + window + 5
+
+        async def writer(number: int) -> None:
+            nonlocal writes
+            while time.time() < deadline:
+                await client.post(tasks, json={"title": f"load {number}"}, headers=headers)
+                writes += 1
+
+        await asyncio.gather(*(writer(number) for number in range(4)))
+    while len(receiver.arrived) < count and time.time() < deadline + 10:  # noqa: ASYNC110
+        await asyncio.sleep(0.1)
+    late = [
+        (receiver.arrived[task_id] - due) * 1000
+        for task_id, due in fire_at.items()
+        if task_id in receiver.arrived
+    ]
+    return Lateness(
+        count,
+        len(late),
+        statistics.median(late) if late else float("nan"),
+        _percentile(late, 0.99) if late else float("nan"),
+        max(late) if late else float("nan"),
+        writes,
+    )
+
+
+def run(database_url: str = DEFAULT_URL, *, quick: bool = False) -> Lateness:
+    """Measure reminder lateness against a fresh service on `database_url`."""
+    asyncio.run(recreate_database(database_url))
+    receiver = Receiver()
+    env = os.environ | {
+        "DATABASE_URL": make_url(database_url).render_as_string(hide_password=False),
+        "BETTER_AUTH_SECRET": SECRET,
+        "RATE_LIMIT_ENABLED": "false",
+        "MAX_TASKS_PER_USER": "0",
+        "WEBHOOK_ALLOW_PRIVATE": "true",
+        "LOG_LEVEL": "WARNING",
+    }
+    service = Server("service", [TODO_API, "serve", "--port", "{port}"], env)
+    try:
+        count, window = (30, 3.0) if quick else (300, 20.0)
+        result = asyncio.run(_measure(service.base, receiver, count, window))
+    finally:
+        service.stop()
+        receiver.server.shutdown()
+    if receiver.invalid:
+        sys.exit(f"{receiver.invalid} webhook requests failed signature verification")
+    return result
+
+
+def report(result: Lateness) -> bool:
+    """Print the row; whether the target was met (every reminder delivered, p99 < 2 s)."""
+    met = result.delivered == result.reminders and result.p99_ms < TARGET_P99_MS
+    print("| reminder lateness (fire_at → webhook) | p50 | p99 | max | delivered | goal | met |")
+    print("|---|---:|---:|---:|---:|---:|:-:|")
+    print(
+        f"| {result.reminders} reminders, {result.background_writes} writes meanwhile "
+        f"| {result.p50_ms:.0f} ms | {result.p99_ms:.0f} ms | {result.max_ms:.0f} ms "
+        f"| {result.delivered}/{result.reminders} | p99 < {TARGET_P99_MS:.0f} ms "
+        f"| {'yes' if met else 'NO'} |"
+    )
+    print(json.dumps({"reminder_lateness": result.__dict__}), file=sys.stderr)
+    return met
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a few reminders (CI smoke)")
+    parser.add_argument("--database-url", default=DEFAULT_URL)
+    args = parser.parse_args()
+    result = run(args.database_url, quick=args.quick)
+    report(result)
+    if result.delivered != result.reminders:
+        sys.exit("some reminders were never delivered")
+
+
+if __name__ == "__main__":
+    main()

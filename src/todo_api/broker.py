@@ -1,0 +1,286 @@
+"""Live changes: each process's open event streams, and the fan-out that wakes them.
+
+A write's commit tells this process's `ChangeBroker` which user changed (`Database.changed`);
+on PostgreSQL the broker also sends that user id with NOTIFY, and every process LISTENing
+(every worker of every replica) wakes its streams of that user. A notification carries no
+change, only who to look up: each process then reads the new changes from the log once per
+user, and hands the same encoded events to all of that user's streams. The log stays the only
+source of truth: a notification lost to a restart or an outage costs latency, never a change,
+since every user with open streams is also looked up again every heartbeat and whenever the
+listening connection comes back.
+"""
+
+import asyncio
+import contextlib
+import logging
+import signal
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+import asyncpg
+from fastapi.sse import format_sse_event
+
+from todo_api.db import Database, Row, database_target
+from todo_api.errors import DatabaseUnavailable
+from todo_api.services import changes as change_log
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "todo_api_changes"
+# NOTIFY payloads must stay under 8000 bytes: user ids go in batches below that.
+_PAYLOAD_BYTES = 7000
+# Events waiting for a stream that does not read them; past this it is closed, and the client
+# resumes from the log with Last-Event-ID.
+STREAM_BACKLOG = 1000
+_RETRY_SECONDS = 1.0
+_PAGE = 500
+
+
+def encode_event(row: Row) -> bytes:
+    """One change (a row from `changes.read`) as a Server-Sent Event."""
+    return format_sse_event(
+        data_str=change_log.change_json(row), event=row["type"], id=row["cursor"].encode()
+    )
+
+
+Event = tuple[change_log.ChangeCursor, bytes]
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One open stream's inbox: `(cursor, event)` pairs, or None once it must end."""
+
+    user_id: str
+    queue: asyncio.Queue[Event | None] = field(
+        default_factory=lambda: asyncio.Queue(STREAM_BACKLOG + 1)
+    )
+    closed: bool = False
+
+    def push(self, item: Event | None) -> None:
+        if self.closed:
+            return
+        if item is None or self.queue.qsize() >= STREAM_BACKLOG:
+            self.closed = True
+            item = None
+        self.queue.put_nowait(item)
+
+
+@dataclass(eq=False)
+class _Feed:
+    """A user with open streams in this process, and the last change handed to them."""
+
+    user_id: str
+    position: change_log.ChangeCursor
+    subscribers: set[Subscription] = field(default_factory=set)
+    dirty: bool = False
+    pump: asyncio.Task[None] | None = None
+
+
+class ChangeBroker:
+    """This process's event streams, woken by commits here and (PostgreSQL) everywhere else."""
+
+    def __init__(self, db: Database, *, listen_url: str | None, heartbeat: float) -> None:
+        self.db = db
+        self.heartbeat = heartbeat
+        self.closing = asyncio.Event()
+        self._feeds: dict[str, _Feed] = {}
+        self._listen_url = listen_url
+        self._outbox: set[str] = set()
+        self._outbox_ready = asyncio.Event()
+        self._connection: asyncpg.Connection | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start listening (PostgreSQL) and looking up open streams' users every heartbeat."""
+        self.db.change_listeners += (self.committed,)
+        if self._listen_url is not None:
+            self._tasks.append(asyncio.create_task(self._listen()))
+        self._tasks.append(asyncio.create_task(self._resync_every_heartbeat()))
+
+    def close_streams(self) -> None:
+        """End every open stream now (shutdown): each sends what it has and finishes."""
+        self.closing.set()
+        for feed in self._feeds.values():
+            for subscription in feed.subscribers:
+                subscription.push(None)
+
+    async def close(self) -> None:
+        """Stop everything the broker runs."""
+        self.close_streams()
+        self.db.change_listeners = tuple(
+            listener for listener in self.db.change_listeners if listener != self.committed
+        )
+        tasks = self._tasks + [f.pump for f in self._feeds.values() if f.pump is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._connection.close(), 2)
+
+    def end_streams_on_exit_signals(self) -> None:
+        """Make SIGTERM/SIGINT also end the streams, before the server waits for requests.
+
+        Uvicorn's graceful shutdown waits for open responses to finish, and an event stream
+        never would: it would sit out the whole shutdown timeout. The server's own handler
+        still runs afterwards.
+        """
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                previous = signal.getsignal(sig)
+            except ValueError:  # not the main thread (a test client): nothing to chain
+                return
+
+            def handler(number: int, frame: FrameType | None, previous: Any = previous) -> None:
+                loop.call_soon_threadsafe(self.close_streams)
+                if callable(previous):
+                    previous(number, frame)
+
+            try:
+                signal.signal(sig, handler)
+            except ValueError:
+                return
+
+    # --- streams ------------------------------------------------------------------------------
+
+    async def subscribe(self, user_id: str) -> Subscription:
+        """Register a stream of the user's changes (DatabaseUnavailable if none can be read)."""
+        feed = self._feeds.get(user_id)
+        if feed is None:
+            position = await change_log.head(self.db, user_id)
+            feed = self._feeds.setdefault(user_id, _Feed(user_id, position))
+        subscription = Subscription(user_id)
+        if self.closing.is_set():
+            subscription.push(None)
+        feed.subscribers.add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        feed = self._feeds.get(subscription.user_id)
+        if feed is None:
+            return
+        feed.subscribers.discard(subscription)
+        if not feed.subscribers:
+            del self._feeds[subscription.user_id]
+            if feed.pump is not None:
+                feed.pump.cancel()
+
+    def committed(self, user_id: str) -> None:
+        """A write of this process committed changes for `user_id`."""
+        self.wake(user_id)
+        if self._listen_url is not None:
+            self._outbox.add(user_id)
+            self._outbox_ready.set()
+
+    def wake(self, user_id: str) -> None:
+        """Look up the user's new changes for the streams open here, if any."""
+        feed = self._feeds.get(user_id)
+        if feed is None:
+            return
+        feed.dirty = True
+        if feed.pump is None or feed.pump.done():
+            feed.pump = asyncio.create_task(self._pump(feed))
+
+    async def _pump(self, feed: _Feed) -> None:
+        while feed.dirty and self._feeds.get(feed.user_id) is feed:
+            feed.dirty = False
+            try:
+                while True:
+                    page = await change_log.read(self.db, feed.user_id, feed.position, _PAGE)
+                    for row in page.changes:
+                        event = (row["cursor"], encode_event(row))
+                        for subscription in list(feed.subscribers):
+                            subscription.push(event)
+                    feed.position = page.next
+                    if not page.more:
+                        break
+            except change_log.CursorExpired:
+                # The log started over (the user was deleted): the streams cannot follow it.
+                for subscription in list(feed.subscribers):
+                    subscription.push(None)
+                feed.position = await change_log.head(self.db, feed.user_id)
+            except DatabaseUnavailable as error:
+                logger.warning("Reading changes for live streams failed: %s", error)
+                feed.dirty = True
+                await asyncio.sleep(_RETRY_SECONDS)
+
+    async def _resync_every_heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat)
+            self._wake_all()
+
+    def _wake_all(self) -> None:
+        for user_id in list(self._feeds):
+            self.wake(user_id)
+
+    # --- PostgreSQL LISTEN / NOTIFY -----------------------------------------------------------
+
+    def _notified(self, _connection: object, _pid: int, _channel: str, payload: object) -> None:
+        for user_id in str(payload).split("\n"):
+            self.wake(user_id)
+
+    async def _listen(self) -> None:
+        assert self._listen_url is not None
+        arguments = database_target(self._listen_url).asyncpg_arguments()
+        delay = _RETRY_SECONDS
+        while True:
+            try:
+                connection = await asyncpg.connect(**arguments)
+            except Exception as error:  # down, refused, unknown host: retry them all
+                logger.warning("Listening for changes: cannot connect (%s); retrying", error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            delay = _RETRY_SECONDS
+            try:
+                await self._listen_on(connection)
+            except Exception as error:
+                logger.warning("Listening for changes: connection lost (%s); reconnecting", error)
+            finally:
+                self._connection = None
+                connection.terminate()
+
+    async def _listen_on(self, connection: asyncpg.Connection) -> None:
+        """LISTEN, and send this process's commits as NOTIFY, until the connection is lost."""
+        self._connection = connection
+        lost = asyncio.Event()
+        connection.add_termination_listener(lambda _connection: lost.set())
+        await connection.add_listener(CHANNEL, self._notified)
+        # Whatever was committed while nobody listened: look it up now.
+        self._wake_all()
+        lost_wait = asyncio.create_task(lost.wait())
+        try:
+            while not lost.is_set():
+                ready = asyncio.create_task(self._outbox_ready.wait())
+                await asyncio.wait({ready, lost_wait}, return_when=asyncio.FIRST_COMPLETED)
+                ready.cancel()
+                if lost.is_set():
+                    return
+                self._outbox_ready.clear()
+                users, self._outbox = self._outbox, set()
+                for payload in _batches(users):
+                    await connection.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+        finally:
+            lost_wait.cancel()
+
+
+def _batches(user_ids: set[str]) -> list[str]:
+    batches: list[str] = []
+    current: list[str] = []
+    size = 0
+    for user_id in user_ids:
+        length = len(user_id.encode()) + 1
+        if current and size + length > _PAYLOAD_BYTES:
+            batches.append("\n".join(current))
+            current, size = [], 0
+        current.append(user_id)
+        size += length
+    if current:
+        batches.append("\n".join(current))
+    return batches

@@ -1,0 +1,154 @@
+"""`/api/{user_id}/events`: the caller's task changes as they commit (Server-Sent Events)."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi.sse import EventSourceResponse
+
+from todo_api.auth import Principal
+from todo_api.broker import ChangeBroker, Subscription, encode_event
+from todo_api.db import Database
+from todo_api.deps import Caller, Owner, get_owner
+from todo_api.errors import DatabaseUnavailable, Forbidden
+from todo_api.routes.changes import CURSOR_GONE, parse_cursor
+from todo_api.routes.responses import OWNER_ERRORS
+from todo_api.schemas.changes import Ticket
+from todo_api.services import changes as change_log
+from todo_api.services.tickets import TICKET_SECONDS
+
+router = APIRouter(prefix="/api/{user_id}/events", tags=["sync"], responses=OWNER_ERRORS)
+
+_CONNECTED = b": connected\n\n"
+_KEEP_ALIVE = b": keep-alive\n\n"
+_RETRY_SECONDS = 1.0
+_PAGE = 500
+
+
+@router.post("/ticket")
+async def create_ticket(owner: Owner, request: Request) -> Ticket:
+    """A ticket for the caller's event stream: for `EventSource`, which cannot send headers.
+
+    Valid for a minute, for this user's stream only; the stream it opens stays open.
+    """
+    ticket: str = request.app.state.tickets.issue(owner.user_id)
+    return Ticket(ticket=ticket, expires_in=TICKET_SECONDS)
+
+
+async def get_stream_owner(
+    request: Request,
+    user_id: Annotated[str, Path()],
+    ticket: Annotated[
+        str | None, Query(max_length=2048, description="From `POST …/events/ticket`.")
+    ] = None,
+) -> Caller:
+    """The caller, by bearer token or by ticket (401 if invalid or expired, 403 if another's)."""
+    if ticket is None:
+        return await get_owner(request, user_id)
+    state = request.app.state
+    subject = state.tickets.verify(ticket)  # AuthError: 401
+    if subject != user_id:
+        raise Forbidden()
+    await state.rate_limiter.check_user(user_id)
+    return Caller(Principal(user_id), state.db, state.known_users, state.settings)
+
+
+StreamOwner = Annotated[Caller, Depends(get_stream_owner)]
+LastEventId = Annotated[
+    str | None,
+    Header(max_length=64, description="The last change received (sent by EventSource itself)."),
+]
+
+
+@router.get(
+    "",
+    # Not `response_class=EventSourceResponse`: FastAPI would expect a generator function.
+    response_class=Response,
+    responses=CURSOR_GONE
+    | {
+        200: {
+            "description": "`id:` the change id, `event:` its type, `data:` the change JSON",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        }
+    },
+    openapi_extra={"security": [{"HTTPBearer": []}, {}]},
+)
+async def stream_events(
+    owner: StreamOwner,
+    request: Request,
+    last_event_id: LastEventId = None,
+    since: Annotated[
+        str | None,
+        Query(max_length=64, description="Like `Last-Event-ID`, for a new `EventSource`."),
+    ] = None,
+) -> EventSourceResponse:
+    """The caller's changes as Server-Sent Events, each the moment it commits, on any replica.
+
+    With `Last-Event-ID` (or `since`), every change after it comes first, then the live ones:
+    no gap, no duplicate. A comment line every EVENTS_HEARTBEAT_SECONDS keeps it open.
+    """
+    broker: ChangeBroker = request.app.state.broker
+    resume_from = last_event_id or since
+    position = None
+    if resume_from is not None:
+        location = ("header", "last-event-id") if last_event_id else ("query", "since")
+        position = parse_cursor(resume_from, *location)
+    subscription = await broker.subscribe(owner.user_id)
+    try:
+        # Checked before the stream starts, so that the client gets its 410 (or 503).
+        if position is None:
+            head = await change_log.head(owner.db, owner.user_id)
+            first = change_log.ChangePage([], head, more=False)
+        else:
+            first = await change_log.read(owner.db, owner.user_id, position, _PAGE)
+    except BaseException:
+        broker.unsubscribe(subscription)
+        raise
+    stream = _events(broker, owner.db, subscription, first)
+    return EventSourceResponse(stream, headers={"X-Accel-Buffering": "no"})
+
+
+async def _events(
+    broker: ChangeBroker, db: Database, subscription: Subscription, first: change_log.ChangePage
+) -> AsyncIterator[bytes]:
+    """The backlog from the log, then the live changes, each once, in log order."""
+    user_id = subscription.user_id
+    try:
+        yield _CONNECTED
+        for row in first.changes:
+            yield encode_event(row)
+        position, behind = first.next, first.more
+        while True:
+            if behind:
+                try:
+                    page = await change_log.read(db, user_id, position, _PAGE)
+                except DatabaseUnavailable:
+                    # The log is the way back: keep the stream and try again.
+                    yield _KEEP_ALIVE
+                    await asyncio.sleep(_RETRY_SECONDS)
+                    continue
+                except change_log.CursorExpired:
+                    return  # the user's log started over: the client must list again
+                for row in page.changes:
+                    yield encode_event(row)
+                position, behind = page.next, page.more
+                continue
+            try:
+                async with asyncio.timeout(broker.heartbeat):
+                    item = await subscription.queue.get()
+            except TimeoutError:
+                yield _KEEP_ALIVE
+                continue
+            if item is None:
+                return
+            cursor, event = item
+            if cursor.seq <= position.seq and cursor.epoch == position.epoch:
+                continue  # already sent from the log
+            if cursor.seq != position.seq + 1:
+                behind = True  # something in between: the log has it (and this one)
+                continue
+            yield event
+            position = cursor
+    finally:
+        broker.unsubscribe(subscription)
