@@ -31,6 +31,12 @@ async def _settle() -> None:
         await asyncio.sleep(0)
 
 
+async def _woken(job: Job) -> None:
+    job.wake()
+    await asyncio.sleep(job.wake_window_seconds)
+    await _settle()
+
+
 def test_a_job_cancelled_as_it_is_woken_stops() -> None:
     async def scenario() -> None:
         job = Rounds()
@@ -49,8 +55,7 @@ def test_wake_runs_a_round_before_the_poll() -> None:
         job = Rounds()
         running = asyncio.create_task(job.run())
         await _settle()
-        job.wake()
-        await _settle()
+        await _woken(job)
         running.cancel()
         assert job.rounds == 2
 
@@ -77,10 +82,24 @@ def test_a_database_outage_pauses_the_job_until_the_next_poll(
         await _settle()
         assert job.rounds == 1
         assert "Test job paused, database unavailable: connection refused" in caplog.text
-        job.wake()
-        await _settle()
+        await _woken(job)
         running.cancel()
         assert job.rounds == 2
         assert "Test job: round failed" in caplog.text
+
+    asyncio.run(scenario())
+
+
+def test_wakes_within_the_window_share_one_round() -> None:
+    async def scenario() -> None:
+        job = Rounds()
+        running = asyncio.create_task(job.run())
+        await _settle()
+        for _ in range(10):
+            job.wake()
+            await asyncio.sleep(job.wake_window_seconds / 20)
+        await _woken(job)
+        running.cancel()
+        assert job.rounds <= 4  # the first, and a few windows' worth: not one per wake
 
     asyncio.run(scenario())

@@ -34,6 +34,7 @@ _PAYLOAD_BYTES = 7000
 # resumes from the log with Last-Event-ID.
 STREAM_BACKLOG = 1000
 _RETRY_SECONDS = 1.0
+NOTIFY_WINDOW_SECONDS = 0.01
 _PAGE = 500
 
 
@@ -262,6 +263,9 @@ class ChangeBroker:
                 ready.cancel()
                 if lost.is_set():
                     return
+                # Each NOTIFY is a transaction of its own: gather the commits of a short window
+                # into one, or a busy user's writes would each pay for a second commit.
+                await asyncio.sleep(NOTIFY_WINDOW_SECONDS)
                 self._outbox_ready.clear()
                 users, self._outbox = self._outbox, set()
                 for payload in _batches(users):
