@@ -282,16 +282,8 @@ def run_wrk_many_users(
 ) -> Result:
     """Creates spread over `tokens`' users in turn: a service's users write side by side."""
     users = ", ".join(f'{{"{user}", "{token}"}}' for user, token in tokens.items())
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
-        file.write(MANY_USERS_LUA.format(body=body, users=users))
-    output = subprocess.run(
-        [wrk, "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", file.name, base],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    os.unlink(file.name)
-    return parse_wrk(output)
+    script = MANY_USERS_LUA.format(body=body, users=users)
+    return _wrk(wrk, script, base, threads=2, duration=duration, connections=connections)
 
 
 def run_wrk(
@@ -320,6 +312,13 @@ def run_wrk(
         last=ids[1],
         thread_count=threads,
     )
+    url = base + path.replace("ID", str(ids[0] or 1))
+    return _wrk(wrk, script, url, threads=threads, duration=duration, connections=connections)
+
+
+def _wrk(
+    wrk: str, script: str, url: str, *, threads: int, duration: int, connections: int
+) -> Result:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
         file.write(script)
     output = subprocess.run(
@@ -331,7 +330,7 @@ def run_wrk(
             "--latency",
             "-s",
             file.name,
-            base + path.replace("ID", str(ids[0] or 1)),
+            url,
         ],
         capture_output=True,
         text=True,
