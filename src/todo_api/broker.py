@@ -96,7 +96,7 @@ class ChangeBroker:
 
     async def start(self) -> None:
         """Start listening (PostgreSQL) and looking up open streams' users every heartbeat."""
-        self.db.change_listeners += (self.committed,)
+        self.db.add_change_listener(self.committed)
         if self._listen_url is not None:
             self._tasks.append(asyncio.create_task(self._listen()))
         self._tasks.append(asyncio.create_task(self._resync_every_heartbeat()))
@@ -111,9 +111,7 @@ class ChangeBroker:
     async def close(self) -> None:
         """Stop everything the broker runs."""
         self.close_streams()
-        self.db.change_listeners = tuple(
-            listener for listener in self.db.change_listeners if listener != self.committed
-        )
+        self.db.remove_change_listener(self.committed)
         tasks = self._tasks + [f.pump for f in self._feeds.values() if f.pump is not None]
         for task in tasks:
             task.cancel()

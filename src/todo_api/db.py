@@ -157,6 +157,18 @@ class Database(ABC):
         else:
             self._committed({user_id})
 
+    def add_change_listener(self, listener: ChangeListener) -> None:
+        """Have `listener` told of every commit that logged changes (see `changed`)."""
+        self.change_listeners += (listener,)
+
+    def remove_change_listener(self, listener: ChangeListener) -> None:
+        self.change_listeners = tuple(known for known in self.change_listeners if known != listener)
+
+    def _joins(self, tx: "Database", users: set[str]) -> None:
+        # A transaction's writes are told to this database's listeners once it commits.
+        tx.change_listeners, tx._changed_users = self.change_listeners, users
+        tx.log_changes = self.log_changes
+
     def _committed(self, users: set[str]) -> None:
         for listener in self.change_listeners:
             for user_id in users:
@@ -320,8 +332,7 @@ class PostgresDatabase(Database):
         try:
             async with self._acquire() as connection, connection.transaction():
                 tx = PostgresDatabase(self._pool, connection)
-                tx.change_listeners, tx._changed_users = self.change_listeners, users
-                tx.log_changes = self.log_changes
+                self._joins(tx, users)
                 yield tx
         except _CONNECTION_ERRORS as error:
             raise DatabaseUnavailable(str(error) or type(error).__name__) from error
@@ -422,8 +433,7 @@ class SQLiteDatabase(Database):
         users: set[str] = set()
         async with self._connect() as connection:
             tx = SQLiteDatabase(self._engine, connection)
-            tx.change_listeners, tx._changed_users = self.change_listeners, users
-            tx.log_changes = self.log_changes
+            self._joins(tx, users)
             yield tx
         self._committed(users)
 

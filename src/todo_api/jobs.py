@@ -72,14 +72,12 @@ class BackgroundJobs:
         if self.mailer is not None:
             jobs.append(self.mailer)
         self._tasks = [asyncio.create_task(job.run(), name=job.name) for job in jobs]
-        self._db.change_listeners += (self._committed,)
+        self._db.add_change_listener(self._committed)
 
     async def stop(self) -> None:
         """Cancel the loops. Work cut off mid-way is redone by another process once its
         lease on the row runs out."""
-        self._db.change_listeners = tuple(
-            listener for listener in self._db.change_listeners if listener != self._committed
-        )
+        self._db.remove_change_listener(self._committed)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
