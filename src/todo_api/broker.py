@@ -1,13 +1,14 @@
 """Live changes: each process's open event streams, and the fan-out that wakes them.
 
-A write's commit tells this process's `ChangeBroker` which user changed (`Database.changed`);
-on PostgreSQL the broker also sends that user id with NOTIFY, and every process LISTENing
-(every worker of every replica) wakes its streams of that user. A notification carries no
-change, only who to look up: each process then reads the new changes from the log once per
-user, and hands the same encoded events to all of that user's streams. The log stays the only
-source of truth: a notification lost to a restart or an outage costs latency, never a change,
-since every user with open streams is also looked up again every heartbeat and whenever the
-listening connection comes back.
+Whoever numbers new changes into a user's log (`changes.sequence`) tells this process's
+`ChangeBroker` which user changed (`Database.changed`); on PostgreSQL it also sends that user id
+with NOTIFY, in the numbering's own transaction, and every process LISTENing (every worker of
+every replica) wakes its streams of that user. A notification carries no change, only who to
+look up: each process then reads the new changes from the log once per user, and hands the
+same encoded events to all of that user's streams. The log stays the only source of truth: a
+notification lost to a restart or an outage costs latency, never a change, since every user
+with open streams is also looked up again every heartbeat and whenever the listening
+connection comes back.
 """
 
 import asyncio
@@ -27,14 +28,10 @@ from todo_api.services import changes as change_log
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "todo_api_changes"
-# NOTIFY payloads must stay under 8000 bytes: user ids go in batches below that.
-_PAYLOAD_BYTES = 7000
 # Events waiting for a stream that does not read them; past this it is closed, and the client
 # resumes from the log with Last-Event-ID.
 STREAM_BACKLOG = 1000
 _RETRY_SECONDS = 1.0
-NOTIFY_WINDOW_SECONDS = 0.01
 _PAGE = 500
 
 
@@ -87,8 +84,6 @@ class ChangeBroker:
         self.closing = asyncio.Event()
         self._feeds: dict[str, _Feed] = {}
         self._listen_url = listen_url
-        self._outbox: set[str] = set()
-        self._outbox_ready = asyncio.Event()
         self._connection: asyncpg.Connection | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -96,7 +91,7 @@ class ChangeBroker:
 
     async def start(self) -> None:
         """Start listening (PostgreSQL) and looking up open streams' users every heartbeat."""
-        self.db.add_change_listener(self.committed)
+        self.db.add_change_listener(self.wake)
         if self._listen_url is not None:
             self._tasks.append(asyncio.create_task(self._listen()))
         self._tasks.append(asyncio.create_task(self._resync_every_heartbeat()))
@@ -111,7 +106,7 @@ class ChangeBroker:
     async def close(self) -> None:
         """Stop everything the broker runs."""
         self.close_streams()
-        self.db.remove_change_listener(self.committed)
+        self.db.remove_change_listener(self.wake)
         tasks = self._tasks + [f.pump for f in self._feeds.values() if f.pump is not None]
         for task in tasks:
             task.cancel()
@@ -169,13 +164,6 @@ class ChangeBroker:
             del self._feeds[subscription.user_id]
             if feed.pump is not None:
                 feed.pump.cancel()
-
-    def committed(self, user_id: str) -> None:
-        """A write of this process committed changes for `user_id`."""
-        self.wake(user_id)
-        if self._listen_url is not None:
-            self._outbox.add(user_id)
-            self._outbox_ready.set()
 
     def wake(self, user_id: str) -> None:
         """Look up the user's new changes for the streams open here, if any."""
@@ -246,43 +234,17 @@ class ChangeBroker:
                 connection.terminate()
 
     async def _listen_on(self, connection: asyncpg.Connection) -> None:
-        """LISTEN, and send this process's commits as NOTIFY, until the connection is lost."""
+        """LISTEN until the connection is lost."""
         self._connection = connection
         lost = asyncio.Event()
         connection.add_termination_listener(lambda _connection: lost.set())
-        await connection.add_listener(CHANNEL, self._notified)
+        await connection.add_listener(change_log.CHANNEL, self._notified)
         # Whatever was committed while nobody listened: look it up now.
         self._wake_all()
-        lost_wait = asyncio.create_task(lost.wait())
-        try:
-            while not lost.is_set():
-                ready = asyncio.create_task(self._outbox_ready.wait())
-                await asyncio.wait({ready, lost_wait}, return_when=asyncio.FIRST_COMPLETED)
-                ready.cancel()
-                if lost.is_set():
-                    return
-                # Each NOTIFY is a transaction of its own: gather the commits of a short window
-                # into one, or a busy user's writes would each pay for a second commit.
-                await asyncio.sleep(NOTIFY_WINDOW_SECONDS)
-                self._outbox_ready.clear()
-                users, self._outbox = self._outbox, set()
-                for payload in _batches(users):
-                    await connection.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
-        finally:
-            lost_wait.cancel()
-
-
-def _batches(user_ids: set[str]) -> list[str]:
-    batches: list[str] = []
-    current: list[str] = []
-    size = 0
-    for user_id in user_ids:
-        length = len(user_id.encode()) + 1
-        if current and size + length > _PAYLOAD_BYTES:
-            batches.append("\n".join(current))
-            current, size = [], 0
-        current.append(user_id)
-        size += length
-    if current:
-        batches.append("\n".join(current))
-    return batches
+        while not lost.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.heartbeat):
+                    await lost.wait()
+            # A connection that died without a word (a dropped route) only shows when used.
+            async with asyncio.timeout(_RETRY_SECONDS * 5):
+                await connection.execute("SELECT 1")

@@ -141,36 +141,53 @@ class Database(ABC):
     """Runs Core statements and returns rows as dicts; `transaction()` groups several."""
 
     dialect_name: str
-    # Told, with a user id, once a write that logged changes for that user has committed
-    # (the live event streams and the background jobs listen here; see services/changes.py).
+    # Told, with a user id, once a write that logged changes for that user has committed:
+    # the changes wait, unnumbered, for the sequencer (see services/changes.py).
+    write_listeners: tuple[ChangeListener, ...] = ()
+    # Told, with a user id, once new changes of that user's are in the log, numbered (the live
+    # event streams and the webhooks follow the log).
     change_listeners: tuple[ChangeListener, ...] = ()
     # Whether writes log their changes (CHANGES_ENABLED).
     log_changes: bool = True
     # The users whose changes the enclosing transaction logged, told when it commits.
-    _changed_users: set[str] | None = None
+    _written_users: set[str] | None = None
 
-    def changed(self, user_id: str) -> None:
-        """Tell the change listeners about `user_id` once this write commits (now, outside
+    def written(self, user_id: str) -> None:
+        """Tell the write listeners about `user_id` once this write commits (now, outside
         a transaction)."""
-        if self._changed_users is not None:
-            self._changed_users.add(user_id)
+        if self._written_users is not None:
+            self._written_users.add(user_id)
         else:
             self._committed({user_id})
 
+    def changed(self, user_ids: set[str]) -> None:
+        """Tell the change listeners that these users' logs have new changes."""
+        for listener in self.change_listeners:
+            for user_id in user_ids:
+                listener(user_id)
+
+    def add_write_listener(self, listener: ChangeListener) -> None:
+        """Have `listener` told of every commit that logged changes (see `written`)."""
+        self.write_listeners += (listener,)
+
+    def remove_write_listener(self, listener: ChangeListener) -> None:
+        self.write_listeners = tuple(known for known in self.write_listeners if known != listener)
+
     def add_change_listener(self, listener: ChangeListener) -> None:
-        """Have `listener` told of every commit that logged changes (see `changed`)."""
+        """Have `listener` told of every user whose log advanced (see `changed`)."""
         self.change_listeners += (listener,)
 
     def remove_change_listener(self, listener: ChangeListener) -> None:
         self.change_listeners = tuple(known for known in self.change_listeners if known != listener)
 
     def _joins(self, tx: "Database", users: set[str]) -> None:
-        # A transaction's writes are told to this database's listeners once it commits.
-        tx.change_listeners, tx._changed_users = self.change_listeners, users
+        # A transaction shares this database's listeners; its writes are told once it commits.
+        tx.write_listeners, tx.change_listeners = self.write_listeners, self.change_listeners
+        tx._written_users = users
         tx.log_changes = self.log_changes
 
     def _committed(self, users: set[str]) -> None:
-        for listener in self.change_listeners:
+        for listener in self.write_listeners:
             for user_id in users:
                 listener(user_id)
 

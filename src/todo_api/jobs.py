@@ -60,11 +60,13 @@ class BackgroundJobs:
         if self.mailer is not None:
             self.mailer.wake()
 
-    def _committed(self, _user_id: str) -> None:
-        # A write of this process logged a change (for webhooks to follow), and may have set a
-        # reminder sooner than the reminder loop's next look.
-        self.dispatcher.wake()
+    def _written(self, _user_id: str) -> None:
+        # A write of this process may have set a reminder sooner than the loop's next look.
         self.reminders.wake()
+
+    def _changed(self, _user_id: str) -> None:
+        # New changes in a log, for webhooks to follow.
+        self.dispatcher.wake()
 
     def start(self) -> None:
         """Run every loop in the background, woken by this process's commits."""
@@ -72,12 +74,14 @@ class BackgroundJobs:
         if self.mailer is not None:
             jobs.append(self.mailer)
         self._tasks = [asyncio.create_task(job.run(), name=job.name) for job in jobs]
-        self._db.add_change_listener(self._committed)
+        self._db.add_write_listener(self._written)
+        self._db.add_change_listener(self._changed)
 
     async def stop(self) -> None:
         """Cancel the loops. Work cut off mid-way is redone by another process once its
         lease on the row runs out."""
-        self._db.remove_change_listener(self._committed)
+        self._db.remove_write_listener(self._written)
+        self._db.remove_change_listener(self._changed)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -39,6 +39,7 @@ from todo_api.ratelimit import RateLimiter
 from todo_api.routes import auth, changes, events, health, tags, tasks, webhooks
 from todo_api.routes.responses import API_ERRORS, TOO_MANY_REQUESTS
 from todo_api.schemas.messages import Message
+from todo_api.sequencer import ChangeSequencer
 from todo_api.services.throttle import LoginThrottle
 from todo_api.services.tickets import TicketSigner
 from todo_api.services.users import KnownUsers
@@ -69,6 +70,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await broker.start()
     broker.end_streams_on_exit_signals()
     app.state.broker = broker
+    sequencer = ChangeSequencer(db)
+    sequencer.start()
     app.state.jobs = jobs = BackgroundJobs(db, settings)
     if settings.background_jobs:
         jobs.start()
@@ -81,6 +84,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             yield
     finally:
         await jobs.stop()
+        await sequencer.stop()
         await broker.close()
         await app.state.verifier.close()
         await http.aclose()

@@ -211,8 +211,7 @@ class Credential(SQLModel, table=True):
 class ChangeHead(SQLModel, table=True):
     """Where one user's change log stands: its last position, and which incarnation it is.
 
-    Every write locks this row (an upsert) until it commits, so one user's writes commit one
-    at a time and positions follow commit order (see services/changes.py).
+    Only the sequencer writes it, numbering committed changes (see services/changes.py).
     """
 
     __tablename__ = "change_head"
@@ -224,8 +223,35 @@ class ChangeHead(SQLModel, table=True):
     epoch: int = Field(sa_type=BigInteger)
 
 
-class Change(SQLModel, table=True):
-    """One committed write to a task, as its owner's clients replay it (`GET …/changes`)."""
+class ChangeBase(SQLModel):
+    """A write to a task, as its owner's clients replay it."""
+
+    type: str = Field(sa_type=String(20))
+    task_id: int = Field(sa_type=Integer)
+    # The task as clients see it, as JSON text: written once, sent as it is. NULL: deleted.
+    task: str | None = Field(default=None, sa_type=Text)
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PendingChange(ChangeBase, table=True):
+    """A change its write has committed and the sequencer has not yet numbered.
+
+    Writes only append here, so that writes of one user never wait for each other; `id`
+    (one sequence for everyone) orders a user's pending changes for the sequencer.
+    """
+
+    __tablename__ = "change_pending"
+    __table_args__ = (Index("ix_change_pending_user_id", "user_id"),)
+
+    # A rowid on SQLite (which only numbers INTEGER PRIMARY KEY columns by itself).
+    id: int | None = Field(
+        default=None, sa_type=BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    user_id: str = Field(sa_type=Text, foreign_key="user.id", ondelete="CASCADE")
+
+
+class Change(ChangeBase, table=True):
+    """One change in its owner's log, at its position (`GET …/changes`)."""
 
     __tablename__ = "change"
     # Retention purges by age across all users.
@@ -235,11 +261,6 @@ class Change(SQLModel, table=True):
     seq: int = Field(
         sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
     )
-    type: str = Field(sa_type=String(20))
-    task_id: int = Field(sa_type=Integer)
-    # The task as clients see it, as JSON text: written once, sent as it is. NULL: deleted.
-    task: str | None = Field(default=None, sa_type=Text)
-    at: datetime = Field(sa_type=UTCDateTime)
 
 
 class Webhook(SQLModel, table=True):

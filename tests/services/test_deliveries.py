@@ -13,6 +13,7 @@ from tests.receiver import Receiver, payloads
 from todo_api.config import Settings
 from todo_api.db import open_database
 from todo_api.main import create_app
+from todo_api.services import changes as change_log
 from todo_api.services.deliveries import Deliverer, signed_headers
 from todo_api.services.webhook_dispatch import Dispatcher
 from todo_api.services.webhooks import new_secret
@@ -230,6 +231,7 @@ def test_deleting_a_webhook_drops_its_queue(
     with TestClient(create_app(make_settings(**FAST | {"background_jobs": False}))) as client:
         hook = subscribe(client, alice, receiver)
         create(client, alice)
+        client.portal.call(change_log.sequence, client.app.state.db)  # the sequencer may lag
         assert client.portal.call(client.app.state.jobs.dispatcher.dispatch) == 1
         assert query(client, "SELECT count(*) AS n FROM webhook_delivery")[0]["n"] == 1
         client.delete(f"/api/alice/webhooks/{hook['id']}", headers=alice)

@@ -112,3 +112,49 @@ def test_list_then_changes_misses_nothing_under_concurrent_writers(
     applied = asyncio.run(_handshake([server.url for server in servers]))
     assert applied > 0
     FIGURES["sync handshake changes replayed"] += applied
+
+
+async def _hammer_one_task(urls: list[str]) -> list[dict[str, Any]]:
+    clients = [httpx.AsyncClient(base_url=url, timeout=30) for url in urls]
+    try:
+        start = (await clients[0].get("/api/alice/changes", headers=HEADERS)).json()["next"]
+        created = await clients[0].post("/api/alice/tasks", json={"title": "0"}, headers=HEADERS)
+        task_id = created.json()["id"]
+
+        async def write(number: int) -> None:
+            for step in range(10):
+                client = clients[(number + step) % len(clients)]
+                if step % 3 == 2:
+                    response = await client.patch(
+                        f"/api/alice/tasks/{task_id}/complete", headers=HEADERS
+                    )
+                else:
+                    response = await client.put(
+                        f"/api/alice/tasks/{task_id}",
+                        json={"title": f"{number}-{step}"},
+                        headers=HEADERS,
+                    )
+                assert response.status_code == 200, response.text
+
+        await asyncio.gather(*(write(n) for n in range(WRITERS * 2)))
+        final = (await clients[-1].get(f"/api/alice/tasks/{task_id}", headers=HEADERS)).json()
+        tasks: dict[int, dict[str, Any]] = {}
+        await _replay(clients[-1], tasks, start)
+        assert tasks == {task_id: final}
+        since = {"since": start, "limit": 1000}
+        log = await clients[0].get("/api/alice/changes", params=since, headers=HEADERS)
+        return [change["task"] for change in log.json()["changes"]]
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+def test_concurrent_writes_of_one_task_are_logged_in_their_commit_order(
+    start_server: StartServer, database_url: str
+) -> None:
+    """Writers on both servers race on one task: its changes come in the order the writes
+    committed (each version once, rising), so replaying them ends at the task as it is."""
+    servers = [start_server(database_url) for _ in range(2 if TEST_DATABASE_URL else 1)]
+    logged = asyncio.run(_hammer_one_task([server.url for server in servers]))
+    versions = [task["version"] for task in logged]
+    assert versions == list(range(1, WRITERS * 2 * 10 + 2))

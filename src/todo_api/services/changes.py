@@ -1,14 +1,16 @@
 """The change log: every write to a task, appended in the write's own transaction.
 
-Ordering. Each user's log has a head row (`change_head`) holding the last position handed out.
-A write bumps it with an upsert, which locks the row until the write commits; the next write
-of the same user waits for that lock, so it can only take the next position once the previous
-one is committed. Positions therefore follow commit order, with no holes (a rolled-back write
-rolls back its bump too), and a reader that sees position N committed sees every position
-before it. That is what makes `seq > cursor` safe, where a sequence number (assigned before
-commit) would let a change that commits late slip behind a cursor already past it. The head is
-always the last lock a write takes, so this ordering adds no deadlock. Writes of different
-users never wait for each other.
+Ordering. A write appends its changes to `change_pending`, unnumbered, and takes no lock of
+the log's: writes of one user commit side by side, as writes of different users do. Shortly
+after the commit the sequencer (`sequence`, run by `todo_api.sequencer`, and by any read that
+finds changes of its user pending) numbers every committed pending change into its owner's
+log: positions 1, 2, 3 … with no holes, handed out under one lock so that a reader that sees
+position N sees every position before it, and `seq > cursor` never skips a change.
+
+Pending changes are numbered in the order of their `id`, one sequence for all. Two writes of
+the same task lock its row, so the second takes its `id` only after the first committed: the
+log keeps each task's changes in commit order, and a write that finished before another began
+always comes first. Concurrent writes of different tasks come in either order, as they did.
 
 A cursor is the log's epoch (random, new whenever a user's log starts over) and a position,
 encoded as an opaque token.
@@ -16,6 +18,7 @@ encoded as an opaque token.
 
 import base64
 import binascii
+import collections
 import functools
 import secrets
 import struct
@@ -25,12 +28,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from typing import cast as typing_cast
 
-from sqlalchemy import Select, Text, bindparam, cast, delete, insert, literal, select, true, tuple_
+from sqlalchemy import Select, Text, bindparam, cast, delete, func, insert, literal, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from todo_api.db import Database, Row
 from todo_api.errors import ApiError
-from todo_api.models import Change, ChangeHead, TaskRow, table_of, utcnow
+from todo_api.models import Change, ChangeHead, PendingChange, TaskRow, table_of, utcnow
 from todo_api.schemas.tasks import SHOWN_COLUMNS, task_json
 from todo_api.services import task_repository
 
@@ -41,6 +44,7 @@ CHANGE_TYPES = (CREATED, UPDATED, DELETED)
 
 HEAD = table_of(ChangeHead)
 CHANGE = table_of(Change)
+PENDING = table_of(PendingChange)
 
 _CURSOR = struct.Struct(">IQ")
 MAX_SEQ = 2**63 - 1
@@ -90,7 +94,7 @@ START = ChangeCursor(0, 0)
 
 
 @dataclass(frozen=True, slots=True)
-class PendingChange:
+class NewChange:
     """A change a write is about to log."""
 
     type: str
@@ -103,104 +107,46 @@ def _json(task: TaskRow) -> str:
     return task_json(task.copy()).decode()  # a copy: task_json changes the row it writes
 
 
-def created(task: TaskRow) -> PendingChange:
+def created(task: TaskRow) -> NewChange:
     """The change that logs a new task (from its row as stored)."""
-    return PendingChange(CREATED, task["id"], _json(task), task["updated_at"])
+    return NewChange(CREATED, task["id"], _json(task), task["updated_at"])
 
 
-def updated(task: TaskRow) -> PendingChange:
+def updated(task: TaskRow) -> NewChange:
     """The change that logs a task's new state (from its row as stored)."""
-    return PendingChange(UPDATED, task["id"], _json(task), task["updated_at"])
+    return NewChange(UPDATED, task["id"], _json(task), task["updated_at"])
 
 
-def deleted(task_id: int, at: datetime | None = None) -> PendingChange:
+def deleted(task_id: int, at: datetime | None = None) -> NewChange:
     """The tombstone of a deleted task."""
-    return PendingChange(DELETED, task_id, None, at or utcnow())
-
-
-def _new_epoch() -> int:
-    return secrets.randbelow(2**32 - 1) + 1
-
-
-@functools.cache
-def _bump_head(dialect: str) -> Any:
-    # Upserted, so that the first write of a user makes the row (which the lock then guards).
-    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = make(HEAD).values(
-        user_id=bindparam("owner"), seq=bindparam("count"), epoch=bindparam("epoch")
-    )
-    return statement.on_conflict_do_update(
-        index_elements=[HEAD.c.user_id], set_={"seq": HEAD.c.seq + statement.excluded.seq}
-    ).returning(HEAD.c.seq, HEAD.c.epoch)
+    return NewChange(DELETED, task_id, None, at or utcnow())
 
 
 _CHANGE_VALUES = {
     "user_id": bindparam("owner"),
-    "seq": bindparam("seq"),
     "type": bindparam("type"),
     "task_id": bindparam("task_id"),
     "task": bindparam("task"),
-    "at": bindparam("at", type_=CHANGE.c.at.type),
+    "at": bindparam("at", type_=PENDING.c.at.type),
 }
-_INSERT_CHANGE = insert(CHANGE).values(_CHANGE_VALUES)
+_APPEND = insert(PENDING).values(_CHANGE_VALUES)
 
 
-@functools.cache
-def _record_one_pg() -> Any:
-    # The bump and the change in one statement: one round trip per write.
-    head = _bump_head("postgresql").cte("head")
-    row = select(
-        bindparam("owner", type_=Text),
-        head.c.seq,
-        bindparam("type", type_=Text),
-        bindparam("task_id", type_=CHANGE.c.task_id.type),
-        bindparam("task", type_=Text),
-        bindparam("at", type_=CHANGE.c.at.type),
-    )
-    columns = ["user_id", "seq", "type", "task_id", "task", "at"]
-    return insert(CHANGE).from_select(columns, row).add_cte(head)
-
-
-async def record(db: Database, user_id: str, changes: Sequence[PendingChange]) -> None:
-    """Append `changes` to the user's log, inside the write's transaction (`db`).
-
-    Call it after the write's other statements: the head is the last lock a write takes.
-    """
+async def record(db: Database, user_id: str, changes: Sequence[NewChange]) -> None:
+    """Append `changes` to the user's log, inside the write's transaction (`db`)."""
     if not changes or not db.log_changes:
         return
-    if db.dialect_name == "postgresql" and len(changes) == 1:
-        change = changes[0]
-        params = {
-            "owner": user_id,
-            "count": 1,
-            "epoch": _new_epoch(),
-            "type": change.type,
-            "task_id": change.task_id,
-            "task": change.task,
-            "at": change.at,
-        }
-        await db.execute(_record_one_pg(), params)
+    rows = [
+        {"owner": user_id, "type": c.type, "task_id": c.task_id, "task": c.task, "at": c.at}
+        for c in changes
+    ]
+    if len(rows) == 1:
+        await db.execute(_APPEND, rows[0])
     else:
-        params = {"owner": user_id, "count": len(changes), "epoch": _new_epoch()}
-        head = await db.fetch_one(_bump_head(db.dialect_name), params)
-        assert head is not None  # an upsert … RETURNING always returns the row
-        first = head["seq"] - len(changes) + 1
-        rows = [
-            {
-                "user_id": user_id,
-                "seq": first + offset,
-                "type": change.type,
-                "task_id": change.task_id,
-                "task": change.task,
-                "at": change.at,
-            }
-            for offset, change in enumerate(changes)
-        ]
-        if len(rows) == 1:
-            await db.execute(_INSERT_CHANGE, rows[0] | {"owner": user_id})
-        else:
-            await db.execute(insert(CHANGE).values(rows))
-    db.changed(user_id)
+        # In the order given: the sequencer numbers them by the ids this insert hands out.
+        values = [{k if k != "owner" else "user_id": v for k, v in row.items()} for row in rows]
+        await db.execute(insert(PENDING).values(values))
+    db.written(user_id)
 
 
 # --- creating a task and logging it in one statement (PostgreSQL) -----------------------------
@@ -216,16 +162,11 @@ def _logged_insert() -> Select[Any]:
     puts in front: a create stays one round trip.
     """
     new = task_repository.CREATE.cte("new")
-    head = _bump_head("postgresql").cte("head")
     task = literal('{"id":', Text) + cast(new.c.id, Text) + bindparam("log_task_tail", type_=Text)
-    row = (
-        select(new.c.user_id, head.c.seq, literal(CREATED, Text), new.c.id, task, new.c.updated_at)
-        .select_from(new)
-        .join(head, true())
-    )
-    columns = ["user_id", "seq", "type", "task_id", "task", "at"]
-    logged = insert(CHANGE).from_select(columns, row).cte("logged")
-    return select(*new.c).add_cte(head, logged)
+    row = select(new.c.user_id, literal(CREATED, Text), new.c.id, task, new.c.updated_at)
+    columns = ["user_id", "type", "task_id", "task", "at"]
+    logged = insert(PENDING).from_select(columns, row).cte("logged")
+    return select(*new.c).add_cte(logged)
 
 
 async def insert_task(db: Database, values: dict[str, Any], now: datetime) -> TaskRow:
@@ -238,16 +179,10 @@ async def insert_task(db: Database, values: dict[str, Any], now: datetime) -> Ta
         shown = {name: stored.get(name, values.get(name)) for name in SHOWN_COLUMNS}
         tail = task_json(cast_row(shown)).decode()
         assert tail.startswith(_TASK_ID_PREFIX)
-        params = values | {
-            "now": now,
-            "owner": owner,
-            "count": 1,
-            "epoch": _new_epoch(),
-            "log_task_tail": tail[len(_TASK_ID_PREFIX) :],
-        }
+        params = values | {"now": now, "log_task_tail": tail[len(_TASK_ID_PREFIX) :]}
         row = await db.fetch_one(_logged_insert(), params)
         assert row is not None  # INSERT … RETURNING always returns the row
-        db.changed(owner)
+        db.written(owner)
         return cast_row(row)
     async with db.transaction() as tx:
         task = await task_repository.insert_one(tx, values, now)
@@ -260,11 +195,109 @@ def cast_row(row: dict[str, Any]) -> TaskRow:
     return typing_cast(TaskRow, row)
 
 
+# --- numbering ----------------------------------------------------------------------------------
+
+# Changes numbered per transaction, at most.
+SEQUENCE_BATCH = 1000
+# Whoever numbers changes announces their users here (PostgreSQL NOTIFY, in the same
+# transaction: delivered exactly when the numbered changes become visible).
+CHANNEL = "todo_api_changes"
+# NOTIFY payloads must stay under 8000 bytes: user ids go in batches below that.
+_PAYLOAD_BYTES = 7000
+# pg_advisory_xact_lock's key for "numbering changes" (any constant of ours).
+_SEQUENCER_LOCK = 0x746F646F5F736571
+_TAKE_PENDING = (
+    delete(PENDING)
+    .where(
+        PENDING.c.id.in_(
+            select(PENDING.c.id).order_by(PENDING.c.id).limit(bindparam("batch")).scalar_subquery()
+        )
+    )
+    .returning(*PENDING.c)
+)
+_HAS_PENDING = select(PENDING.c.id).where(PENDING.c.user_id == bindparam("owner")).limit(1)
+
+
+def _new_epoch() -> int:
+    return secrets.randbelow(2**32 - 1) + 1
+
+
+def _advance_heads(dialect: str, counts: dict[str, int]) -> Any:
+    # Upserted: a user's first change makes their head, with the epoch of their new log.
+    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = make(HEAD).values(
+        [{"user_id": user, "seq": count, "epoch": _new_epoch()} for user, count in counts.items()]
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[HEAD.c.user_id], set_={"seq": HEAD.c.seq + statement.excluded.seq}
+    ).returning(HEAD.c.user_id, HEAD.c.seq)
+
+
+async def sequence(db: Database) -> set[str]:
+    """Number every committed pending change into its owner's log; whose logs advanced.
+
+    Tells `db`'s change listeners of those users once the numbers are committed.
+    """
+    advanced: set[str] = set()
+    while True:
+        async with db.transaction() as tx:
+            if tx.dialect_name == "postgresql":
+                # One sequencer at a time (SQLite: its writer lock, which the delete takes).
+                await tx.execute(select(func.pg_advisory_xact_lock(_SEQUENCER_LOCK)))
+            taken = await tx.fetch_all(_TAKE_PENDING, {"batch": SEQUENCE_BATCH})
+            if not taken:
+                break
+            taken.sort(key=lambda row: row["id"])
+            counts = collections.Counter(row["user_id"] for row in taken)
+            heads = await tx.fetch_all(_advance_heads(tx.dialect_name, counts))
+            position = {head["user_id"]: head["seq"] - counts[head["user_id"]] for head in heads}
+            rows = []
+            for change in taken:
+                owner = change["user_id"]
+                position[owner] += 1
+                rows.append(
+                    {
+                        "user_id": owner,
+                        "seq": position[owner],
+                        "type": change["type"],
+                        "task_id": change["task_id"],
+                        "task": change["task"],
+                        "at": change["at"],
+                    }
+                )
+            await tx.execute(insert(CHANGE).values(rows))
+            if tx.dialect_name == "postgresql":
+                for payload in _batches(set(counts)):
+                    await tx.execute(select(func.pg_notify(CHANNEL, payload)))
+        advanced.update(counts)
+        db.changed(set(counts))
+        if len(taken) < SEQUENCE_BATCH:
+            break
+    return advanced
+
+
+def _batches(user_ids: set[str]) -> list[str]:
+    """User ids, a line each, in NOTIFY payloads of at most _PAYLOAD_BYTES."""
+    batches: list[str] = []
+    current: list[str] = []
+    size = 0
+    for user_id in sorted(user_ids):
+        length = len(user_id.encode()) + 1
+        if current and size + length > _PAYLOAD_BYTES:
+            batches.append("\n".join(current))
+            current, size = [], 0
+        current.append(user_id)
+        size += length
+    if current:
+        batches.append("\n".join(current))
+    return batches
+
+
 # --- reading ----------------------------------------------------------------------------------
 
 _HEAD = select(HEAD.c.seq, HEAD.c.epoch).where(HEAD.c.user_id == bindparam("owner"))
 # The owner's changes after a position, with the log's epoch, in log order.
-_AFTER = (
+AFTER = (
     select(CHANGE.c.seq, CHANGE.c.type, CHANGE.c.task_id, CHANGE.c.task, CHANGE.c.at, HEAD.c.epoch)
     .join(HEAD, HEAD.c.user_id == CHANGE.c.user_id)
     .where(CHANGE.c.user_id == bindparam("owner"), CHANGE.c.seq > bindparam("after"))
@@ -293,9 +326,11 @@ async def read(db: Database, user_id: str, since: ChangeCursor | None, limit: in
 
     CursorExpired when changes after `since` were purged, or `since` is not of this log.
     """
+    if await db.fetch_one(_HAS_PENDING, {"owner": user_id}) is not None:
+        await sequence(db)  # the caller's own writes may be among them: read them back
     after = 0 if since is None else since.seq
     params = {"owner": user_id, "after": after, "fetch": limit + 1}
-    rows = await db.fetch_all(_AFTER, params)
+    rows = await db.fetch_all(AFTER, params)
     if not rows:
         current = await head(db, user_id)
         if since is None or since == current:
@@ -304,7 +339,7 @@ async def read(db: Database, user_id: str, since: ChangeCursor | None, limit: in
             raise CursorExpired()  # of another log (or none of ours at all)
         # Changes after `since` exist: either they committed since the first look, or they
         # were purged.
-        rows = await db.fetch_all(_AFTER, params)
+        rows = await db.fetch_all(AFTER, params)
         if not rows:
             raise CursorExpired()
     more = len(rows) > limit

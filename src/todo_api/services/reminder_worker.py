@@ -22,7 +22,7 @@ from todo_api.db import Database
 from todo_api.models import ReminderEmail, TaskRow, table_of, utcnow
 from todo_api.schemas.tasks import task_json
 from todo_api.services import changes
-from todo_api.services.changes import PendingChange
+from todo_api.services.changes import NewChange
 from todo_api.services.reminders import fire_due, next_fire_at
 from todo_api.services.task_repository import TASK
 from todo_api.services.users import PLACEHOLDER_EMAIL_DOMAIN, USER
@@ -120,6 +120,6 @@ class ReminderWorker(Job):
         # In the owner's log, so it reaches their streams and (through the log) their
         # webhooks; the task shows which reminder fired.
         body = task_json(task).decode()
-        await changes.record(tx, task["user_id"], [PendingChange(EVENT, task["id"], body, now)])
+        await changes.record(tx, task["user_id"], [NewChange(EVENT, task["id"], body, now)])
         if self._email and has_address(await tx.scalar(_EMAIL, {"owner": task["user_id"]})):
             await tx.execute(_QUEUE_EMAIL, {"task_id": task["id"], "late": late, "now": now})

@@ -295,7 +295,7 @@ async def _update_locked(
     completing = completed and not current["completed"]
     reopening = current["completed"] and not completed
     reminders = _new_reminders(current, changes)
-    logged: list[change_log.PendingChange] = []
+    logged: list[change_log.NewChange] = []
     if completing:
         successor = {**current, **changes, "reminders": reminders}
         if successor["recurrence"]:

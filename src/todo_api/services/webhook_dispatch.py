@@ -20,9 +20,9 @@ from sqlalchemy import bindparam, insert, select, update
 from todo_api.background import Job
 from todo_api.config import Settings
 from todo_api.db import Database, Row
-from todo_api.models import Change, ChangeHead, table_of, utcnow
+from todo_api.models import Change, table_of, utcnow
 from todo_api.schemas.webhooks import EVENTS
-from todo_api.services.changes import ChangeCursor, change_json
+from todo_api.services.changes import AFTER, ChangeCursor, change_json
 from todo_api.services.webhooks import DELIVERY, WEBHOOK
 
 logger = logging.getLogger(__name__)
@@ -30,7 +30,6 @@ logger = logging.getLogger(__name__)
 WEBHOOKS_PER_ROUND = 50
 CHANGES_PER_WEBHOOK = 500
 CHANGE = table_of(Change)
-HEAD = table_of(ChangeHead)
 
 _BEHIND = (
     select(WEBHOOK.c.id, WEBHOOK.c.user_id, WEBHOOK.c.events, WEBHOOK.c.log_position)
@@ -43,13 +42,6 @@ _BEHIND = (
     .order_by(WEBHOOK.c.id)
     .limit(WEBHOOKS_PER_ROUND)
     .with_for_update(skip_locked=True, of=WEBHOOK)
-)
-_CHANGES = (
-    select(CHANGE.c.seq, CHANGE.c.type, CHANGE.c.task_id, CHANGE.c.task, CHANGE.c.at, HEAD.c.epoch)
-    .join(HEAD, HEAD.c.user_id == CHANGE.c.user_id)
-    .where(CHANGE.c.user_id == bindparam("owner"), CHANGE.c.seq > bindparam("after"))
-    .order_by(CHANGE.c.user_id, CHANGE.c.seq)
-    .limit(CHANGES_PER_WEBHOOK)
 )
 _ADVANCE = (
     update(WEBHOOK)
@@ -102,8 +94,12 @@ class Dispatcher(Job):
         async with self._db.transaction() as tx:
             webhooks = await tx.fetch_all(_BEHIND)
             for webhook in webhooks:
-                params = {"owner": webhook["user_id"], "after": webhook["log_position"]}
-                changes = await tx.fetch_all(_CHANGES, params)
+                params = {
+                    "owner": webhook["user_id"],
+                    "after": webhook["log_position"],
+                    "fetch": CHANGES_PER_WEBHOOK,
+                }
+                changes = await tx.fetch_all(AFTER, params)
                 if not changes:
                     continue
                 if deliveries := _deliveries(webhook, changes):
