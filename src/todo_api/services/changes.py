@@ -28,8 +28,19 @@ from datetime import datetime, timedelta
 from typing import Any
 from typing import cast as typing_cast
 
-from sqlalchemy import Select, Text, bindparam, cast, delete, func, insert, literal, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import (
+    Select,
+    Text,
+    bindparam,
+    cast,
+    delete,
+    insert,
+    literal,
+    select,
+    text,
+    tuple_,
+)
+from sqlalchemy.dialects import sqlite
 
 from todo_api.db import Database, Row
 from todo_api.errors import ApiError
@@ -199,13 +210,48 @@ def cast_row(row: dict[str, Any]) -> TaskRow:
 
 # Changes numbered per transaction, at most.
 SEQUENCE_BATCH = 1000
-# Whoever numbers changes announces their users here (PostgreSQL NOTIFY, in the same
-# transaction: delivered exactly when the numbered changes become visible).
+# Whoever numbers changes announces each user here (PostgreSQL NOTIFY, in the same transaction:
+# delivered exactly when the numbered changes become visible).
 CHANNEL = "todo_api_changes"
-# NOTIFY payloads must stay under 8000 bytes: user ids go in batches below that.
-_PAYLOAD_BYTES = 7000
 # pg_advisory_xact_lock's key for "numbering changes" (any constant of ours).
 _SEQUENCER_LOCK = 0x746F646F5F736571
+
+# PostgreSQL, in one statement (one round trip, one transaction): take the lock that lets one
+# sequencer at a time number changes, then the oldest pending changes; advance their owners'
+# heads, insert the changes at the positions that frees, and announce the owners. Every row
+# to delete is joined to the lock, so the lock is held before any row is: a sequencer waiting
+# for another holds no row lock. Its snapshot may predate the other's commit: the rows that
+# one numbered are then skipped as deleted, and the upsert adds to the head as committed.
+# The data-modifying CTEs all run to completion; a new user's log starts at a random epoch.
+_SEQUENCE_PG = text(
+    """
+WITH sequencer AS MATERIALIZED (
+    SELECT pg_advisory_xact_lock(:lock)
+), moved AS (
+    DELETE FROM change_pending
+    WHERE id IN (
+        SELECT p.id FROM change_pending p CROSS JOIN sequencer ORDER BY p.id LIMIT :batch
+    )
+    RETURNING id, user_id, type, task_id, task, at
+), counts AS (
+    SELECT user_id, count(*) AS n FROM moved GROUP BY user_id
+), heads AS (
+    INSERT INTO change_head (user_id, seq, epoch)
+    SELECT user_id, n, 1 + floor(random() * 4294967295)::bigint FROM counts
+    ON CONFLICT (user_id) DO UPDATE SET seq = change_head.seq + excluded.seq
+    RETURNING user_id, seq
+), logged AS (
+    INSERT INTO change (user_id, seq, type, task_id, task, at)
+    SELECT m.user_id,
+           h.seq - c.n + row_number() OVER (PARTITION BY m.user_id ORDER BY m.id),
+           m.type, m.task_id, m.task, m.at
+    FROM moved m JOIN counts c USING (user_id) JOIN heads h USING (user_id)
+)
+SELECT c.user_id, c.n, pg_notify(:channel, c.user_id) FROM counts c
+"""
+)
+
+# SQLite (one writer at a time, in-process: a statement per row costs little).
 _TAKE_PENDING = (
     delete(PENDING)
     .where(
@@ -215,22 +261,23 @@ _TAKE_PENDING = (
     )
     .returning(*PENDING.c)
 )
-_HAS_PENDING = select(PENDING.c.id).where(PENDING.c.user_id == bindparam("owner")).limit(1)
-
-
-def _new_epoch() -> int:
-    return secrets.randbelow(2**32 - 1) + 1
-
-
-def _advance_heads(dialect: str, counts: dict[str, int]) -> Any:
-    # Upserted: a user's first change makes their head, with the epoch of their new log.
-    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = make(HEAD).values(
-        [{"user_id": user, "seq": count, "epoch": _new_epoch()} for user, count in counts.items()]
+_ADVANCE_HEAD = (
+    sqlite.insert(HEAD)
+    .values(user_id=bindparam("owner"), seq=bindparam("count"), epoch=bindparam("epoch"))
+    .on_conflict_do_update(
+        index_elements=[HEAD.c.user_id], set_={"seq": HEAD.c.seq + bindparam("count")}
     )
-    return statement.on_conflict_do_update(
-        index_elements=[HEAD.c.user_id], set_={"seq": HEAD.c.seq + statement.excluded.seq}
-    ).returning(HEAD.c.user_id, HEAD.c.seq)
+    .returning(HEAD.c.seq)
+)
+_INSERT_CHANGE = insert(CHANGE).values(
+    user_id=bindparam("owner"),
+    seq=bindparam("seq"),
+    type=bindparam("type"),
+    task_id=bindparam("task_id"),
+    task=bindparam("task"),
+    at=bindparam("at", type_=CHANGE.c.at.type),
+)
+_HAS_PENDING = select(PENDING.c.id).where(PENDING.c.user_id == bindparam("owner")).limit(1)
 
 
 async def sequence(db: Database) -> set[str]:
@@ -240,57 +287,40 @@ async def sequence(db: Database) -> set[str]:
     """
     advanced: set[str] = set()
     while True:
-        async with db.transaction() as tx:
-            if tx.dialect_name == "postgresql":
-                # One sequencer at a time (SQLite: its writer lock, which the delete takes).
-                await tx.execute(select(func.pg_advisory_xact_lock(_SEQUENCER_LOCK)))
-            taken = await tx.fetch_all(_TAKE_PENDING, {"batch": SEQUENCE_BATCH})
-            if not taken:
-                break
-            taken.sort(key=lambda row: row["id"])
-            counts = collections.Counter(row["user_id"] for row in taken)
-            heads = await tx.fetch_all(_advance_heads(tx.dialect_name, counts))
-            position = {head["user_id"]: head["seq"] - counts[head["user_id"]] for head in heads}
-            rows = []
-            for change in taken:
-                owner = change["user_id"]
-                position[owner] += 1
-                rows.append(
-                    {
-                        "user_id": owner,
-                        "seq": position[owner],
-                        "type": change["type"],
-                        "task_id": change["task_id"],
-                        "task": change["task"],
-                        "at": change["at"],
-                    }
-                )
-            await tx.execute(insert(CHANGE).values(rows))
-            if tx.dialect_name == "postgresql":
-                for payload in _batches(set(counts)):
-                    await tx.execute(select(func.pg_notify(CHANNEL, payload)))
+        if db.dialect_name == "postgresql":
+            params = {"lock": _SEQUENCER_LOCK, "batch": SEQUENCE_BATCH, "channel": CHANNEL}
+            rows = await db.fetch_all(_SEQUENCE_PG, params)
+            counts = {row["user_id"]: row["n"] for row in rows}
+        else:
+            async with db.transaction() as tx:
+                counts = await _sequence_sqlite(tx)
+        if not counts:
+            break
         advanced.update(counts)
         db.changed(set(counts))
-        if len(taken) < SEQUENCE_BATCH:
+        if sum(counts.values()) < SEQUENCE_BATCH:
             break
     return advanced
 
 
-def _batches(user_ids: set[str]) -> list[str]:
-    """User ids, a line each, in NOTIFY payloads of at most _PAYLOAD_BYTES."""
-    batches: list[str] = []
-    current: list[str] = []
-    size = 0
-    for user_id in sorted(user_ids):
-        length = len(user_id.encode()) + 1
-        if current and size + length > _PAYLOAD_BYTES:
-            batches.append("\n".join(current))
-            current, size = [], 0
-        current.append(user_id)
-        size += length
-    if current:
-        batches.append("\n".join(current))
-    return batches
+async def _sequence_sqlite(tx: Database) -> dict[str, int]:
+    # The delete comes first: it takes SQLite's writer lock, which serialises sequencers.
+    taken = sorted(
+        await tx.fetch_all(_TAKE_PENDING, {"batch": SEQUENCE_BATCH}), key=lambda r: r["id"]
+    )
+    counts = collections.Counter(row["user_id"] for row in taken)
+    position = {}
+    for owner, count in counts.items():
+        params = {"owner": owner, "count": count, "epoch": secrets.randbelow(2**32 - 1) + 1}
+        position[owner] = await tx.scalar(_ADVANCE_HEAD, params) - count
+    for change in taken:
+        owner = change["user_id"]
+        position[owner] += 1
+        row = {"owner": owner, "seq": position[owner]}
+        await tx.execute(
+            _INSERT_CHANGE, row | {k: change[k] for k in ("type", "task_id", "task", "at")}
+        )
+    return dict(counts)
 
 
 # --- reading ----------------------------------------------------------------------------------

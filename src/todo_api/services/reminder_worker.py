@@ -71,6 +71,9 @@ class ReminderWorker(Job):
     """Fires due reminders, waiting until the next one (or the next poll)."""
 
     name = "Reminders"
+    # Woken by every write (most set no reminder / concern no webhook): a longer window makes
+    # a busy moment's writes cost one round.
+    wake_window_seconds = 0.1
 
     def __init__(
         self, db: Database, settings: Settings, fired: Callable[[], None] = lambda: None

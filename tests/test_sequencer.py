@@ -1,0 +1,79 @@
+"""The sequencer: committed changes are numbered into their user's log whoever wrote them,
+including a process that died between its commit and its numbering."""
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from tests.conftest import Headers, query
+from todo_api import sequencer
+from todo_api.config import Settings
+from todo_api.db import open_database
+from todo_api.main import create_app
+
+# What a write leaves, unnumbered, when its process dies before its sequencer runs.
+ORPHAN = (
+    "INSERT INTO change_pending (user_id, type, task_id, task, at) "
+    "VALUES ('alice', 'task.deleted', :task_id, NULL, :at)"
+)
+
+
+def _left_by_a_dead_process(client: TestClient, task_id: int) -> None:
+    query(client, ORPHAN, task_id=task_id, at=datetime.now(UTC))
+
+
+def test_a_read_numbers_the_changes_it_finds_pending(client, alice, create_task) -> None:
+    task = create_task()
+    _left_by_a_dead_process(client, task["id"])
+    changes = client.get("/api/alice/changes", headers=alice).json()["changes"]
+    assert [(c["type"], c["task_id"]) for c in changes] == [
+        ("task.created", task["id"]),
+        ("task.deleted", task["id"]),
+    ]
+    assert query(client, "SELECT id FROM change_pending") == []
+
+
+def test_the_sweep_numbers_what_nobody_woke_it_for(
+    make_settings: Callable[..., Settings],
+    alice: Headers,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sequencer, "SWEEP_SECONDS", 0.2)
+    with TestClient(create_app(make_settings())) as client:
+        assert client.post("/api/alice/tasks", json={"title": "x"}, headers=alice).status_code
+        _left_by_a_dead_process(client, 12345)
+        deadline = time.monotonic() + 10
+        while query(client, "SELECT id FROM change_pending") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        numbered = query(client, 'SELECT seq, task_id FROM "change" ORDER BY seq')
+    assert [row["task_id"] for row in numbered][-1] == 12345
+    assert [row["seq"] for row in numbered] == list(range(1, len(numbered) + 1))
+
+
+def test_shutdown_numbers_the_last_commits(
+    make_settings: Callable[..., Settings], alice: Headers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A sequencer that would not run again for a minute: only its shutdown numbers them.
+    monkeypatch.setattr(sequencer, "SWEEP_SECONDS", 60.0)
+    monkeypatch.setattr(sequencer.ChangeSequencer, "wake_window_seconds", 60.0)
+    settings = make_settings()
+    with TestClient(create_app(settings)) as client:
+        for n in range(5):
+            client.post("/api/alice/tasks", json={"title": f"t{n}"}, headers=alice)
+        assert len(query(client, "SELECT id FROM change_pending")) == 5
+    assert asyncio.run(_pending_and_numbered(settings)) == (0, 5)
+
+
+async def _pending_and_numbered(settings: Settings) -> tuple[int, int]:
+    db = await open_database(settings, migrate=False)
+    try:
+        pending = await db.fetch_all(text("SELECT id FROM change_pending"))
+        numbered = await db.fetch_all(text('SELECT seq FROM "change"'))
+    finally:
+        await db.close()
+    return len(pending), len(numbered)
