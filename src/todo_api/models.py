@@ -80,7 +80,47 @@ class User(SQLModel, table=True):
 JSONValue = JSON().with_variant(JSONB(), "postgresql")
 
 
-class Task(SQLModel, table=True):
+class TaskFields(SQLModel):
+    """A task's fields, declared once: the table (`Task`) stores them and `schemas.tasks.TaskRead`
+    shows them, in this order. Each restates only what it holds differently: the table its id
+    (the database assigns it), the view its priority (a name) and reminders (objects)."""
+
+    id: int | None = Field(default=None, sa_type=Integer, primary_key=True)
+    user_id: str = Field(sa_type=Text, foreign_key="user.id", ondelete="CASCADE")
+    title: str = Field(sa_type=String(200))
+    description: str | None = Field(sa_type=String(1000))
+    completed: bool
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Stored as its rank, 0 none, 1 low, 2 medium, 3 high (a number, so that sorting by priority
+    # is an index scan); clients see its name.
+    priority: int | str = Field(
+        default=0, sa_type=SmallInteger, sa_column_kwargs={"server_default": "0"}
+    )
+    due_date: date | None = Field(default=None, sa_type=Date)
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    tags: list[str] = Field(
+        default_factory=list, sa_type=JSONValue, sa_column_kwargs={"server_default": "[]"}
+    )
+    recurrence: str | None = Field(default=None, sa_type=String(10))
+    recurrence_interval: int = Field(
+        default=1, sa_type=Integer, sa_column_kwargs={"server_default": "1"}
+    )
+    # The occurrence that completing this recurring task created, so undoing can remove it.
+    next_occurrence_id: int | None = Field(
+        default=None, sa_type=Integer, foreign_key="task.id", ondelete="SET NULL"
+    )
+    # Bumped by every change: the task's ETag, so that stale writes can be refused.
+    version: int = Field(default=1, sa_type=Integer, sa_column_kwargs={"server_default": "1"})
+    # Up to 5, as clients see them (services/reminders.py); the earliest unfired one's time
+    # is `next_reminder_at`, which the reminder workers poll.
+    reminders: list[Any] = Field(
+        default_factory=list, sa_type=JSONValue, sa_column_kwargs={"server_default": "[]"}
+    )
+
+
+class Task(TaskFields, table=True):
     """A todo item owned by one user."""
 
     __tablename__ = "task"
@@ -108,38 +148,12 @@ class Task(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, sa_type=Integer, primary_key=True)
-    user_id: str = Field(sa_type=Text, foreign_key="user.id", ondelete="CASCADE")
-    title: str = Field(sa_type=String(200))
-    description: str | None = Field(default=None, sa_type=String(1000))
-    completed: bool = Field(default=False)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    # 0 none, 1 low, 2 medium, 3 high: a number, so that sorting by priority is an index scan.
     priority: int = Field(default=0, sa_type=SmallInteger, sa_column_kwargs={"server_default": "0"})
-    due_date: date | None = Field(default=None, sa_type=Date)
-    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    tags: list[str] = Field(
-        default_factory=list, sa_type=JSONValue, sa_column_kwargs={"server_default": "[]"}
-    )
-    recurrence: str | None = Field(default=None, sa_type=String(10))
-    recurrence_interval: int = Field(
-        default=1, sa_type=Integer, sa_column_kwargs={"server_default": "1"}
-    )
-    # The series' first due date: monthly from Jan 31 gives Feb 28, then Mar 31 again.
-    recurrence_anchor: date | None = Field(default=None, sa_type=Date)
-    # The occurrence that completing this recurring task created, so undoing can remove it.
-    next_occurrence_id: int | None = Field(
-        default=None, sa_type=Integer, foreign_key="task.id", ondelete="SET NULL"
-    )
-    # Bumped by every change: the task's ETag, so that stale writes can be refused.
-    version: int = Field(default=1, sa_type=Integer, sa_column_kwargs={"server_default": "1"})
-    # Up to 5, as clients see them (services/reminders.py); the earliest unfired one's time
-    # is `next_reminder_at`, which the reminder workers poll.
     reminders: list[dict[str, Any]] = Field(
         default_factory=list, sa_type=JSONValue, sa_column_kwargs={"server_default": "[]"}
     )
+    # The series' first due date: monthly from Jan 31 gives Feb 28, then Mar 31 again.
+    recurrence_anchor: date | None = Field(default=None, sa_type=Date)
     next_reminder_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
@@ -163,10 +177,10 @@ class TaskRow(TypedDict):
     tags: list[str]
     recurrence: str | None
     recurrence_interval: int
-    recurrence_anchor: NotRequired[date | None]
     next_occurrence_id: int | None
     version: int
     reminders: list[dict[str, Any]]
+    recurrence_anchor: NotRequired[date | None]
     # Listings select only the columns clients see, so they leave it out.
     next_reminder_at: NotRequired[datetime | None]
 

@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from todo_api.models import TaskRow
+from todo_api.models import TaskFields, TaskRow
 from todo_api.schemas.fields import (
     MAX_ID,
     MAX_PAGE_SIZE,
@@ -236,27 +236,12 @@ def is_overdue(
     return due_date is not None and due_date < now.date()
 
 
-class TaskRead(BaseModel):
+class TaskRead(TaskFields):
     """A task as clients see it. `version` changes with every write (the ETag carries it)."""
 
-    model_config = ConfigDict(from_attributes=True)
-
     id: int
-    user_id: str
-    title: str
-    description: str | None
-    completed: bool
-    created_at: datetime
-    updated_at: datetime
-    completed_at: datetime | None = None
     priority: Annotated[Priority, BeforeValidator(_priority_from_rank)] = Priority.none
-    due_date: date | None = None
-    due_at: datetime | None = None
-    tags: list[str] = Field(default_factory=list)
     recurrence: Recurrence | None = None
-    recurrence_interval: int = 1
-    next_occurrence_id: int | None = None
-    version: int = 1
     reminders: list[ReminderRead] = Field(default_factory=list)
 
     @computed_field
