@@ -269,14 +269,7 @@ _ADVANCE_HEAD = (
     )
     .returning(HEAD.c.seq)
 )
-_INSERT_CHANGE = insert(CHANGE).values(
-    user_id=bindparam("owner"),
-    seq=bindparam("seq"),
-    type=bindparam("type"),
-    task_id=bindparam("task_id"),
-    task=bindparam("task"),
-    at=bindparam("at", type_=CHANGE.c.at.type),
-)
+_INSERT_CHANGE = insert(CHANGE).values(_CHANGE_VALUES | {"seq": bindparam("seq")})
 _HAS_PENDING = select(PENDING.c.id).where(PENDING.c.user_id == bindparam("owner")).limit(1)
 
 
