@@ -137,6 +137,12 @@ def database_target(raw_url: str, *, connect_timeout: float = 10.0) -> DatabaseT
 ChangeListener = Callable[[str], None]
 
 
+def _tell(listeners: tuple[ChangeListener, ...], users: set[str]) -> None:
+    for listener in listeners:
+        for user_id in users:
+            listener(user_id)
+
+
 class Database(ABC):
     """Runs Core statements and returns rows as dicts; `transaction()` groups several."""
 
@@ -162,9 +168,7 @@ class Database(ABC):
 
     def changed(self, user_ids: set[str]) -> None:
         """Tell the change listeners that these users' logs have new changes."""
-        for listener in self.change_listeners:
-            for user_id in user_ids:
-                listener(user_id)
+        _tell(self.change_listeners, user_ids)
 
     def add_write_listener(self, listener: ChangeListener) -> None:
         """Have `listener` told of every commit that logged changes (see `written`)."""
@@ -187,9 +191,7 @@ class Database(ABC):
         tx.log_changes = self.log_changes
 
     def _committed(self, users: set[str]) -> None:
-        for listener in self.write_listeners:
-            for user_id in users:
-                listener(user_id)
+        _tell(self.write_listeners, users)
 
     @abstractmethod
     async def fetch_all(self, statement: ClauseElement, params: Params = None) -> list[Row]:

@@ -82,8 +82,9 @@ JSONValue = JSON().with_variant(JSONB(), "postgresql")
 
 class TaskFields(SQLModel):
     """A task's fields, declared once: the table (`Task`) stores them and `schemas.tasks.TaskRead`
-    shows them, in this order. Each restates only what it holds differently: the table its id
-    (the database assigns it), the view its priority (a name) and reminders (objects)."""
+    shows them, in this order. Each restates only what it holds differently: the table its
+    priority (the rank) and reminders (as stored); the view its id (always set), priority (the
+    name), recurrence (the enum) and reminders (objects)."""
 
     id: int | None = Field(default=None, sa_type=Integer, primary_key=True)
     user_id: str = Field(sa_type=Text, foreign_key="user.id", ondelete="CASCADE")

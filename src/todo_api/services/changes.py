@@ -19,6 +19,7 @@ encoded as an opaque token.
 import base64
 import binascii
 import collections
+import dataclasses
 import functools
 import secrets
 import struct
@@ -147,16 +148,12 @@ async def record(db: Database, user_id: str, changes: Sequence[NewChange]) -> No
     """Append `changes` to the user's log, inside the write's transaction (`db`)."""
     if not changes or not db.log_changes:
         return
-    rows = [
-        {"owner": user_id, "type": c.type, "task_id": c.task_id, "task": c.task, "at": c.at}
-        for c in changes
-    ]
-    if len(rows) == 1:
-        await db.execute(_APPEND, rows[0])
+    if len(changes) == 1:
+        await db.execute(_APPEND, {"owner": user_id, **dataclasses.asdict(changes[0])})
     else:
         # In the order given: the sequencer numbers them by the ids this insert hands out.
-        values = [{k if k != "owner" else "user_id": v for k, v in row.items()} for row in rows]
-        await db.execute(insert(PENDING).values(values))
+        rows = [{"user_id": user_id, **dataclasses.asdict(change)} for change in changes]
+        await db.execute(insert(PENDING).values(rows))
     db.written(user_id)
 
 
@@ -273,12 +270,11 @@ _INSERT_CHANGE = insert(CHANGE).values(_CHANGE_VALUES | {"seq": bindparam("seq")
 _HAS_PENDING = select(PENDING.c.id).where(PENDING.c.user_id == bindparam("owner")).limit(1)
 
 
-async def sequence(db: Database) -> set[str]:
-    """Number every committed pending change into its owner's log; whose logs advanced.
+async def sequence(db: Database) -> None:
+    """Number every committed pending change into its owner's log.
 
     Tells `db`'s change listeners of those users once the numbers are committed.
     """
-    advanced: set[str] = set()
     while True:
         if db.dialect_name == "postgresql":
             params = {"lock": _SEQUENCER_LOCK, "batch": SEQUENCE_BATCH, "channel": CHANNEL}
@@ -288,12 +284,10 @@ async def sequence(db: Database) -> set[str]:
             async with db.transaction() as tx:
                 counts = await _sequence_sqlite(tx)
         if not counts:
-            break
-        advanced.update(counts)
+            return
         db.changed(set(counts))
         if sum(counts.values()) < SEQUENCE_BATCH:
-            break
-    return advanced
+            return
 
 
 async def _sequence_sqlite(tx: Database) -> dict[str, int]:

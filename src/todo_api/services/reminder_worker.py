@@ -71,8 +71,8 @@ class ReminderWorker(Job):
     """Fires due reminders, waiting until the next one (or the next poll)."""
 
     name = "Reminders"
-    # Woken by every write (most set no reminder / concern no webhook): a longer window makes
-    # a busy moment's writes cost one round.
+    # Woken by every write (most writes set no reminder): a longer window makes a busy moment's
+    # writes cost one round.
     wake_window_seconds = 0.1
 
     def __init__(

@@ -77,8 +77,8 @@ class Dispatcher(Job):
     """Queues deliveries for the webhooks behind their owner's log."""
 
     name = "Webhook dispatch"
-    # Woken by every write (most set no reminder / concern no webhook): a longer window makes
-    # a busy moment's writes cost one round.
+    # Woken by every write (most concern no webhook): a longer window makes a busy moment's
+    # writes cost one round.
     wake_window_seconds = 0.1
 
     def __init__(
