@@ -582,8 +582,8 @@ def main() -> None:
         ratios["create req/s, log on / off"] = statistics.median(
             on.requests_per_second / off.requests_per_second for on, off in pairs
         )
-        # The same with the creates spread over 32 users: one user's writes commit one at a
-        # time (services/changes.py), different users' side by side.
+        # The same with the creates spread over 32 users, as a service's users write side by
+        # side: each numbering round then advances many users' logs at once.
         many_tokens = {
             f"many{n}": issue_token(SECRET, subject=f"many{n}", expires_in=timedelta(hours=2))
             for n in range(32)

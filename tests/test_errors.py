@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 
 from todo_api.errors import (
     ApiError,
+    DatabaseConflict,
     DatabaseUnavailable,
     EmailTaken,
     Forbidden,
@@ -107,6 +108,12 @@ CASES: list[tuple[ApiError, int, object, dict[str, str]]] = [
         "The database is unavailable; try again shortly",
         {"retry-after": "5"},
     ),
+    (
+        DatabaseConflict("deadlock detected"),
+        503,
+        "The request collided with another one; try again",
+        {"retry-after": "5"},
+    ),
 ]
 
 
@@ -127,12 +134,20 @@ def test_an_api_error_is_answered_with_its_status_detail_and_headers(
         assert response.headers[name] == value
 
 
-def test_the_database_error_sends_no_driver_message() -> None:
+@pytest.mark.parametrize(
+    "error",
+    [
+        DatabaseUnavailable("password authentication failed for user postgres"),
+        DatabaseConflict('deadlock detected: process 42 waits for a password of "user"'),
+    ],
+)
+def test_a_database_error_sends_no_driver_message(error: ApiError) -> None:
     app = FastAPI()
     app.add_exception_handler(ApiError, api_error_handler)
 
     @app.get("/")
     async def fail() -> None:
-        raise DatabaseUnavailable("password authentication failed for user postgres")
+        raise error
 
-    assert "password" not in TestClient(app).get("/").text
+    text = TestClient(app).get("/").text
+    assert "password" not in text and "process" not in text

@@ -2,15 +2,17 @@
 including a process that died between its commit and its numbering."""
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import asyncpg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
-from tests.conftest import Headers, query
+from tests.conftest import TEST_DATABASE_URL, Headers, query
 from todo_api import sequencer
 from todo_api.config import Settings
 from todo_api.db import open_database
@@ -19,12 +21,12 @@ from todo_api.main import create_app
 # What a write leaves, unnumbered, when its process dies before its sequencer runs.
 ORPHAN = (
     "INSERT INTO change_pending (user_id, type, task_id, task, at) "
-    "VALUES ('alice', 'task.deleted', :task_id, NULL, :at)"
+    "VALUES (:owner, 'task.deleted', :task_id, NULL, :at)"
 )
 
 
-def _left_by_a_dead_process(client: TestClient, task_id: int) -> None:
-    query(client, ORPHAN, task_id=task_id, at=datetime.now(UTC))
+def _left_by_a_dead_process(client: TestClient, task_id: int, owner: str = "alice") -> None:
+    query(client, ORPHAN, owner=owner, task_id=task_id, at=datetime.now(UTC))
 
 
 def test_a_read_numbers_the_changes_it_finds_pending(client, alice, create_task) -> None:
@@ -77,3 +79,49 @@ async def _pending_and_numbered(settings: Settings) -> tuple[int, int]:
     finally:
         await db.close()
     return len(pending), len(numbered)
+
+
+@pytest.mark.skipif(TEST_DATABASE_URL is None, reason="the deadlock is between PostgreSQL's locks")
+def test_a_read_whose_numbering_deadlocks_with_a_user_deletion_still_answers(
+    make_settings: Callable[..., Settings],
+    database_url: str,
+    alice: Headers,
+    bob: Headers,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sequencer, "SWEEP_SECONDS", 60.0)  # only the read numbers the orphans
+    with TestClient(create_app(make_settings())) as client:
+        task = client.post("/api/alice/tasks", json={"title": "mine"}, headers=alice).json()
+        assert client.post("/api/bob/tasks", json={"title": "x"}, headers=bob).status_code == 201
+        deadline = time.monotonic() + 10
+        while query(client, "SELECT id FROM change_pending") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        _left_by_a_dead_process(client, task["id"])
+        _left_by_a_dead_process(client, 999, owner="bob")
+        locked = threading.Event()
+        deletion = threading.Thread(
+            target=asyncio.run, args=(_delete_user_slowly(database_url, "bob", locked),)
+        )
+        deletion.start()
+        assert locked.wait(10)
+        # The read's numbering takes bob's pending change, then waits for bob's row; the
+        # deletion then waits for that change: a cycle the database breaks.
+        response = client.get("/api/alice/changes", headers=alice)
+        deletion.join(30)
+    assert response.status_code == 200, response.text
+    changes = response.json()["changes"]
+    assert [(c["type"], c["task_id"]) for c in changes][-1] == ("task.deleted", task["id"])
+
+
+async def _delete_user_slowly(url: str, user_id: str, locked: threading.Event) -> None:
+    """Delete a user as a signed-out account's cleanup would, holding the row a while first."""
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(dsn)
+    try:
+        async with connection.transaction():
+            await connection.execute('SELECT id FROM "user" WHERE id = $1 FOR UPDATE', user_id)
+            locked.set()
+            await asyncio.sleep(0.5)  # long enough for the read to be waiting on this row
+            await connection.execute('DELETE FROM "user" WHERE id = $1', user_id)
+    finally:
+        await connection.close()

@@ -33,7 +33,7 @@ from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from todo_api.config import ConfigError, Settings
-from todo_api.errors import DatabaseUnavailable
+from todo_api.errors import DatabaseConflict, DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -276,6 +276,8 @@ def _translate_pg_error(error: Exception) -> Exception:
         return IntegrityViolation(str(error))
     if isinstance(error, _CONNECTION_ERRORS):
         return DatabaseUnavailable(str(error) or type(error).__name__)
+    if isinstance(error, asyncpg.DeadlockDetectedError):
+        return DatabaseConflict(str(error))
     return error
 
 

@@ -225,6 +225,21 @@ class DatabaseUnavailable(ServiceUnavailable):
         return self.reason
 
 
+class DatabaseConflict(ServiceUnavailable):
+    """The database rolled this transaction back to break a deadlock with another one; the
+    same request again goes through (the other has finished by then).
+
+    `reason` is the driver's message: logged, never sent to clients.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("The request collided with another one; try again")
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
+
+
 async def api_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """The one answer to every ApiError."""
     assert isinstance(exc, ApiError)
@@ -232,4 +247,6 @@ async def api_error_handler(request: Request, exc: Exception) -> JSONResponse:
         logger.error(
             "Database unavailable on %s %s: %s", request.method, request.url.path, exc.reason
         )
+    elif isinstance(exc, DatabaseConflict):
+        logger.warning("Deadlock on %s %s: %s", request.method, request.url.path, exc.reason)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)

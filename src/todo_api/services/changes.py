@@ -44,7 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import sqlite
 
 from todo_api.db import Database, Row
-from todo_api.errors import ApiError
+from todo_api.errors import ApiError, DatabaseConflict
 from todo_api.models import Change, ChangeHead, PendingChange, TaskRow, table_of, utcnow
 from todo_api.schemas.tasks import SHOWN_COLUMNS, task_json
 from todo_api.services import task_repository
@@ -277,9 +277,7 @@ async def sequence(db: Database) -> None:
     """
     while True:
         if db.dialect_name == "postgresql":
-            params = {"lock": _SEQUENCER_LOCK, "batch": SEQUENCE_BATCH, "channel": CHANNEL}
-            rows = await db.fetch_all(_SEQUENCE_PG, params)
-            counts = {row["user_id"]: row["n"] for row in rows}
+            counts = await _sequence_pg(db)
         else:
             async with db.transaction() as tx:
                 counts = await _sequence_sqlite(tx)
@@ -288,6 +286,25 @@ async def sequence(db: Database) -> None:
         db.changed(set(counts))
         if sum(counts.values()) < SEQUENCE_BATCH:
             return
+
+
+# A round that deadlocked is tried again this often before the error is the caller's.
+_DEADLOCK_TRIES = 3
+
+
+async def _sequence_pg(db: Database) -> dict[str, int]:
+    params = {"lock": _SEQUENCER_LOCK, "batch": SEQUENCE_BATCH, "channel": CHANNEL}
+    for attempt in range(_DEADLOCK_TRIES):
+        try:
+            rows = await db.fetch_all(_SEQUENCE_PG, params)
+            break
+        except DatabaseConflict:
+            # Deleting a user locks their row, then their pending changes; a round locks the
+            # changes, then (inserting them) the owner's row. The database breaks the cycle by
+            # rolling one back; once the deletion is through, the round goes through too.
+            if attempt == _DEADLOCK_TRIES - 1:
+                raise
+    return {row["user_id"]: row["n"] for row in rows}
 
 
 async def _sequence_sqlite(tx: Database) -> dict[str, int]:

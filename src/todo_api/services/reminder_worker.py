@@ -98,8 +98,8 @@ class ReminderWorker(Job):
         fired_count = late_count = 0
         async with self._db.transaction() as tx:
             due = await tx.fetch_all(_DUE, {"now": now, "batch": BATCH_SIZE})
-            # Users in one order: two workers logging changes of the same users take their
-            # log heads' locks in the same order, and cannot deadlock.
+            # Tasks in one order: two workers firing reminders of the same tasks lock their
+            # rows in the same order, and cannot deadlock.
             for task in sorted(due, key=lambda row: (row["user_id"], row["id"])):
                 reminders, fired = fire_due(task["reminders"], now, self._late)
                 params = {
