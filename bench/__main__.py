@@ -181,7 +181,9 @@ def free_port() -> int:
 class Server:
     """A server process on a free port, stopped with SIGTERM."""
 
-    def __init__(self, name: str, command: list[str], env: dict[str, str]) -> None:
+    def __init__(
+        self, name: str, command: list[str], env: dict[str, str], cwd: Path = ROOT
+    ) -> None:
         self.name = name
         self.port = free_port()
         # Kept open for the server's whole life, closed with it.
@@ -191,7 +193,7 @@ class Server:
         self.process = subprocess.Popen(
             [part.format(port=self.port) for part in command],
             env=env,
-            cwd=ROOT,
+            cwd=cwd,
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
