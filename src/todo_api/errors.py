@@ -211,33 +211,31 @@ class ServiceUnavailable(ApiError):
         super().__init__(detail, {"Retry-After": str(RETRY_UNAVAILABLE_SECONDS)})
 
 
-class DatabaseUnavailable(ServiceUnavailable):
-    """The database cannot be reached (down, restarting, or the network is).
+class DatabaseError(ServiceUnavailable):
+    """A failure of the database's, answered with this class's `default_detail`.
 
     `reason` is the driver's message: logged, never sent to clients.
     """
 
     def __init__(self, reason: str) -> None:
-        super().__init__("The database is unavailable; try again shortly")
+        super().__init__(self.default_detail)
         self.reason = reason
 
     def __str__(self) -> str:
         return self.reason
 
 
-class DatabaseConflict(ServiceUnavailable):
+class DatabaseUnavailable(DatabaseError):
+    """The database cannot be reached (down, restarting, or the network is)."""
+
+    default_detail = "The database is unavailable; try again shortly"
+
+
+class DatabaseConflict(DatabaseError):
     """The database rolled this transaction back to break a deadlock with another one; the
-    same request again goes through (the other has finished by then).
+    same request again goes through (the other has finished by then)."""
 
-    `reason` is the driver's message: logged, never sent to clients.
-    """
-
-    def __init__(self, reason: str) -> None:
-        super().__init__("The request collided with another one; try again")
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return self.reason
+    default_detail = "The request collided with another one; try again"
 
 
 async def api_error_handler(request: Request, exc: Exception) -> JSONResponse:
