@@ -99,8 +99,9 @@ def test_a_read_whose_numbering_deadlocks_with_a_user_deletion_still_answers(
         _left_by_a_dead_process(client, task["id"])
         _left_by_a_dead_process(client, 999, owner="bob")
         locked = threading.Event()
+        outcome: list[str] = []
         deletion = threading.Thread(
-            target=asyncio.run, args=(_delete_user_slowly(database_url, "bob", locked),)
+            target=asyncio.run, args=(_delete_user_slowly(database_url, "bob", locked, outcome),)
         )
         deletion.start()
         assert locked.wait(10)
@@ -108,20 +109,41 @@ def test_a_read_whose_numbering_deadlocks_with_a_user_deletion_still_answers(
         # deletion then waits for that change: a cycle the database breaks.
         response = client.get("/api/alice/changes", headers=alice)
         deletion.join(30)
+    # The round, waiting first, is the one the database rolled back: the read retried it.
+    assert outcome == ["deleted"]
     assert response.status_code == 200, response.text
     changes = response.json()["changes"]
     assert [(c["type"], c["task_id"]) for c in changes][-1] == ("task.deleted", task["id"])
 
 
-async def _delete_user_slowly(url: str, user_id: str, locked: threading.Event) -> None:
-    """Delete a user as a signed-out account's cleanup would, holding the row a while first."""
+async def _delete_user_slowly(
+    url: str, user_id: str, locked: threading.Event, outcome: list[str]
+) -> None:
+    """Delete a user as a signed-out account's cleanup would, once another session is waiting
+    for the row this one holds."""
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     connection = await asyncpg.connect(dsn)
     try:
         async with connection.transaction():
             await connection.execute('SELECT id FROM "user" WHERE id = $1 FOR UPDATE', user_id)
             locked.set()
-            await asyncio.sleep(0.5)  # long enough for the read to be waiting on this row
-            await connection.execute('DELETE FROM "user" WHERE id = $1', user_id)
+            for _ in range(500):  # 10 s at most
+                if await connection.fetchval(_OTHERS_WAITING):
+                    break
+                await asyncio.sleep(0.02)
+            try:
+                await connection.execute('DELETE FROM "user" WHERE id = $1', user_id)
+            except asyncpg.DeadlockDetectedError:
+                outcome.append("rolled back")
+                raise
+            outcome.append("deleted")
+    except asyncpg.DeadlockDetectedError:
+        pass
     finally:
         await connection.close()
+
+
+_OTHERS_WAITING = (
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+    "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+)
