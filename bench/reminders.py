@@ -24,7 +24,7 @@ import httpx2 as httpx
 from sqlalchemy.engine import make_url
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from bench.__main__ import SECRET, TODO_API, Server, recreate_database
+from bench.__main__ import SECRET, TODO_API, Server, drop_database, recreate_database
 from todo_api.auth import issue_token
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/todo_bench_reminders"
@@ -149,6 +149,7 @@ def run(database_url: str = DEFAULT_URL, *, quick: bool = False) -> Lateness:
     finally:
         service.stop()
         receiver.server.shutdown()
+        asyncio.run(drop_database(database_url))  # the benchmark's own, like the main run's
     if receiver.invalid:
         sys.exit(f"{receiver.invalid} webhook requests failed signature verification")
     return result
