@@ -39,6 +39,14 @@ ROOT = HERE.parent
 SECRET = secrets.token_urlsafe(48)
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/todo_bench"
 TODO_API = str(Path(sys.executable).parent / "todo-api")
+# How every benchmarked service runs: as in production, without a task cap or rate limits.
+SERVICE_ENV = {
+    "BETTER_AUTH_SECRET": SECRET,
+    "ENVIRONMENT": "production",
+    "MAX_TASKS_PER_USER": "0",
+    "RATE_LIMIT_ENABLED": "false",
+}
+CREATE_BODY = '{"title": "Benchmark task", "description": "created by wrk"}'
 
 
 @dataclass
@@ -424,13 +432,7 @@ def main() -> None:
     asyncio.run(recreate_database(url))
     # The database is the benchmark's own: dropped however the run ends.
     atexit.register(lambda: asyncio.run(drop_database(url)))
-    env = os.environ | {
-        "DATABASE_URL": url,
-        "BETTER_AUTH_SECRET": SECRET,
-        "ENVIRONMENT": "production",
-        "MAX_TASKS_PER_USER": "0",
-        "RATE_LIMIT_ENABLED": "false",
-    }
+    env = os.environ | SERVICE_ENV | {"DATABASE_URL": url}
     subprocess.run([TODO_API, "db", "upgrade"], env=env, check=True, capture_output=True)
 
     token_for = {
@@ -443,7 +445,6 @@ def main() -> None:
     editable = asyncio.run(seed_tasks(url, "writer", 1))
 
     load = {"duration": duration, "connections": args.connections}
-    create_body = '{"title": "Benchmark task", "description": "created by wrk"}'
     rows: list[Row] = []
     memory: dict[str, float] = {}
     ratios: dict[str, float] = {}
@@ -543,7 +544,7 @@ def main() -> None:
             method="POST",
             path="/api/writer/tasks",
             token=token_for["writer"],
-            body=create_body,
+            body=CREATE_BODY,
         )
         versus(
             "MCP add_task vs REST create",
@@ -556,7 +557,7 @@ def main() -> None:
                 "method": "POST",
                 "path": "/api/writer/tasks",
                 "token": token_for["writer"],
-                "body": create_body,
+                "body": CREATE_BODY,
             },
         )
         versus(
@@ -574,7 +575,7 @@ def main() -> None:
                     method="POST",
                     path="/api/writer/tasks",
                     token=token_for["writer"],
-                    body=create_body,
+                    body=CREATE_BODY,
                     **load,
                 )
                 for server in order
@@ -595,7 +596,7 @@ def main() -> None:
             order = (service, unlogged) if round_number % 2 == 0 else (unlogged, service)
             measured = {
                 server.name: run_wrk_many_users(
-                    wrk, server.base, tokens=many_tokens, body=create_body, **load
+                    wrk, server.base, tokens=many_tokens, body=CREATE_BODY, **load
                 )
                 for server in order
             }
@@ -694,7 +695,7 @@ def main() -> None:
             method="POST",
             path="/api/writer/tasks",
             token=token_for["writer"],
-            body=create_body,
+            body=CREATE_BODY,
         )
         memory["service RSS after load"] = service.rss_mb()
         unlogged.stop()

@@ -19,8 +19,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench.__main__ import (
+    CREATE_BODY,
     ROOT,
     SECRET,
+    SERVICE_ENV,
     Server,
     drop_database,
     ensure_wrk,
@@ -31,7 +33,8 @@ from bench.__main__ import (
 from todo_api.auth import issue_token
 
 DATABASE = "postgresql://postgres@127.0.0.1:5432/todo_bench_rev{index}"
-BODY = '{"title": "Benchmark task", "description": "created by wrk"}'
+# What each revision is loaded with: (name, method, body) on /api/small/tasks.
+_LOADS = (("list", "GET", ""), ("create", "POST", CREATE_BODY))
 
 
 def checkout(revision: str, into: Path) -> Path:
@@ -56,12 +59,7 @@ def main() -> None:
     wrk = ensure_wrk()
     token = issue_token(SECRET, subject="small", expires_in=timedelta(hours=2))
     load = {"token": token, "duration": args.duration, "connections": args.connections}
-    env = os.environ | {
-        "BETTER_AUTH_SECRET": SECRET,
-        "ENVIRONMENT": "production",
-        "MAX_TASKS_PER_USER": "0",
-        "RATE_LIMIT_ENABLED": "false",
-    }
+    env = os.environ | SERVICE_ENV
     servers: dict[str, Server] = {}
     urls: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-revisions-") as workdir:
@@ -84,7 +82,7 @@ def main() -> None:
                 order = args.revisions[shift:] + args.revisions[:shift]
                 for revision in order:
                     base = servers[revision].base
-                    for endpoint, method, body in (("list", "GET", ""), ("create", "POST", BODY)):
+                    for endpoint, method, body in _LOADS:
                         result = run_wrk(
                             wrk, base, method=method, path="/api/small/tasks", body=body, **load
                         )
