@@ -147,15 +147,15 @@ class Database(ABC):
     """Runs Core statements and returns rows as dicts; `transaction()` groups several."""
 
     dialect_name: str
-    # Told, with a user id, once a write that logged changes for that user has committed:
-    # the changes wait, unnumbered, for the sequencer (see services/changes.py).
+    # Told, with a user id, once a write to that user's tasks has committed: its changes wait,
+    # unnumbered, for the sequencer (see services/changes.py), and the reminder loop looks again.
     write_listeners: tuple[ChangeListener, ...] = ()
     # Told, with a user id, once new changes of that user's are in the log, numbered (the live
     # event streams and the webhooks follow the log).
     change_listeners: tuple[ChangeListener, ...] = ()
     # Whether writes log their changes (CHANGES_ENABLED).
     log_changes: bool = True
-    # The users whose changes the enclosing transaction logged, told when it commits.
+    # The users whose tasks the enclosing transaction wrote, told when it commits.
     _written_users: set[str] | None = None
 
     def written(self, user_id: str) -> None:
@@ -171,7 +171,7 @@ class Database(ABC):
         _tell(self.change_listeners, user_ids)
 
     def add_write_listener(self, listener: ChangeListener) -> None:
-        """Have `listener` told of every commit that logged changes (see `written`)."""
+        """Have `listener` told of every commit that wrote tasks (see `written`)."""
         self.write_listeners += (listener,)
 
     def remove_write_listener(self, listener: ChangeListener) -> None:

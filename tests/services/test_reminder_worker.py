@@ -108,6 +108,21 @@ def test_no_email_without_smtp_or_without_an_address(
     assert mailbox.messages == []
 
 
+def test_with_the_log_off_a_write_still_wakes_the_reminder_loop(
+    make_settings: Callable[..., Settings], alice: Headers
+) -> None:
+    # The loop's own next look is 30 s away: only the write's wake makes it fire sooner.
+    settings = make_settings(changes_enabled=False, jobs_poll_seconds=30)
+    with TestClient(create_app(settings)) as client:
+        time.sleep(0.5)  # the loop's first round (at start) is over: it now waits
+        task = remind(client, alice, reminders=at(utcnow()))
+        url = f"/api/alice/tasks/{task['id']}"
+        deadline = time.monotonic() + 5
+        while not client.get(url, headers=alice).json()["reminders"][0]["fired_at"]:
+            assert time.monotonic() < deadline, "the reminder did not fire within 5 s"
+            time.sleep(0.05)
+
+
 def test_a_reminder_missed_while_down_fires_at_start_marked_late(
     make_settings: Callable[..., Settings], alice: Headers, receiver: Receiver
 ) -> None:

@@ -146,7 +146,10 @@ _APPEND = insert(PENDING).values(_CHANGE_VALUES)
 
 async def record(db: Database, user_id: str, changes: Sequence[NewChange]) -> None:
     """Append `changes` to the user's log, inside the write's transaction (`db`)."""
-    if not changes or not db.log_changes:
+    if not changes:
+        return
+    db.written(user_id)
+    if not db.log_changes:
         return
     if len(changes) == 1:
         await db.execute(_APPEND, {"owner": user_id, **dataclasses.asdict(changes[0])})
@@ -154,7 +157,6 @@ async def record(db: Database, user_id: str, changes: Sequence[NewChange]) -> No
         # In the order given: the sequencer numbers them by the ids this insert hands out.
         rows = [{"user_id": user_id, **dataclasses.asdict(change)} for change in changes]
         await db.execute(insert(PENDING).values(rows))
-    db.written(user_id)
 
 
 # --- creating a task and logging it in one statement (PostgreSQL) -----------------------------
@@ -179,9 +181,11 @@ def _logged_insert() -> Select[Any]:
 
 async def insert_task(db: Database, values: dict[str, Any], now: datetime) -> TaskRow:
     """task_repository.insert_one, with the creation logged in the same transaction."""
-    if not db.log_changes:
-        return await task_repository.insert_one(db, values, now)
     owner = values["user_id"]
+    if not db.log_changes:
+        task = await task_repository.insert_one(db, values, now)
+        db.written(owner)
+        return task
     if db.dialect_name == "postgresql":
         stored = {"id": 0, "created_at": now, "updated_at": now, "version": 1}
         shown = {name: stored.get(name, values.get(name)) for name in SHOWN_COLUMNS}
