@@ -32,6 +32,15 @@ def at(moment: datetime) -> list[dict[str, str]]:
     return [{"at": moment.isoformat()}]
 
 
+def wait_until_fired(client: TestClient, headers: Headers, user: str, task_id: int) -> None:
+    """Poll the task until its first reminder has fired; fail after 5 s."""
+    url = f"/api/{user}/tasks/{task_id}"
+    deadline = time.monotonic() + 5
+    while not client.get(url, headers=headers).json()["reminders"][0]["fired_at"]:
+        assert time.monotonic() < deadline, "the reminder did not fire within 5 s"
+        time.sleep(0.05)
+
+
 def subscribe(client: TestClient, headers: Headers, receiver: Receiver) -> None:
     response = client.post(
         "/api/alice/webhooks",
@@ -97,12 +106,7 @@ def test_no_email_without_smtp_or_without_an_address(
     settings = make_settings(**FAST, smtp_url=mailbox.url, smtp_from="todo@example.com")
     with TestClient(create_app(settings)) as client:
         task = remind(client, anonymous, user="nomail", reminders=at(utcnow()))
-        url = f"/api/nomail/tasks/{task['id']}"
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            if client.get(url, headers=anonymous).json()["reminders"][0]["fired_at"]:
-                break
-            time.sleep(0.05)
+        wait_until_fired(client, anonymous, "nomail", task["id"])
         time.sleep(0.5)
         assert query(client, "SELECT count(*) AS n FROM reminder_email")[0]["n"] == 0
     assert mailbox.messages == []
@@ -116,11 +120,7 @@ def test_with_the_log_off_a_write_still_wakes_the_reminder_loop(
     with TestClient(create_app(settings)) as client:
         time.sleep(0.5)  # the loop's first round (at start) is over: it now waits
         task = remind(client, alice, reminders=at(utcnow()))
-        url = f"/api/alice/tasks/{task['id']}"
-        deadline = time.monotonic() + 5
-        while not client.get(url, headers=alice).json()["reminders"][0]["fired_at"]:
-            assert time.monotonic() < deadline, "the reminder did not fire within 5 s"
-            time.sleep(0.05)
+        wait_until_fired(client, alice, "alice", task["id"])
 
 
 def test_a_reminder_missed_while_down_fires_at_start_marked_late(
