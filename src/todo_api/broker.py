@@ -1,14 +1,14 @@
 """Live changes: each process's open event streams, and the fan-out that wakes them.
 
-Whoever numbers new changes into a user's log (`changes.sequence`) tells this process's
-`ChangeBroker` which user changed (`Database.changed`); on PostgreSQL it also sends that user id
-with NOTIFY, in the numbering's own transaction, and every process LISTENing (every worker of
-every replica) wakes its streams of that user. A notification carries no change, only who to
-look up: each process then reads the new changes from the log once per user, and hands the
-same encoded events to all of that user's streams. The log stays the only source of truth: a
-notification lost to a restart or an outage costs latency, never a change, since every user
-with open streams is also looked up again every heartbeat and whenever the listening
-connection comes back.
+When the log's horizon passes a process's commits (`todo_api.horizon`), that process tells its
+`ChangeBroker` which users changed (`Database.changed`); on PostgreSQL it also sends the new
+horizon and those user ids with NOTIFY, and every process LISTENing (every worker of every
+replica) takes the horizon and wakes its streams of those users. A notification carries no
+change, only who to look up: each process then reads the new changes from the log once per
+user, and hands the same encoded events to all of that user's streams. The log stays the only
+source of truth: a notification lost to a restart or an outage costs latency, never a change,
+since every user with open streams is also looked up again every heartbeat and whenever the
+listening connection comes back.
 """
 
 import asyncio
@@ -24,6 +24,7 @@ from fastapi.sse import format_sse_event
 
 from todo_api.db import Database, Row, database_target
 from todo_api.errors import DatabaseUnavailable
+from todo_api.horizon import CHANNEL, ChangeHorizon, parse_payload
 from todo_api.services import changes as change_log
 
 logger = logging.getLogger(__name__)
@@ -42,20 +43,30 @@ def encode_event(row: Row) -> bytes:
     )
 
 
-Event = tuple[change_log.ChangeCursor, bytes]
+@dataclass(frozen=True, slots=True)
+class LiveEvent:
+    """A change for a stream, and the position of the change its feed sent before it.
+
+    The feed has sent every change of the user's up to `after`, and has none between `after`
+    and this one: a stream that has everything up to `after` can send it next.
+    """
+
+    after: int
+    cursor: change_log.ChangeCursor
+    data: bytes
 
 
 @dataclass(eq=False)
 class Subscription:
-    """One open stream's inbox: `(cursor, event)` pairs, or None once it must end."""
+    """One open stream's inbox: events, or None once it must end."""
 
     user_id: str
-    queue: asyncio.Queue[Event | None] = field(
+    queue: asyncio.Queue[LiveEvent | None] = field(
         default_factory=lambda: asyncio.Queue(STREAM_BACKLOG + 1)
     )
     closed: bool = False
 
-    def push(self, item: Event | None) -> None:
+    def push(self, item: LiveEvent | None) -> None:
         if self.closed:
             return
         if item is None or self.queue.qsize() >= STREAM_BACKLOG:
@@ -66,10 +77,12 @@ class Subscription:
 
 @dataclass(eq=False)
 class _Feed:
-    """A user with open streams in this process, and the last change handed to them."""
+    """A user with open streams in this process, where its reads have reached (`position`),
+    and the last change handed to the streams (`sent`)."""
 
     user_id: str
     position: change_log.ChangeCursor
+    sent: int
     subscribers: set[Subscription] = field(default_factory=set)
     dirty: bool = False
     pump: asyncio.Task[None] | None = None
@@ -78,8 +91,11 @@ class _Feed:
 class ChangeBroker:
     """This process's event streams, woken by commits here and (PostgreSQL) everywhere else."""
 
-    def __init__(self, db: Database, *, listen_url: str | None, heartbeat: float) -> None:
+    def __init__(
+        self, db: Database, horizon: ChangeHorizon, *, listen_url: str | None, heartbeat: float
+    ) -> None:
         self.db = db
+        self.horizon = horizon
         self.heartbeat = heartbeat
         self.closing = asyncio.Event()
         self._feeds: dict[str, _Feed] = {}
@@ -147,8 +163,8 @@ class ChangeBroker:
         """Register a stream of the user's changes (DatabaseUnavailable if none can be read)."""
         feed = self._feeds.get(user_id)
         if feed is None:
-            position = await change_log.head(self.db, user_id)
-            feed = self._feeds.setdefault(user_id, _Feed(user_id, position))
+            position = await change_log.cursor(self.db, self.horizon, user_id)
+            feed = self._feeds.setdefault(user_id, _Feed(user_id, position, sent=position.position))
         subscription = Subscription(user_id)
         if self.closing.is_set():
             subscription.push(None)
@@ -179,9 +195,12 @@ class ChangeBroker:
             feed.dirty = False
             try:
                 while True:
-                    page = await change_log.read(self.db, feed.user_id, feed.position, _PAGE)
+                    page = await change_log.read(
+                        self.db, self.horizon, feed.user_id, feed.position, _PAGE
+                    )
                     for row in page.changes:
-                        event = (row["cursor"], encode_event(row))
+                        event = LiveEvent(feed.sent, row["cursor"], encode_event(row))
+                        feed.sent = row["id"]
                         for subscription in list(feed.subscribers):
                             subscription.push(event)
                     feed.position = page.next
@@ -191,7 +210,8 @@ class ChangeBroker:
                 # The log started over (the user was deleted): the streams cannot follow it.
                 for subscription in list(feed.subscribers):
                     subscription.push(None)
-                feed.position = await change_log.head(self.db, feed.user_id)
+                feed.position = await change_log.cursor(self.db, self.horizon, feed.user_id)
+                feed.sent = feed.position.position
             except DatabaseUnavailable as error:
                 logger.warning("Reading changes for live streams failed: %s", error)
                 feed.dirty = True
@@ -209,7 +229,12 @@ class ChangeBroker:
     # --- PostgreSQL LISTEN / NOTIFY -----------------------------------------------------------
 
     def _notified(self, _connection: object, _pid: int, _channel: str, payload: object) -> None:
-        for user_id in str(payload).split("\n"):
+        try:
+            horizon, users = parse_payload(str(payload))
+        except ValueError:  # not one of ours
+            return
+        self.horizon.advance(horizon)
+        for user_id in users:
             self.wake(user_id)
 
     async def _listen(self) -> None:
@@ -238,7 +263,7 @@ class ChangeBroker:
         self._connection = connection
         lost = asyncio.Event()
         connection.add_termination_listener(lambda _connection: lost.set())
-        await connection.add_listener(change_log.CHANNEL, self._notified)
+        await connection.add_listener(CHANNEL, self._notified)
         # Whatever was committed while nobody listened: look it up now.
         self._wake_all()
         while not lost.is_set():

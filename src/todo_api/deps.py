@@ -17,6 +17,7 @@ from todo_api.auth import Principal, TokenVerifier
 from todo_api.config import Settings
 from todo_api.db import Database
 from todo_api.errors import Forbidden, Unauthorized
+from todo_api.horizon import ChangeHorizon
 from todo_api.models import TaskRow
 from todo_api.services import tasks as task_service
 from todo_api.services.throttle import LoginThrottle
@@ -30,6 +31,15 @@ async def get_db(request: Request) -> Database:
 
 
 DbDep = Annotated[Database, Depends(get_db)]
+
+
+async def get_horizon(request: Request) -> ChangeHorizon:
+    """How far the change log is final (todo_api.horizon)."""
+    horizon: ChangeHorizon = request.app.state.horizon
+    return horizon
+
+
+HorizonDep = Annotated[ChangeHorizon, Depends(get_horizon)]
 
 
 async def get_app_settings(request: Request) -> Settings:

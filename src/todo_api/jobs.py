@@ -15,6 +15,7 @@ from datetime import timedelta
 from todo_api.background import Job
 from todo_api.config import Settings
 from todo_api.db import Database
+from todo_api.horizon import ChangeHorizon
 from todo_api.services import changes
 from todo_api.services.deliveries import Deliverer
 from todo_api.services.mailer import Mailer
@@ -46,10 +47,10 @@ class ChangeRetention(Job):
 class BackgroundJobs:
     """The loops of one process: started with the app, cancelled at shutdown."""
 
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, horizon: ChangeHorizon) -> None:
         self._db = db
         self.deliverer = Deliverer(db, settings)
-        self.dispatcher = Dispatcher(db, settings, queued=self.deliverer.wake)
+        self.dispatcher = Dispatcher(db, settings, horizon, queued=self.deliverer.wake)
         self.mailer = Mailer(db, settings) if settings.smtp_url and settings.smtp_from else None
         self.reminders = ReminderWorker(db, settings, fired=self._reminders_fired)
         self.retention = ChangeRetention(db, settings)

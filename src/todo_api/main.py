@@ -24,6 +24,7 @@ from todo_api.broker import ChangeBroker
 from todo_api.config import Settings, get_settings
 from todo_api.db import head_revision, open_database
 from todo_api.errors import ApiError, api_error_handler
+from todo_api.horizon import ChangeHorizon
 from todo_api.jobs import BackgroundJobs
 from todo_api.mcp import endpoint as mcp_endpoint
 from todo_api.mcp.tools import build_server
@@ -39,7 +40,6 @@ from todo_api.ratelimit import RateLimiter
 from todo_api.routes import auth, changes, events, health, tags, tasks, webhooks
 from todo_api.routes.responses import API_ERRORS, TOO_MANY_REQUESTS
 from todo_api.schemas.messages import Message
-from todo_api.sequencer import ChangeSequencer
 from todo_api.services.throttle import LoginThrottle
 from todo_api.services.tickets import TicketSigner
 from todo_api.services.users import KnownUsers
@@ -66,13 +66,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     listen_url = None
     if db.dialect_name == "postgresql":
         listen_url = settings.database_direct_url or settings.effective_database_url
-    broker = ChangeBroker(db, listen_url=listen_url, heartbeat=settings.events_heartbeat_seconds)
+    app.state.horizon = horizon = ChangeHorizon(db)
+    broker = ChangeBroker(
+        db, horizon, listen_url=listen_url, heartbeat=settings.events_heartbeat_seconds
+    )
     await broker.start()
     broker.end_streams_on_exit_signals()
     app.state.broker = broker
-    sequencer = ChangeSequencer(db)
-    sequencer.start()
-    app.state.jobs = jobs = BackgroundJobs(db, settings)
+    horizon.start()
+    app.state.jobs = jobs = BackgroundJobs(db, settings, horizon)
     if settings.background_jobs:
         jobs.start()
     # Everything loaded so far lives as long as the process: keep the collector from walking
@@ -84,7 +86,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             yield
     finally:
         await jobs.stop()
-        await sequencer.stop()
+        await horizon.stop()
         await broker.close()
         await app.state.verifier.close()
         await http.aclose()

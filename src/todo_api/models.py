@@ -223,59 +223,46 @@ class Credential(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class ChangeHead(SQLModel, table=True):
-    """Where one user's change log stands: its last position, and which incarnation it is.
+class ChangeLog(SQLModel, table=True):
+    """The change log's one row: which log it is, and how far the purge has reached."""
 
-    Only the sequencer writes it, numbering committed changes (see services/changes.py).
+    __tablename__ = "change_log"
+
+    # Random, drawn when the log was created: cursors of another database's log get 410.
+    epoch: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    # The highest change id retention has deleted: a cursor below it may have lost changes.
+    purged_through: int = Field(default=0, sa_type=BigInteger)
+
+
+class Change(SQLModel, table=True):
+    """A write to a task, as its owner's clients replay it (`GET …/changes`).
+
+    `id` is the change's position in the log, one sequence for every user. On PostgreSQL its
+    default takes the writing transaction's id before the next number (services/changes.py
+    says why readers need that).
     """
 
-    __tablename__ = "change_head"
+    __tablename__ = "change"
+    __table_args__ = (
+        Index("ix_change_user_id_id", "user_id", "id"),
+        # Retention purges by age across all users.
+        Index("ix_change_at", "at"),
+        # Ids never come back, not even the last one after a deletion: a cursor past it would
+        # skip the change that reused it.
+        {"sqlite_autoincrement": True},
+    )
 
-    user_id: str = Field(sa_type=Text, foreign_key="user.id", ondelete="CASCADE", primary_key=True)
-    seq: int = Field(sa_type=BigInteger)
-    # Random per log: a user deleted and signed up again starts a new log, and cursors into
-    # the old one are told so (410) instead of silently skipping.
-    epoch: int = Field(sa_type=BigInteger)
-
-
-class ChangeBase(SQLModel):
-    """A write to a task, as its owner's clients replay it."""
-
+    id: int | None = Field(
+        default=None, sa_type=BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    user_id: str = Field(sa_type=Text, foreign_key="user.id", ondelete="CASCADE")
     type: str = Field(sa_type=String(20))
     task_id: int = Field(sa_type=Integer)
     # The task as clients see it, as JSON text: written once, sent as it is. NULL: deleted.
     task: str | None = Field(default=None, sa_type=Text)
     at: datetime = Field(sa_type=UTCDateTime)
-
-
-class PendingChange(ChangeBase, table=True):
-    """A change its write has committed and the sequencer has not yet numbered.
-
-    Writes only append here, so that writes of one user never wait for each other; `id`
-    (one sequence for everyone) orders a user's pending changes for the sequencer.
-    """
-
-    __tablename__ = "change_pending"
-    __table_args__ = (Index("ix_change_pending_user_id", "user_id"),)
-
-    # A rowid on SQLite (which only numbers INTEGER PRIMARY KEY columns by itself).
-    id: int | None = Field(
-        default=None, sa_type=BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
-    )
-    user_id: str = Field(sa_type=Text, foreign_key="user.id", ondelete="CASCADE")
-
-
-class Change(ChangeBase, table=True):
-    """One change in its owner's log, at its position (`GET …/changes`)."""
-
-    __tablename__ = "change"
-    # Retention purges by age across all users.
-    __table_args__ = (Index("ix_change_at", "at"),)
-
-    user_id: str = Field(sa_type=Text, foreign_key="user.id", ondelete="CASCADE", primary_key=True)
-    seq: int = Field(
-        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
-    )
 
 
 class Webhook(SQLModel, table=True):

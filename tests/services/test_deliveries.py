@@ -12,8 +12,8 @@ from tests.conftest import TEST_DATABASE_URL, Headers, query
 from tests.receiver import Receiver, payloads
 from todo_api.config import Settings
 from todo_api.db import open_database
+from todo_api.horizon import ChangeHorizon
 from todo_api.main import create_app
-from todo_api.services import changes as change_log
 from todo_api.services.deliveries import Deliverer, signed_headers
 from todo_api.services.webhook_dispatch import Dispatcher
 from todo_api.services.webhooks import new_secret
@@ -231,7 +231,7 @@ def test_deleting_a_webhook_drops_its_queue(
     with TestClient(create_app(make_settings(**FAST | {"background_jobs": False}))) as client:
         hook = subscribe(client, alice, receiver)
         create(client, alice)
-        client.portal.call(change_log.sequence, client.app.state.db)  # the sequencer may lag
+        client.portal.call(client.app.state.horizon.fresh)  # its loop may not have run yet
         assert client.portal.call(client.app.state.jobs.dispatcher.dispatch) == 1
         assert query(client, "SELECT count(*) AS n FROM webhook_delivery")[0]["n"] == 1
         client.delete(f"/api/alice/webhooks/{hook['id']}", headers=alice)
@@ -250,11 +250,16 @@ def test_concurrent_workers_queue_and_deliver_each_change_once(
 
     async def race() -> None:
         databases = [await open_database(settings, migrate=False) for _ in range(4)]
-        dispatchers = [Dispatcher(db, settings) for db in databases]
+        # Not started: each worker's horizon moves only when it is asked to.
+        horizons = [ChangeHorizon(db) for db in databases]
+        dispatchers = [
+            Dispatcher(db, settings, h) for db, h in zip(databases, horizons, strict=True)
+        ]
         workers = [Deliverer(db, settings) for db in databases]
         try:
             deadline = time.monotonic() + 30
             while len(receiver.delivered) < 100 and time.monotonic() < deadline:
+                await asyncio.gather(*(horizon.fresh() for horizon in horizons))
                 await asyncio.gather(
                     *(d.dispatch() for d in dispatchers), *(w.deliver_due() for w in workers)
                 )

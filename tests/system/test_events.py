@@ -109,7 +109,7 @@ def test_a_resume_point_the_log_cannot_serve_is_410_and_a_malformed_one_422(
     with httpx.Client(base_url=server.url) as client:
         client.post("/api/alice/tasks", json={"title": "one"}, headers=ALICE)
         head = ChangeCursor.decode(client.get("/api/alice/changes", headers=ALICE).json()["next"])
-        ahead = ChangeCursor(head.epoch, head.seq + 5).encode()
+        ahead = ChangeCursor(head.epoch, head.position + 5).encode()
         gone = client.get("/api/alice/events", headers=ALICE | {"Last-Event-ID": ahead})
         malformed = client.get("/api/alice/events", headers=ALICE | {"Last-Event-ID": "x"})
     assert gone.status_code == 410 and "list the tasks again" in gone.json()["detail"]

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from fastapi.exceptions import RequestValidationError
 
-from todo_api.deps import Owner
+from todo_api.deps import HorizonDep, Owner
 from todo_api.routes.responses import OWNER_ERRORS, Responses
 from todo_api.schemas.changes import ChangePage
 from todo_api.schemas.messages import ErrorDetail
@@ -33,6 +33,7 @@ def parse_cursor(token: str, *location: str) -> change_log.ChangeCursor:
 @router.get("", response_model=ChangePage, responses=CURSOR_GONE)
 async def list_changes(
     owner: Owner,
+    horizon: HorizonDep,
     since: Annotated[
         str | None,
         Query(max_length=64, description="A change id, `next` or `X-Changes-Cursor`."),
@@ -45,5 +46,5 @@ async def list_changes(
     from that listing's `X-Changes-Cursor`.
     """
     position = None if since is None else parse_cursor(since, "query", "since")
-    page = await change_log.read(owner.db, owner.user_id, position, limit)
+    page = await change_log.read(owner.db, horizon, owner.user_id, position, limit)
     return Response(change_log.page_json(page), media_type="application/json")

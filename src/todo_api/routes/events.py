@@ -10,8 +10,9 @@ from fastapi.sse import EventSourceResponse
 from todo_api.auth import Principal
 from todo_api.broker import ChangeBroker, Subscription, encode_event
 from todo_api.db import Database
-from todo_api.deps import Caller, Owner, get_owner
+from todo_api.deps import Caller, HorizonDep, Owner, get_owner
 from todo_api.errors import DatabaseUnavailable, Forbidden
+from todo_api.horizon import ChangeHorizon
 from todo_api.routes.changes import CURSOR_GONE, parse_cursor
 from todo_api.routes.responses import OWNER_ERRORS
 from todo_api.schemas.changes import Ticket
@@ -76,6 +77,7 @@ LastEventId = Annotated[
 )
 async def stream_events(
     owner: StreamOwner,
+    horizon: HorizonDep,
     request: Request,
     last_event_id: LastEventId = None,
     since: Annotated[
@@ -98,19 +100,23 @@ async def stream_events(
     try:
         # Checked before the stream starts, so that the client gets its 410 (or 503).
         if position is None:
-            head = await change_log.head(owner.db, owner.user_id)
+            head = await change_log.cursor(owner.db, horizon, owner.user_id)
             first = change_log.ChangePage([], head, more=False)
         else:
-            first = await change_log.read(owner.db, owner.user_id, position, _PAGE)
+            first = await change_log.read(owner.db, horizon, owner.user_id, position, _PAGE)
     except BaseException:
         broker.unsubscribe(subscription)
         raise
-    stream = _events(broker, owner.db, subscription, first)
+    stream = _events(broker, owner.db, horizon, subscription, first)
     return EventSourceResponse(stream, headers={"X-Accel-Buffering": "no"})
 
 
 async def _events(
-    broker: ChangeBroker, db: Database, subscription: Subscription, first: change_log.ChangePage
+    broker: ChangeBroker,
+    db: Database,
+    horizon: ChangeHorizon,
+    subscription: Subscription,
+    first: change_log.ChangePage,
 ) -> AsyncIterator[bytes]:
     """The backlog from the log, then the live changes, each once, in log order."""
     user_id = subscription.user_id
@@ -122,7 +128,7 @@ async def _events(
         while True:
             if behind:
                 try:
-                    page = await change_log.read(db, user_id, position, _PAGE)
+                    page = await change_log.read(db, horizon, user_id, position, _PAGE)
                 except DatabaseUnavailable:
                     # The log is the way back: keep the stream and try again.
                     yield _KEEP_ALIVE
@@ -142,13 +148,14 @@ async def _events(
                 continue
             if item is None:
                 return
-            cursor, event = item
-            if cursor.seq <= position.seq and cursor.epoch == position.epoch:
+            if item.cursor.epoch != position.epoch:
+                return  # the user's log started over: the client must list again
+            if item.cursor.position <= position.position:
                 continue  # already sent from the log
-            if cursor.seq != position.seq + 1:
+            if item.after > position.position:
                 behind = True  # something in between: the log has it (and this one)
                 continue
-            yield event
-            position = cursor
+            yield item.data
+            position = item.cursor
     finally:
         broker.unsubscribe(subscription)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import StringConstraints, TypeAdapter
 
-from todo_api.deps import DbDep, Owner, OwnTask
+from todo_api.deps import DbDep, HorizonDep, Owner, OwnTask
 from todo_api.models import TaskRow
 from todo_api.routes.bypass import HeaderValue, JsonBody, QueryModel, openapi_extra
 from todo_api.routes.etags import etag, expected_version, not_modified
@@ -74,7 +74,7 @@ def _task_response(task: TaskRow, status_code: int = status.HTTP_200_OK) -> Resp
         }
     },
 )
-async def list_tasks(owner: Owner, request: Request) -> Response:
+async def list_tasks(owner: Owner, horizon: HorizonDep, request: Request) -> Response:
     """The caller's tasks: creation order unless `sort` says otherwise, `limit` at a time.
 
     `X-Changes-Cursor` is where to start `GET …/changes` (or the event stream) from.
@@ -86,7 +86,7 @@ async def list_tasks(owner: Owner, request: Request) -> Response:
     headers: dict[str, str] = {}
     if owner.db.log_changes:
         # Read before the rows: they reflect at least every change up to it.
-        cursor = await change_log.head(owner.db, owner.user_id)
+        cursor = await change_log.cursor(owner.db, horizon, owner.user_id)
         headers[CHANGES_CURSOR] = cursor.encode()
     page = await task_service.list_tasks(owner.db, owner.user_id, query)
     if page.total is not None:

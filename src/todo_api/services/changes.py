@@ -1,27 +1,22 @@
 """The change log: every write to a task, appended in the write's own transaction.
 
-Ordering. A write appends its changes to `change_pending`, unnumbered, and takes no lock of
-the log's: writes of one user commit side by side, as writes of different users do. Shortly
-after the commit the sequencer (`sequence`, run by `todo_api.sequencer`, and by any read that
-finds changes of its user pending) numbers every committed pending change into its owner's
-log: positions 1, 2, 3 … with no holes, handed out under one lock so that a reader that sees
-position N sees every position before it, and `seq > cursor` never skips a change.
+A change's id is its position: one sequence for every user, taken as the write inserts it, and
+never renumbered. Writes take no lock of the log's, so one user's writes commit side by side;
+readers serve changes only up to the log's horizon (`todo_api.horizon`), below which every id
+is final, so `id > cursor` never skips a change that commits late. A user's changes keep their
+ids' order: two writes of the same task lock its row, so the second takes its id only after
+the first committed, and a write that finished before another began always comes first.
 
-Pending changes are numbered in the order of their `id`, one sequence for all. Two writes of
-the same task lock its row, so the second takes its `id` only after the first committed: the
-log keeps each task's changes in commit order, and a write that finished before another began
-always comes first. Concurrent writes of different tasks come in either order, as they did.
-
-A cursor is the log's epoch (random, new whenever a user's log starts over) and a position,
-encoded as an opaque token.
+A cursor is the user's log epoch and a position, encoded as an opaque token. The epoch is drawn
+from the database's log and the user's creation: a user deleted and signed up again has a new
+log, and cursors into the old one get 410 instead of silently missing the deletion.
 """
 
 import base64
 import binascii
-import collections
 import dataclasses
 import functools
-import secrets
+import hashlib
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,23 +24,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from typing import cast as typing_cast
 
-from sqlalchemy import (
-    Select,
-    Text,
-    bindparam,
-    cast,
-    delete,
-    insert,
-    literal,
-    select,
-    text,
-    tuple_,
-)
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import Select, Text, bindparam, case, cast, delete, insert, literal, select, update
 
 from todo_api.db import Database, Row
-from todo_api.errors import ApiError, DatabaseConflict
-from todo_api.models import Change, ChangeHead, PendingChange, TaskRow, table_of, utcnow
+from todo_api.errors import ApiError
+from todo_api.horizon import ChangeHorizon, HorizonStalled
+from todo_api.models import Change, ChangeLog, TaskRow, User, table_of, utcnow
 from todo_api.schemas.tasks import SHOWN_COLUMNS, task_json
 from todo_api.services import task_repository
 
@@ -54,12 +38,12 @@ UPDATED = "task.updated"
 DELETED = "task.deleted"
 CHANGE_TYPES = (CREATED, UPDATED, DELETED)
 
-HEAD = table_of(ChangeHead)
 CHANGE = table_of(Change)
-PENDING = table_of(PendingChange)
+LOG = table_of(ChangeLog)
+USER = table_of(User)
 
 _CURSOR = struct.Struct(">IQ")
-MAX_SEQ = 2**63 - 1
+MAX_POSITION = 2**63 - 1
 
 
 class InvalidCursor(ValueError):
@@ -78,14 +62,16 @@ class CursorExpired(ApiError):
 
 @dataclass(frozen=True, slots=True)
 class ChangeCursor:
-    """A position in one user's log: after `seq` changes of the log `epoch`."""
+    """A position in one user's log `epoch`: after every change of theirs up to `position`."""
 
     epoch: int
-    seq: int
+    position: int
 
     def encode(self) -> str:
         """The opaque token clients pass back."""
-        return base64.urlsafe_b64encode(_CURSOR.pack(self.epoch, self.seq)).decode().rstrip("=")
+        return (
+            base64.urlsafe_b64encode(_CURSOR.pack(self.epoch, self.position)).decode().rstrip("=")
+        )
 
     @classmethod
     def decode(cls, token: str) -> "ChangeCursor":
@@ -93,16 +79,14 @@ class ChangeCursor:
         if len(token) != 16:
             raise InvalidCursor("is not a change id this service issued")
         try:
-            epoch, seq = _CURSOR.unpack(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+            epoch, position = _CURSOR.unpack(
+                base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            )
         except (ValueError, binascii.Error, struct.error):
             raise InvalidCursor("is not a change id this service issued") from None
-        if seq > MAX_SEQ or (epoch == 0 and seq != 0):
+        if position > MAX_POSITION or epoch == 0:
             raise InvalidCursor("is not a change id this service issued")
-        return cls(epoch, seq)
-
-
-# Before a user's first write: the start of whatever log they will have.
-START = ChangeCursor(0, 0)
+        return cls(epoch, position)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,14 +118,13 @@ def deleted(task_id: int, at: datetime | None = None) -> NewChange:
     return NewChange(DELETED, task_id, None, at or utcnow())
 
 
-_CHANGE_VALUES = {
-    "user_id": bindparam("owner"),
-    "type": bindparam("type"),
-    "task_id": bindparam("task_id"),
-    "task": bindparam("task"),
-    "at": bindparam("at", type_=PENDING.c.at.type),
-}
-_APPEND = insert(PENDING).values(_CHANGE_VALUES)
+_APPEND = insert(CHANGE).values(
+    user_id=bindparam("owner"),
+    type=bindparam("type"),
+    task_id=bindparam("task_id"),
+    task=bindparam("task"),
+    at=bindparam("at", type_=CHANGE.c.at.type),
+)
 
 
 async def record(db: Database, user_id: str, changes: Sequence[NewChange]) -> None:
@@ -154,9 +137,9 @@ async def record(db: Database, user_id: str, changes: Sequence[NewChange]) -> No
     if len(changes) == 1:
         await db.execute(_APPEND, {"owner": user_id, **dataclasses.asdict(changes[0])})
     else:
-        # In the order given: the sequencer numbers them by the ids this insert hands out.
+        # In the order given: the ids this insert hands out follow it.
         rows = [{"user_id": user_id, **dataclasses.asdict(change)} for change in changes]
-        await db.execute(insert(PENDING).values(rows))
+        await db.execute(insert(CHANGE).values(rows))
 
 
 # --- creating a task and logging it in one statement (PostgreSQL) -----------------------------
@@ -175,7 +158,7 @@ def _logged_insert() -> Select[Any]:
     task = literal('{"id":', Text) + cast(new.c.id, Text) + bindparam("log_task_tail", type_=Text)
     row = select(new.c.user_id, literal(CREATED, Text), new.c.id, task, new.c.updated_at)
     columns = ["user_id", "type", "task_id", "task", "at"]
-    logged = insert(PENDING).from_select(columns, row).cte("logged")
+    logged = insert(CHANGE).from_select(columns, row).cte("logged")
     return select(*new.c).add_cte(logged)
 
 
@@ -207,147 +190,41 @@ def cast_row(row: dict[str, Any]) -> TaskRow:
     return typing_cast(TaskRow, row)
 
 
-# --- numbering ----------------------------------------------------------------------------------
-
-# Changes numbered per transaction, at most.
-SEQUENCE_BATCH = 1000
-# Whoever numbers changes announces each user here (PostgreSQL NOTIFY, in the same transaction:
-# delivered exactly when the numbered changes become visible).
-CHANNEL = "todo_api_changes"
-# pg_advisory_xact_lock's key for "numbering changes" (any constant of ours).
-_SEQUENCER_LOCK = 0x746F646F5F736571
-
-# PostgreSQL, in one statement (one round trip, one transaction): take the lock that lets one
-# sequencer at a time number changes, then the oldest pending changes; advance their owners'
-# heads, insert the changes at the positions that frees, and announce the owners. Every row
-# to delete is joined to the lock, so the lock is held before any row is: a sequencer waiting
-# for another holds no row lock. Its snapshot may predate the other's commit: the rows that
-# one numbered are then skipped as deleted, and the upsert adds to the head as committed.
-# The data-modifying CTEs all run to completion; a new user's log starts at a random epoch.
-_SEQUENCE_PG = text(
-    """
-WITH sequencer AS MATERIALIZED (
-    SELECT pg_advisory_xact_lock(:lock)
-), moved AS (
-    DELETE FROM change_pending
-    WHERE id IN (
-        SELECT p.id FROM change_pending p CROSS JOIN sequencer ORDER BY p.id LIMIT :batch
-    )
-    RETURNING id, user_id, type, task_id, task, at
-), counts AS (
-    SELECT user_id, count(*) AS n FROM moved GROUP BY user_id
-), heads AS (
-    INSERT INTO change_head (user_id, seq, epoch)
-    SELECT user_id, n, 1 + floor(random() * 4294967295)::bigint FROM counts
-    ON CONFLICT (user_id) DO UPDATE SET seq = change_head.seq + excluded.seq
-    RETURNING user_id, seq
-), logged AS (
-    INSERT INTO change (user_id, seq, type, task_id, task, at)
-    SELECT m.user_id,
-           h.seq - c.n + row_number() OVER (PARTITION BY m.user_id ORDER BY m.id),
-           m.type, m.task_id, m.task, m.at
-    FROM moved m JOIN counts c USING (user_id) JOIN heads h USING (user_id)
-)
-SELECT c.user_id, c.n, pg_notify(:channel, c.user_id) FROM counts c
-"""
-)
-
-# SQLite (one writer at a time, in-process: a statement per row costs little).
-_TAKE_PENDING = (
-    delete(PENDING)
-    .where(
-        PENDING.c.id.in_(
-            select(PENDING.c.id).order_by(PENDING.c.id).limit(bindparam("batch")).scalar_subquery()
-        )
-    )
-    .returning(*PENDING.c)
-)
-_ADVANCE_HEAD = (
-    sqlite.insert(HEAD)
-    .values(user_id=bindparam("owner"), seq=bindparam("count"), epoch=bindparam("epoch"))
-    .on_conflict_do_update(
-        index_elements=[HEAD.c.user_id], set_={"seq": HEAD.c.seq + bindparam("count")}
-    )
-    .returning(HEAD.c.seq)
-)
-_INSERT_CHANGE = insert(CHANGE).values(_CHANGE_VALUES | {"seq": bindparam("seq")})
-_HAS_PENDING = select(PENDING.c.id).where(PENDING.c.user_id == bindparam("owner")).limit(1)
-
-
-async def sequence(db: Database) -> None:
-    """Number every committed pending change into its owner's log.
-
-    Tells `db`'s change listeners of those users once the numbers are committed.
-    """
-    while True:
-        if db.dialect_name == "postgresql":
-            counts = await _sequence_pg(db)
-        else:
-            async with db.transaction() as tx:
-                counts = await _sequence_sqlite(tx)
-        if not counts:
-            return
-        db.changed(set(counts))
-        if sum(counts.values()) < SEQUENCE_BATCH:
-            return
-
-
-# A round that deadlocked is tried again this often before the error is the caller's.
-_DEADLOCK_TRIES = 3
-
-
-async def _sequence_pg(db: Database) -> dict[str, int]:
-    params = {"lock": _SEQUENCER_LOCK, "batch": SEQUENCE_BATCH, "channel": CHANNEL}
-    for attempt in range(_DEADLOCK_TRIES):
-        try:
-            rows = await db.fetch_all(_SEQUENCE_PG, params)
-            break
-        except DatabaseConflict:
-            # Deleting a user locks their row, then their pending changes; a round locks the
-            # changes, then (inserting them) the owner's row. The database breaks the cycle by
-            # rolling one back; once the deletion is through, the round goes through too.
-            if attempt == _DEADLOCK_TRIES - 1:
-                raise
-    return {row["user_id"]: row["n"] for row in rows}
-
-
-async def _sequence_sqlite(tx: Database) -> dict[str, int]:
-    # The delete comes first: it takes SQLite's writer lock, which serialises sequencers.
-    taken = sorted(
-        await tx.fetch_all(_TAKE_PENDING, {"batch": SEQUENCE_BATCH}), key=lambda r: r["id"]
-    )
-    counts = collections.Counter(row["user_id"] for row in taken)
-    position = {}
-    for owner, count in counts.items():
-        params = {"owner": owner, "count": count, "epoch": secrets.randbelow(2**32 - 1) + 1}
-        position[owner] = await tx.scalar(_ADVANCE_HEAD, params) - count
-    for change in taken:
-        owner = change["user_id"]
-        position[owner] += 1
-        row = {"owner": owner, "seq": position[owner]}
-        await tx.execute(
-            _INSERT_CHANGE, row | {k: change[k] for k in ("type", "task_id", "task", "at")}
-        )
-    return dict(counts)
-
-
 # --- reading ----------------------------------------------------------------------------------
 
-_HEAD = select(HEAD.c.seq, HEAD.c.epoch).where(HEAD.c.user_id == bindparam("owner"))
-# The owner's changes after a position, with the log's epoch, in log order.
+# The owner's changes after a position, in log order.
 AFTER = (
-    select(CHANGE.c.seq, CHANGE.c.type, CHANGE.c.task_id, CHANGE.c.task, CHANGE.c.at, HEAD.c.epoch)
-    .join(HEAD, HEAD.c.user_id == CHANGE.c.user_id)
-    .where(CHANGE.c.user_id == bindparam("owner"), CHANGE.c.seq > bindparam("after"))
-    .order_by(CHANGE.c.user_id, CHANGE.c.seq)
+    select(CHANGE.c.id, CHANGE.c.type, CHANGE.c.task_id, CHANGE.c.task, CHANGE.c.at)
+    .where(CHANGE.c.user_id == bindparam("owner"), CHANGE.c.id > bindparam("after"))
+    .order_by(CHANGE.c.user_id, CHANGE.c.id)
     .limit(bindparam("fetch"))
+)
+# Which log the owner's is, and how far the purge has reached.
+_STATE = select(
+    LOG.c.epoch,
+    LOG.c.purged_through,
+    select(USER.c.createdAt).where(USER.c.id == bindparam("owner")).scalar_subquery().label("born"),
 )
 
 
-async def head(db: Database, user_id: str) -> ChangeCursor:
-    """The position of the user's last committed change (START before their first)."""
-    row = await db.fetch_one(_HEAD, {"owner": user_id})
-    return START if row is None else ChangeCursor(row["epoch"], row["seq"])
+def _user_epoch(state: Row | None) -> int:
+    """The epoch of a user's log: their creation, in this database's log."""
+    if state is None:  # a database migrated without its log's row: nothing to tell apart
+        return 1
+    born = state["born"].isoformat() if state["born"] is not None else ""
+    digest = hashlib.blake2b(f"{state['epoch']}:{born}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest) or 1
+
+
+async def epoch(db: Database, user_id: str) -> int:
+    """The epoch of the user's log (cursors of another are 410)."""
+    return _user_epoch(await db.fetch_one(_STATE, {"owner": user_id}))
+
+
+async def cursor(db: Database, horizon: ChangeHorizon, user_id: str) -> ChangeCursor:
+    """A cursor that every change of the user's committed before this call is at or below."""
+    position = horizon.confirmed  # taken first: what is read after reflects at least this much
+    return ChangeCursor(await epoch(db, user_id), position)
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,43 +236,42 @@ class ChangePage:
     more: bool
 
 
-async def read(db: Database, user_id: str, since: ChangeCursor | None, limit: int) -> ChangePage:
+async def read(
+    db: Database, horizon: ChangeHorizon, user_id: str, since: ChangeCursor | None, limit: int
+) -> ChangePage:
     """The user's changes after `since` (from the oldest kept when None), `limit` at most.
 
     CursorExpired when changes after `since` were purged, or `since` is not of this log.
     """
-    if await db.fetch_one(_HAS_PENDING, {"owner": user_id}) is not None:
-        await sequence(db)  # the caller's own writes may be among them: read them back
-    after = 0 if since is None else since.seq
+    final = horizon.confirmed
+    after = 0 if since is None else since.position
     params = {"owner": user_id, "after": after, "fetch": limit + 1}
     rows = await db.fetch_all(AFTER, params)
-    if not rows:
-        current = await head(db, user_id)
-        if since is None or since == current:
-            return ChangePage([], current, False)
-        if (since.epoch != current.epoch and since != START) or since.seq > current.seq:
-            raise CursorExpired()  # of another log (or none of ours at all)
-        # Changes after `since` exist: either they committed since the first look, or they
-        # were purged.
+    if after > final or (rows and rows[-1]["id"] > final):
+        # Committed past the horizon this process knows of (the caller's own writes, say):
+        # wait until they are final, and read again from a snapshot that has all before them.
+        try:
+            final = await horizon.fresh()
+        except HorizonStalled as stalled:  # serve what is final; the rest comes next time
+            final = stalled.confirmed
+        else:
+            if after > final:
+                raise CursorExpired()  # a position the log has not reached: not one of ours
         rows = await db.fetch_all(AFTER, params)
-        if not rows:
-            raise CursorExpired()
+    # Read after the rows: a purge that took some of them shows.
+    state = await db.fetch_one(_STATE, {"owner": user_id})
+    epoch = _user_epoch(state)
+    purged = 0 if state is None else state["purged_through"]
+    if since is not None and (since.epoch != epoch or after < purged):
+        raise CursorExpired()
+    rows = [row for row in rows if row["id"] <= final]
     more = len(rows) > limit
     rows = rows[:limit]
-    epoch = rows[0]["epoch"]
-    if since is not None and (since.epoch not in (0, epoch) or rows[0]["seq"] != since.seq + 1):
-        raise CursorExpired()
-    # Positions have no holes but those the purge makes (its clock may differ from the
-    # writers'): a client must not skip over one.
-    for index in range(len(rows) - 1, 0, -1):
-        if rows[index]["seq"] != rows[index - 1]["seq"] + 1:
-            if since is not None:
-                raise CursorExpired()
-            rows = rows[index:]  # from the oldest kept change: those after the hole
-            break
     for row in rows:
-        row["cursor"] = ChangeCursor(epoch, row["seq"])
-    return ChangePage(rows, rows[-1]["cursor"], more)
+        row["cursor"] = ChangeCursor(epoch, row["id"])
+    if more:
+        return ChangePage(rows, rows[-1]["cursor"], True)
+    return ChangePage(rows, ChangeCursor(epoch, max(after, final)), False)
 
 
 def change_json(row: Row) -> str:
@@ -418,20 +294,36 @@ def page_json(page: ChangePage) -> bytes:
 # --- retention --------------------------------------------------------------------------------
 
 _PURGE_BATCH = 5000
-_EXPIRED = (
-    select(CHANGE.c.user_id, CHANGE.c.seq)
-    .where(CHANGE.c.at < bindparam("cutoff", type_=CHANGE.c.at.type))
-    .limit(_PURGE_BATCH)
+_PURGE = (
+    delete(CHANGE)
+    .where(
+        CHANGE.c.id.in_(
+            select(CHANGE.c.id)
+            .where(CHANGE.c.at < bindparam("cutoff", type_=CHANGE.c.at.type))
+            .limit(_PURGE_BATCH)
+            .scalar_subquery()
+        )
+    )
+    .returning(CHANGE.c.id)
 )
-_PURGE = delete(CHANGE).where(tuple_(CHANGE.c.user_id, CHANGE.c.seq).in_(_EXPIRED))
+_PURGED_THROUGH = update(LOG).values(
+    purged_through=case(
+        (LOG.c.purged_through < bindparam("through"), bindparam("through")),
+        else_=LOG.c.purged_through,
+    )
+)
 
 
 async def purge(db: Database, retention: timedelta) -> int:
-    """Delete changes older than `retention`, a batch per statement; how many went."""
+    """Delete changes older than `retention`, a batch per transaction; how many went."""
     cutoff = utcnow() - retention
     total = 0
     while True:
-        count = await db.execute(_PURGE, {"cutoff": cutoff})
-        total += count
-        if count < _PURGE_BATCH:
+        async with db.transaction() as tx:
+            purged = await tx.fetch_all(_PURGE, {"cutoff": cutoff})
+            if purged:
+                through = max(row["id"] for row in purged)
+                await tx.execute(_PURGED_THROUGH, {"through": through})
+        total += len(purged)
+        if len(purged) < _PURGE_BATCH:
             return total

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, delete, func, insert, select
 
 from todo_api.db import Database, Row
 from todo_api.errors import UnsafeWebhookUrl, WebhookLimitReached, WebhookNotFound
-from todo_api.models import ChangeHead, Webhook, WebhookAttempt, WebhookDelivery, table_of, utcnow
+from todo_api.models import Change, Webhook, WebhookAttempt, WebhookDelivery, table_of, utcnow
 from todo_api.schemas.webhooks import EVENTS
 from todo_api.services.users import USER
 from todo_api.ssrf import UnsafeAddress, public_addresses
@@ -22,7 +22,7 @@ MAX_WEBHOOKS_PER_USER = 10
 RECENT_ATTEMPTS = 100
 SECRET_PREFIX = "whsec_"
 
-HEAD = table_of(ChangeHead)
+CHANGE = table_of(Change)
 WEBHOOK = table_of(Webhook)
 DELIVERY = table_of(WebhookDelivery)
 ATTEMPT = table_of(WebhookAttempt)
@@ -88,7 +88,10 @@ _CREATE = (
         created_at=bindparam("now", type_=WEBHOOK.c.created_at.type),
         # What happened before the webhook existed is not sent to it.
         log_position=func.coalesce(
-            select(HEAD.c.seq).where(HEAD.c.user_id == bindparam("owner")).scalar_subquery(), 0
+            select(func.max(CHANGE.c.id))
+            .where(CHANGE.c.user_id == bindparam("owner"))
+            .scalar_subquery(),
+            0,
         ),
     )
     .returning(*_SHOWN)
