@@ -586,7 +586,7 @@ def main() -> None:
             on.requests_per_second / off.requests_per_second for on, off in pairs
         )
         # The same with the creates spread over 32 users, as a service's users write side by
-        # side: each numbering round then advances many users' logs at once.
+        # side: each horizon round then covers many users' commits at once.
         many_tokens = {
             f"many{n}": issue_token(SECRET, subject=f"many{n}", expires_in=timedelta(hours=2))
             for n in range(32)

@@ -147,11 +147,11 @@ class Database(ABC):
     """Runs Core statements and returns rows as dicts; `transaction()` groups several."""
 
     dialect_name: str
-    # Told, with a user id, once a write to that user's tasks has committed: its changes wait,
-    # unnumbered, for the sequencer (see services/changes.py), and the reminder loop looks again.
+    # Told, with a user id, once a write to that user's tasks has committed: the log's horizon
+    # moves on to cover its changes (todo_api/horizon.py), and the reminder loop looks again.
     write_listeners: tuple[ChangeListener, ...] = ()
-    # Told, with a user id, once new changes of that user's are in the log, numbered (the live
-    # event streams and the webhooks follow the log).
+    # Told, with a user id, once new changes of that user's are final, below the log's horizon
+    # (the live event streams and the webhooks follow the log).
     change_listeners: tuple[ChangeListener, ...] = ()
     # Whether writes log their changes (CHANGES_ENABLED).
     log_changes: bool = True

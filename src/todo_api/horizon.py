@@ -217,11 +217,12 @@ def payloads(horizon: int, users: set[str]) -> list[str]:
     lines = [str(horizon)]
     size = len(lines[0])
     for user_id in sorted(users):
-        if size + len(user_id) + 1 > _PAYLOAD_BYTES:
+        length = len(user_id.encode()) + 1
+        if size + length > _PAYLOAD_BYTES:
             parts.append("\n".join(lines))
             lines, size = [str(horizon)], len(str(horizon))
         lines.append(user_id)
-        size += len(user_id.encode()) + 1
+        size += length
     parts.append("\n".join(lines))
     return parts
 

@@ -25,6 +25,15 @@ depends_on: str | Sequence[str] | None = None
 ID_DEFAULT = "CASE WHEN pg_current_xact_id() IS NOT NULL THEN nextval('change_id_seq') END"
 
 
+def _what_changed() -> list[sa.Column[object]]:
+    return [
+        sa.Column("type", sa.String(20), nullable=False),
+        sa.Column("task_id", sa.Integer(), nullable=False),
+        sa.Column("task", sa.Text(), nullable=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    ]
+
+
 def _number_pending() -> None:
     # What 0009's downgrade does: the pending changes join their users' logs.
     op.execute(
@@ -63,10 +72,7 @@ def upgrade() -> None:
         sa.Column(
             "user_id", sa.Text(), sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False
         ),
-        sa.Column("type", sa.String(20), nullable=False),
-        sa.Column("task_id", sa.Integer(), nullable=False),
-        sa.Column("task", sa.Text(), nullable=True),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        *_what_changed(),
         sqlite_autoincrement=True,
     )
     op.execute(
@@ -112,10 +118,7 @@ def downgrade() -> None:
             "user_id", sa.Text(), sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
         ),
         sa.Column("seq", sa.BigInteger(), primary_key=True, autoincrement=False),
-        sa.Column("type", sa.String(20), nullable=False),
-        sa.Column("task_id", sa.Integer(), nullable=False),
-        sa.Column("task", sa.Text(), nullable=True),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        *_what_changed(),
     )
     op.execute(
         "INSERT INTO change (user_id, seq, type, task_id, task, at) "
@@ -134,9 +137,6 @@ def downgrade() -> None:
         sa.Column(
             "user_id", sa.Text(), sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False
         ),
-        sa.Column("type", sa.String(20), nullable=False),
-        sa.Column("task_id", sa.Integer(), nullable=False),
-        sa.Column("task", sa.Text(), nullable=True),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        *_what_changed(),
     )
     op.create_index("ix_change_pending_user_id", "change_pending", ["user_id"])
