@@ -76,7 +76,7 @@ class ChangeHorizon(Job):
     """Where the change log is final up to, for this process's readers."""
 
     name = "Change horizon"
-    wake_window_seconds = 0.005
+    wake_window_seconds = 0.02
 
     def __init__(self, db: Database) -> None:
         super().__init__(POLL_SECONDS)

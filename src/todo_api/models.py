@@ -246,9 +246,9 @@ class Change(SQLModel, table=True):
 
     __tablename__ = "change"
     __table_args__ = (
+        # A user's changes in log order. None on `at`: ids follow time, and retention purges
+        # the oldest ids first.
         Index("ix_change_user_id_id", "user_id", "id"),
-        # Retention purges by age across all users.
-        Index("ix_change_at", "at"),
         # Ids never come back, not even the last one after a deletion: a cursor past it would
         # skip the change that reused it.
         {"sqlite_autoincrement": True},

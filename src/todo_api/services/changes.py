@@ -17,6 +17,7 @@ import binascii
 import dataclasses
 import functools
 import hashlib
+import itertools
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -294,18 +295,8 @@ def page_json(page: ChangePage) -> bytes:
 # --- retention --------------------------------------------------------------------------------
 
 _PURGE_BATCH = 5000
-_PURGE = (
-    delete(CHANGE)
-    .where(
-        CHANGE.c.id.in_(
-            select(CHANGE.c.id)
-            .where(CHANGE.c.at < bindparam("cutoff", type_=CHANGE.c.at.type))
-            .limit(_PURGE_BATCH)
-            .scalar_subquery()
-        )
-    )
-    .returning(CHANGE.c.id)
-)
+_OLDEST = select(CHANGE.c.id, CHANGE.c.at).order_by(CHANGE.c.id).limit(_PURGE_BATCH)
+_PURGE = delete(CHANGE).where(CHANGE.c.id <= bindparam("through"))
 _PURGED_THROUGH = update(LOG).values(
     purged_through=case(
         (LOG.c.purged_through < bindparam("through"), bindparam("through")),
@@ -315,15 +306,21 @@ _PURGED_THROUGH = update(LOG).values(
 
 
 async def purge(db: Database, retention: timedelta) -> int:
-    """Delete changes older than `retention`, a batch per transaction; how many went."""
+    """Delete changes older than `retention`, a batch per transaction; how many went.
+
+    Oldest ids first, up to the first change still kept: ids follow the writers' clocks, so a
+    change stamped a little earlier than one before it only goes with the next purge.
+    """
     cutoff = utcnow() - retention
     total = 0
     while True:
         async with db.transaction() as tx:
-            purged = await tx.fetch_all(_PURGE, {"cutoff": cutoff})
-            if purged:
-                through = max(row["id"] for row in purged)
-                await tx.execute(_PURGED_THROUGH, {"through": through})
-        total += len(purged)
-        if len(purged) < _PURGE_BATCH:
+            oldest = await tx.fetch_all(_OLDEST)
+            expired = list(itertools.takewhile(lambda row: row["at"] < cutoff, oldest))
+            if expired:
+                through = {"through": expired[-1]["id"]}
+                await tx.execute(_PURGE, through)
+                await tx.execute(_PURGED_THROUGH, through)
+        total += len(expired)
+        if len(expired) < _PURGE_BATCH:
             return total
