@@ -9,7 +9,7 @@ or rolled back.
 PostgreSQL: a round reads, in one statement, the sequence's last number L and its snapshot's
 xmin and xmax. A transaction holding a number up to L took its transaction id before the number
 (the column's default sees to it), so before the next round's snapshot: once a snapshot's xmin
-has passed that xmax, all of them have ended and L is the horizon. Two statements, no lock, no
+has passed that xmax, all of them have ended and L is the horizon. Two rounds, no lock, no
 write; a transaction left open anywhere in the cluster holds the horizon back while it is open.
 SQLite has one writer at a time, which commits its ids in order: the last id committed is the
 horizon at once.
@@ -174,9 +174,9 @@ class ChangeHorizon(Job):
         announced: set[str] = set()
         if self._db.dialect_name == "postgresql":
             xmin: int = row["xmin"]
-            for candidate in self._candidates:
-                if candidate.xmax is None:
-                    candidate.xmax = row["xmax"]
+            # Only the newest can be waiting for its xmax: every round gives the one before it.
+            if self._candidates and self._candidates[-1].xmax is None:
+                self._candidates[-1].xmax = row["xmax"]
             while self._candidates:
                 first = self._candidates[0]
                 if first.xmax is None or xmin < first.xmax:

@@ -240,7 +240,7 @@ class Change(SQLModel, table=True):
     """A write to a task, as its owner's clients replay it (`GET …/changes`).
 
     `id` is the change's position in the log, one sequence for every user. On PostgreSQL its
-    default takes the writing transaction's id before the next number (services/changes.py
+    default takes the writing transaction's id before the next number (todo_api/horizon.py
     says why readers need that).
     """
 
