@@ -32,7 +32,7 @@ import asyncpg
 import httpx2 as httpx
 from sqlalchemy.engine import make_url
 
-from todo_api.auth import issue_token
+from todo_api.accounts import issue_token
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent

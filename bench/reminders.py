@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from bench.__main__ import SECRET, TODO_API, Server, drop_database, recreate_database
-from todo_api.auth import issue_token
+from todo_api.accounts import issue_token
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/todo_bench_reminders"
 TARGET_P99_MS = 2000.0

@@ -30,7 +30,7 @@ from bench.__main__ import (
     run_wrk,
     seed_tasks,
 )
-from todo_api.auth import issue_token
+from todo_api.accounts import issue_token
 
 DATABASE = "postgresql://postgres@127.0.0.1:5432/todo_bench_rev{index}"
 # What each revision is loaded with: (name, method, body) on /api/small/tasks.

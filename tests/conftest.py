@@ -1,8 +1,14 @@
-"""Fixtures: a fresh database per test (a SQLite file, or PostgreSQL with TEST_DATABASE_URL)."""
+"""Fixtures: a fresh database per test (a SQLite file, or PostgreSQL with TEST_DATABASE_URL).
+
+The schema is migrated once per session into a template (a SQLite file, a PostgreSQL database)
+that each test gets a copy of: a file copy, or `CREATE DATABASE … TEMPLATE`. A test marked
+`empty_database` gets an empty one instead (it migrates, or makes Better Auth's table first).
+"""
 
 import asyncio
 import json
 import os
+import shutil
 import threading
 import time
 import uuid
@@ -10,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import jwt
@@ -22,17 +28,19 @@ from jwt.algorithms import get_default_algorithms
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from tests.receiver import Receiver, serve_receiver
-from tests.smtp import Mailbox, serve_smtp
-from todo_api.auth import issue_token
-from todo_api.config import Settings
-from todo_api.db import create_engine
+from tests.support.receiver import Receiver, serve_receiver
+from tests.support.smtp import Mailbox, serve_smtp
+from todo_api.accounts.tokens import issue_token
+from todo_api.core.config import Settings
+from todo_api.core.database import Store, create_engine, upgrade_schema
+from todo_api.core.state import app_state
 from todo_api.main import create_app
 
 TEST_SECRET = "test-secret-" + "0123456789abcdef" * 4  # 64+ bytes: long enough for HS512
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 
 Headers = dict[str, str]
+T = TypeVar("T")
 
 
 def pytest_report_header() -> str:
@@ -47,16 +55,55 @@ async def _pg_admin(statement: str) -> None:
         await connection.close()
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    """An empty database of the kind under test, dropped afterwards."""
+def _pg_url(name: str) -> str:
+    assert TEST_DATABASE_URL is not None
+    return make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+
+
+async def _migrate(url: str) -> None:
+    engine = create_engine(Settings(_env_file=None, database_url=url))
+    try:
+        await upgrade_schema(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database migrated to the newest revision, made once per session: what each test's
+    database is a copy of (a SQLite file's path, or a PostgreSQL database's name)."""
     if TEST_DATABASE_URL is None:
-        yield f"sqlite:///{tmp_path / 'todo.db'}"
+        path = tmp_path_factory.mktemp("template") / "todo.db"
+        asyncio.run(_migrate(f"sqlite:///{path}"))
+        yield str(path)
         return
-    name = f"todo_test_{uuid.uuid4().hex[:12]}"
+    name = f"todo_template_{uuid.uuid4().hex[:12]}"
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
     try:
-        yield make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+        asyncio.run(_migrate(_pg_url(name)))
+        yield name
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, migrated_template: str
+) -> Iterator[str]:
+    """A database of the kind under test, dropped afterwards: migrated, or empty for a test
+    marked `empty_database`."""
+    empty = request.node.get_closest_marker("empty_database") is not None
+    if TEST_DATABASE_URL is None:
+        path = tmp_path / "todo.db"
+        if not empty:
+            shutil.copyfile(migrated_template, path)
+        yield f"sqlite:///{path}"
+        return
+    name = f"todo_test_{uuid.uuid4().hex[:12]}"
+    template = "" if empty else f' TEMPLATE "{migrated_template}"'
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"{template}'))
+    try:
+        yield _pg_url(name)
     finally:
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
@@ -140,10 +187,15 @@ def bob() -> Headers:
     return bearer(make_token("bob"))
 
 
+def part(client: TestClient, kind: type[T]) -> T:
+    """What the app runs with, of this class (its store, horizon, jobs…)."""
+    return app_state(client.app).get(kind)
+
+
 def query(client: TestClient, sql: str, **params: Any) -> list[dict[str, Any]]:
     """Rows straight from the app's database, to check what was really stored."""
 
-    db = client.app.state.db
+    db = part(client, Store).db
     statement = text(sql)
     if sql.lstrip().upper().startswith(("SELECT", "PRAGMA", "WITH")):
         return client.portal.call(db.fetch_all, statement, params)

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import Headers, query
-from todo_api.services import tasks as task_service
+from todo_api.tasks import reading as task_service
 
 
 def test_root_says_the_api_is_running(client: TestClient) -> None:

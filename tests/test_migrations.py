@@ -11,10 +11,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from tests.conftest import bearer, make_token
-from todo_api.config import Settings
-from todo_api.db import alembic_config, create_engine, upgrade_schema
+from todo_api.accounts.passwords import password_hash
+from todo_api.core.config import Settings
+from todo_api.core.database import create_engine, upgrade_schema
+from todo_api.core.database.migrations import alembic_config
 from todo_api.main import create_app
-from todo_api.services.accounts import password_hash
+
+# Each test starts from an empty database and migrates it itself.
+pytestmark = pytest.mark.empty_database
 
 CREATED = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 UPDATED = datetime(2026, 11, 21, 9, 45, tzinfo=UTC)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from todo_api.config import Settings
+from todo_api.core.config import Settings
 from todo_api.main import create_app
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"

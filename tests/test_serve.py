@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import TEST_SECRET, bearer, make_token
-from todo_api.config import Settings
-from todo_api.db import open_database
+from todo_api.core.config import Settings
+from todo_api.core.database import open_database
 
 ROOT = Path(__file__).parent.parent
 BIN = Path(sys.executable).parent

@@ -11,18 +11,18 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 
-from todo_api.auth import ACCESS_TOKEN_TYPE, issue_token
-from todo_api.config import ConfigError, Settings
-from todo_api.db import (
+from todo_api.accounts import ACCESS_TOKEN_TYPE, issue_token
+from todo_api.core.config import ConfigError, Settings
+from todo_api.core.database import (
     check_connection,
     connection_failure,
     create_engine,
     database_target,
     upgrade_schema,
 )
-from todo_api.errors import DatabaseUnavailable
-from todo_api.logs import log_config
-from todo_api.server import BoundedHttpToolsProtocol
+from todo_api.core.errors import DatabaseUnavailable
+from todo_api.core.logs import log_config
+from todo_api.core.server import BoundedHttpToolsProtocol
 
 # Plain help (no Rich panels): option types as metavars, not as `<bool>` columns.
 cli = typer.Typer(

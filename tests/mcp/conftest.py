@@ -20,7 +20,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult
 
-from todo_api.config import Settings
+from todo_api.core.config import Settings
 from todo_api.main import create_app
 
 Serve = Callable[..., str]

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import TEST_SECRET, BetterAuthServer, make_token
 from tests.mcp.conftest import Serve, call, connect
-from todo_api.auth import issue_token
+from todo_api.accounts.tokens import issue_token
 
 pytestmark = pytest.mark.anyio
 

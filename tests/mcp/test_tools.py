@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import make_token
 from tests.mcp.conftest import Serve, call, connect, fail
-from todo_api.services import tasks as task_service
+from todo_api import tasks as task_service
 
 pytestmark = pytest.mark.anyio
 

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import Headers
-from todo_api.services import tasks as task_service
+from todo_api.tasks import reading as task_service
 
 
 def test_a_500_carries_the_request_id_and_the_security_headers(

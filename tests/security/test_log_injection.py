@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import Headers
-from todo_api.logs import _TEXT_FORMAT, JsonFormatter, TextFormatter, log_access
+from todo_api.core.logs import _TEXT_FORMAT, JsonFormatter, TextFormatter, log_access
 
 FORGED = "/api/x\n2026-12-01 00:00:00,000 INFO todo_api.access: GET /admin 200\r\x1b[2J\x9b31m\x7f"
 

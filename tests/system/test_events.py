@@ -9,6 +9,7 @@ import httpx2 as httpx
 import pytest
 
 from tests.conftest import TEST_SECRET, bearer, make_token
+from tests.support.sse import open_stream
 from tests.system.conftest import (
     FIGURES,
     DisposablePostgres,
@@ -16,10 +17,9 @@ from tests.system.conftest import (
     StartServer,
     requires_postgres,
 )
-from tests.system.sse import open_stream
-from todo_api.models import utcnow
-from todo_api.services.changes import ChangeCursor
-from todo_api.services.tickets import TicketSigner
+from todo_api.core.clock import utcnow
+from todo_api.sync.cursors import ChangeCursor
+from todo_api.sync.tickets import TicketSigner
 
 ALICE = bearer(make_token("alice"))
 BOB = bearer(make_token("bob"))

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import httpx2 as httpx
 
 from tests.conftest import bearer, make_token
-from tests.receiver import Receiver
-from tests.smtp import Mailbox
+from tests.support.receiver import Receiver
+from tests.support.smtp import Mailbox
 from tests.system.conftest import FIGURES, StartServer, requires_postgres
 
 ALICE = bearer(make_token("alice", email="alice@example.com"))

@@ -17,10 +17,11 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from todo_api.auth import AuthError
-from todo_api.deps import Caller, SettingsDep
-from todo_api.mcp.tools import CALLER_STATE_KEY, TaskServer
-from todo_api.services.users import ensure_user
+from todo_api.accounts import AuthError, Caller, authenticate
+from todo_api.core.config import Settings
+from todo_api.core.state import SettingsDep, app_state
+from todo_api.mcp.server import TaskServer
+from todo_api.mcp.tools import CALLER_STATE_KEY
 
 MCP_PATH = "/mcp"
 RESOURCE_METADATA_PATH = "/.well-known/oauth-protected-resource"
@@ -66,9 +67,9 @@ class McpEndpoint:
             response = JSONResponse({"detail": "Method Not Allowed"}, 405, {"Allow": "POST"})
             await response(scope, receive, send)
             return
-        state = request.app.state
+        state = app_state(request.app)
         origin = request.headers.get("origin")
-        if origin is not None and origin not in state.settings.cors_origins:
+        if origin is not None and origin not in state.get(Settings).cors_origins:
             # MCP asks servers to check Origin (DNS rebinding); browsers may come from the
             # origins the REST API allows them from.
             response = JSONResponse({"detail": "This origin may not use the MCP endpoint"}, 403)
@@ -79,12 +80,11 @@ class McpEndpoint:
             await _unauthorized(request, "Not authenticated")(scope, receive, send)
             return
         try:
-            principal = await state.verifier.verify(token)
+            principal = await authenticate(state, token)
         except AuthError as error:
             await _unauthorized(request, str(error), invalid=True)(scope, receive, send)
             return
-        await ensure_user(state.db, principal, state.known_users)
-        caller = Caller(principal, state.db, state.known_users, state.settings)
+        caller = Caller.of(state, principal)
         scope.setdefault("state", {})[CALLER_STATE_KEY] = caller
         if self._sessions is None:
             raise RuntimeError("The MCP endpoint is not running (the app's lifespan starts it)")

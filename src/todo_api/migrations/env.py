@@ -6,9 +6,9 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlmodel import SQLModel
 
-from todo_api import models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from todo_api.config import Settings
-from todo_api.db import create_engine, include_in_comparison
+from todo_api import tables  # noqa: F401  (registers every table on SQLModel.metadata)
+from todo_api.core.config import Settings
+from todo_api.core.database import create_engine, include_in_comparison
 
 target_metadata = SQLModel.metadata
 

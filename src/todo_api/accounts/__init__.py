@@ -1,0 +1,35 @@
+"""Accounts and tokens: who the caller is (Better Auth's tokens, the shared secret's, the
+service's own sign-up and sign-in), their `user` row, and the checks every user route makes.
+
+This module is the domain's public face: other domains import what they need from here.
+"""
+
+from todo_api.accounts.dependencies import (
+    Caller,
+    CurrentUser,
+    Owner,
+    authenticate,
+    get_owner,
+    within_rate_limit,
+)
+from todo_api.accounts.models import User
+from todo_api.accounts.tokens import ACCESS_TOKEN_TYPE, AuthError, Principal, issue_token
+from todo_api.accounts.users import USER, KnownUsers, ensure_user, mail_address
+
+__all__ = [
+    "ACCESS_TOKEN_TYPE",
+    "USER",
+    "AuthError",
+    "Caller",
+    "CurrentUser",
+    "KnownUsers",
+    "Owner",
+    "Principal",
+    "User",
+    "authenticate",
+    "ensure_user",
+    "get_owner",
+    "issue_token",
+    "mail_address",
+    "within_rate_limit",
+]

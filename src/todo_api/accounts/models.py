@@ -1,0 +1,47 @@
+"""The accounts' tables: Better Auth's `user`, shared with it, and the service's own sign-ins."""
+
+from datetime import datetime
+
+from sqlalchemy import Text
+from sqlmodel import Field, SQLModel
+
+from todo_api.core.clock import utcnow
+from todo_api.core.database import UTCDateTime
+
+
+class User(SQLModel, table=True):
+    """A person, in the exact shape of Better Auth's `user` table so both can share it."""
+
+    __tablename__ = "user"
+
+    id: str = Field(sa_type=Text, primary_key=True)
+    name: str = Field(sa_type=Text)
+    email: str = Field(sa_type=Text, unique=True)
+    email_verified: bool = Field(default=False, sa_column_kwargs={"name": "emailVerified"})
+    image: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"name": "createdAt"}
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"name": "updatedAt"}
+    )
+
+
+# JSONB on PostgreSQL (compact, queryable), JSON text on SQLite.
+
+
+class Credential(SQLModel, table=True):
+    """The sign-in of a user who signed up with the service itself (not via Better Auth).
+
+    A table of its own, so Better Auth's `user` columns stay exactly as Better Auth made them.
+    The address signed up with lives here, not in `user.email`: nobody has verified it, and in
+    the shared table it would take the address from the Better Auth user who really owns it.
+    """
+
+    __tablename__ = "credential"
+
+    user_id: str = Field(sa_type=Text, primary_key=True, foreign_key="user.id", ondelete="CASCADE")
+    email: str = Field(sa_type=Text, unique=True)
+    password_hash: str = Field(sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,148 @@
+"""Writes to the records clients sync: a unit of work per write, and the changes it records.
+
+Every write to a synced record (a task, and each kind that comes next) goes through a unit of
+work: `async with store.write() as uow:` runs its statements on `uow.db`, one transaction, and
+`uow.record(change)` logs a change in that same transaction. Recorded changes are written last,
+after every row the write locked, so that one record's changes keep the order of its commits.
+Once the transaction commits, `on_commit` hears whose feeds got changes.
+
+Where changes go is a `ChangeSink`, given when the store is built (the sync domain's change log,
+or none when the log is off): this module knows no kind of record.
+"""
+
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, TypeVar, cast
+
+from sqlalchemy.sql import ClauseElement
+
+from todo_api.core.database.base import Database, Row, Rows
+
+R = TypeVar("R", bound=Mapping[str, Any])
+# How a new record's JSON starts before the insert has given it its id.
+NO_ID_YET = '{"id":0'
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A write to one record as the log keeps it: its `type` (`task.updated`), the record's
+    `kind` and id, its JSON as clients see it (None once deleted), when, and the feeds (user
+    ids) it goes to."""
+
+    kind: str
+    type: str
+    record_id: int
+    data: str | None
+    at: datetime
+    feeds: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NewRecord:
+    """How the creation of a record an INSERT is about to make is logged: `data` is its JSON
+    with `"id":0` first, since its id comes from the insert."""
+
+    kind: str
+    type: str
+    data: str
+    at: datetime
+    feeds: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not self.data.startswith(NO_ID_YET):
+            raise ValueError(f"a new record's JSON starts with {NO_ID_YET!r}")
+
+    def tail(self) -> str:
+        """The JSON after the id."""
+        return self.data[len(NO_ID_YET) :]
+
+    def change(self, record_id: int) -> Change:
+        """The change, once the record has its id."""
+        data = f'{{"id":{record_id}{self.tail()}'
+        return Change(self.kind, self.type, record_id, data, self.at, self.feeds)
+
+
+class ChangeSink(Protocol):
+    """Where a unit of work's changes are written, in its transaction."""
+
+    async def append(self, db: Database, changes: Sequence[Change]) -> None:
+        """Log `changes`, in this order, in the transaction `db`."""
+
+    async def insert(
+        self, db: Database, statement: ClauseElement, params: Mapping[str, Any], record: NewRecord
+    ) -> Row:
+        """Run `statement` (an INSERT … RETURNING the new row, its `id` included) and log the
+        creation, atomically; the row."""
+
+
+class UnitOfWork:
+    """One write: its statements on `db` (one transaction) and the changes it records."""
+
+    def __init__(self, db: Database, sink: ChangeSink | None) -> None:
+        self.db = db
+        self._sink = sink
+        self._changes: list[Change] = []
+        # Whose feeds this write changed, told once it commits.
+        self.feeds: set[str] = set()
+
+    def record(self, *changes: Change) -> None:
+        """Log `changes` with this write (in the order recorded, after its statements)."""
+        for change in changes:
+            self.feeds.update(change.feeds)
+        if self._sink is not None:
+            self._changes.extend(changes)
+
+    async def create(self, statement: Rows[R], params: Mapping[str, Any], record: NewRecord) -> R:
+        """Insert one record (`statement`: INSERT … RETURNING it) and log its creation."""
+        self.feeds.update(record.feeds)
+        if self._sink is None:
+            row = await self.db.fetch_one(statement, params)
+            assert row is not None  # INSERT … RETURNING always returns the row
+            return row
+        return cast(R, await self._sink.insert(self.db, statement.statement, params, record))
+
+    async def flush(self) -> None:
+        """Write the recorded changes (the store does, before it commits)."""
+        changes, self._changes = self._changes, []
+        if changes and self._sink is not None:
+            await self._sink.append(self.db, changes)
+
+
+class Store:
+    """The database, for reads (`db`) and for writes that log their changes (`write`,
+    `create`)."""
+
+    def __init__(
+        self,
+        db: Database,
+        sink: ChangeSink | None = None,
+        on_commit: Callable[[set[str]], None] = lambda feeds: None,
+    ) -> None:
+        self.db = db
+        self._sink = sink
+        self._on_commit = on_commit
+
+    @property
+    def logs_changes(self) -> bool:
+        """Whether writes log their changes (CHANGES_ENABLED)."""
+        return self._sink is not None
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of work: committed, its changes with it, when the block ends without error."""
+        async with self.db.transaction() as tx:
+            uow = UnitOfWork(tx, self._sink)
+            yield uow
+            await uow.flush()
+        if uow.feeds:
+            self._on_commit(uow.feeds)
+
+    async def create(self, statement: Rows[R], params: Mapping[str, Any], record: NewRecord) -> R:
+        """One record inserted and its creation logged, as a write of its own: a single
+        statement where the log can take it in one (PostgreSQL), else one transaction."""
+        uow = UnitOfWork(self.db, self._sink)
+        row = await uow.create(statement, params, record)
+        self._on_commit(uow.feeds)
+        return row

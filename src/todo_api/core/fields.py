@@ -1,0 +1,42 @@
+"""Field types any domain's schemas share: text without NUL, JSON integers and booleans, ids."""
+
+# Ids are 32-bit columns: larger ones cannot exist, and PostgreSQL rejects them outright.
+MAX_ID = 2**31 - 1
+
+# The patterns only tell clients (and schema-driven fuzzers) what the validators below enforce:
+# no NUL anywhere, and text that is not blank once trimmed.
+NO_NUL_PATTERN = r"^[^\x00]*$"
+NOT_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
+
+def reject_nul(value: str) -> str:
+    """`value`, unless it holds U+0000."""
+    # PostgreSQL text cannot hold U+0000; refuse it here rather than fail in the driver.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def trimmed_not_blank(value: str) -> str:
+    """`value` without surrounding whitespace, unless nothing is left."""
+    # Trimmed after the length check: the schema's maxLength counts the text as sent.
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
+def json_integer(value: object) -> object:
+    """`value`, unless it is a JSON value that is no integer but pydantic would read as one."""
+    # JSON Schema's integer is 2 or 2.0; pydantic would also read true as 1 and "2" as 2.
+    if isinstance(value, bool | str):
+        raise ValueError("must be an integer")
+    return value
+
+
+def json_true(value: object) -> object:
+    """`value`, if it is the JSON literal `true`."""
+    # A literal `true` would also match 1 and 1.0 (they equal True in Python).
+    if not isinstance(value, bool):
+        raise ValueError("must be true")
+    return value

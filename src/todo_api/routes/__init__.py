@@ -1,1 +1,0 @@
-"""HTTP routes: parse the request, call a service, return the response."""

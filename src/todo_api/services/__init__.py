@@ -1,1 +1,0 @@
-"""Business logic: what the routes ask for, in terms of the database."""

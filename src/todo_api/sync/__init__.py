@@ -1,0 +1,31 @@
+"""Sync: the change log every write is recorded in (for every kind of record), its horizon, the
+live event streams that follow it across processes, and `/changes` and `/events`.
+
+This module is the domain's public face: other domains import what they need from here.
+"""
+
+from todo_api.sync.cursors import ChangeCursor
+from todo_api.sync.dependencies import HorizonDep
+from todo_api.sync.feed import (
+    LoggedChange,
+    cursor,
+    entries,
+    epoch,
+    has_changes,
+    newest_position,
+)
+from todo_api.sync.horizon import ChangeHorizon
+from todo_api.sync.schemas import change_model
+
+__all__ = [
+    "ChangeCursor",
+    "ChangeHorizon",
+    "HorizonDep",
+    "LoggedChange",
+    "change_model",
+    "cursor",
+    "entries",
+    "epoch",
+    "has_changes",
+    "newest_position",
+]

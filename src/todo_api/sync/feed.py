@@ -1,0 +1,193 @@
+"""Reading a user's feed: their changes after a cursor, as clients and webhooks replay them.
+
+Readers serve changes up to the log's horizon only (`horizon.py`): below it every id is final,
+so a cursor never moves past a change that commits late.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypedDict
+
+from sqlalchemy import ColumnElement, bindparam, func, select
+
+from todo_api.accounts import USER
+from todo_api.core.database import Database, Rows, table_of
+from todo_api.sync.cursors import ChangeCursor, CursorExpired
+from todo_api.sync.horizon import ChangeHorizon, HorizonStalled
+from todo_api.sync.log import CHANGE
+from todo_api.sync.models import ChangeLog
+
+LOG = table_of(ChangeLog)
+
+
+class _Entry(TypedDict):
+    id: int
+    kind: str
+    type: str
+    record_id: int
+    data: str | None
+    at: datetime
+
+
+class _LogState(TypedDict):
+    epoch: int
+    purged_through: int
+    born: datetime | None
+
+
+# The owner's changes after a position, in log order.
+_AFTER = Rows[_Entry](
+    select(
+        CHANGE.c.id, CHANGE.c.kind, CHANGE.c.type, CHANGE.c.record_id, CHANGE.c.data, CHANGE.c.at
+    )
+    .where(CHANGE.c.user_id == bindparam("owner"), CHANGE.c.id > bindparam("after"))
+    .order_by(CHANGE.c.user_id, CHANGE.c.id)
+    .limit(bindparam("fetch"))
+)
+# Which log the owner's is, and how far the purge has reached.
+_STATE = Rows[_LogState](
+    select(
+        LOG.c.epoch,
+        LOG.c.purged_through,
+        select(USER.c.createdAt)
+        .where(USER.c.id == bindparam("owner"))
+        .scalar_subquery()
+        .label("born"),
+    )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedChange:
+    """A change as a feed serves it: where it is (`cursor`), and what it says."""
+
+    cursor: ChangeCursor
+    type: str
+    kind: str
+    record_id: int
+    data: str | None
+    at: datetime
+
+    @property
+    def position(self) -> int:
+        """Its id: where it is in the log."""
+        return self.cursor.position
+
+    def json(self) -> str:
+        """The change as clients see it: `{"id", "type", "<kind>_id", "<kind>", "at"}`, the
+        record's JSON written as it was stored (null once deleted)."""
+        at = self.at.isoformat().replace("+00:00", "Z")
+        return (
+            f'{{"id":"{self.cursor.encode()}","type":"{self.type}",'
+            f'"{self.kind}_id":{self.record_id},"{self.kind}":{self.data or "null"},"at":"{at}"}}'
+        )
+
+
+def newest_position(user_id: ColumnElement[str]) -> ColumnElement[int]:
+    """The newest change id in the feed of `user_id` (0 for none), for another table's query."""
+    newest = select(func.max(CHANGE.c.id)).where(CHANGE.c.user_id == user_id)
+    return func.coalesce(newest.scalar_subquery(), 0)
+
+
+def has_changes(
+    user_id: ColumnElement[str], after: ColumnElement[int], up_to: ColumnElement[int]
+) -> ColumnElement[bool]:
+    """Whether the feed of `user_id` has changes after `after` and at most `up_to`, for
+    another table's query."""
+    return (
+        select(CHANGE.c.id)
+        .where(CHANGE.c.user_id == user_id, CHANGE.c.id > after, CHANGE.c.id <= up_to)
+        .exists()
+    )
+
+
+def _user_epoch(state: _LogState | None) -> int:
+    """The epoch of a user's log: their creation, in this database's log."""
+    if state is None:  # a database migrated without its log's row: nothing to tell apart
+        return 1
+    born = state["born"].isoformat() if state["born"] is not None else ""
+    digest = hashlib.blake2b(f"{state['epoch']}:{born}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest) or 1
+
+
+async def epoch(db: Database, user_id: str) -> int:
+    """The epoch of the user's log (cursors of another are 410)."""
+    return _user_epoch(await db.fetch_one(_STATE, {"owner": user_id}))
+
+
+async def cursor(db: Database, horizon: ChangeHorizon, user_id: str) -> ChangeCursor:
+    """A cursor that every change of the user's committed before this call is at or below."""
+    position = horizon.confirmed  # taken first: what is read after reflects at least this much
+    return ChangeCursor(await epoch(db, user_id), position)
+
+
+async def entries(
+    db: Database, user_id: str, after: int, up_to: int, limit: int, log_epoch: int
+) -> list[LoggedChange]:
+    """Up to `limit` of the user's changes after position `after` and at most `up_to` (a
+    horizon), oldest first: for readers that follow the log on their own (webhooks)."""
+    rows = await db.fetch_all(_AFTER, {"owner": user_id, "after": after, "fetch": limit})
+    return [_logged(row, log_epoch) for row in rows if row["id"] <= up_to]
+
+
+def _logged(row: _Entry, log_epoch: int) -> LoggedChange:
+    return LoggedChange(
+        ChangeCursor(log_epoch, row["id"]),
+        row["type"],
+        row["kind"],
+        row["record_id"],
+        row["data"],
+        row["at"],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePage:
+    """Changes after a cursor, oldest first, and where the next read starts."""
+
+    changes: list[LoggedChange]
+    next: ChangeCursor
+    more: bool
+
+    def json(self) -> bytes:
+        """`{"changes": [...], "next": …, "more": …}`, written from the stored JSON as it is."""
+        changes = ",".join(change.json() for change in self.changes)
+        more = "true" if self.more else "false"
+        return f'{{"changes":[{changes}],"next":"{self.next.encode()}","more":{more}}}'.encode()
+
+
+async def read(
+    db: Database, horizon: ChangeHorizon, user_id: str, since: ChangeCursor | None, limit: int
+) -> ChangePage:
+    """The user's changes after `since` (from the oldest kept when None), `limit` at most.
+
+    CursorExpired when changes after `since` were purged, or `since` is not of this log.
+    """
+    final = horizon.confirmed
+    after = 0 if since is None else since.position
+    params = {"owner": user_id, "after": after, "fetch": limit + 1}
+    rows = await db.fetch_all(_AFTER, params)
+    if after > final or (rows and rows[-1]["id"] > final):
+        # Committed past the horizon this process knows of (the caller's own writes, say):
+        # wait until they are final, and read again from a snapshot that has all before them.
+        try:
+            final = await horizon.fresh()
+        except HorizonStalled as stalled:  # serve what is final; the rest comes next time
+            final = stalled.confirmed
+        else:
+            if after > final:
+                raise CursorExpired()  # a position the log has not reached: not one of ours
+        rows = await db.fetch_all(_AFTER, params)
+    # Read after the rows: a purge that took some of them shows.
+    state = await db.fetch_one(_STATE, {"owner": user_id})
+    log_epoch = _user_epoch(state)
+    purged = 0 if state is None else state["purged_through"]
+    if since is not None and (since.epoch != log_epoch or after < purged):
+        raise CursorExpired()
+    changes = [_logged(row, log_epoch) for row in rows if row["id"] <= final]
+    more = len(changes) > limit
+    changes = changes[:limit]
+    if more:
+        return ChangePage(changes, changes[-1].cursor, True)
+    return ChangePage(changes, ChangeCursor(log_epoch, max(after, final)), False)

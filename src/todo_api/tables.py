@@ -1,0 +1,21 @@
+"""Every table of the service, each domain's, registered on SQLModel's metadata: what Alembic
+compares the migrations with."""
+
+from todo_api.accounts.models import Credential, User
+from todo_api.notifications.reminders.models import ReminderEmail
+from todo_api.notifications.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
+from todo_api.sync.models import ChangeEntry, ChangeLog
+from todo_api.tasks.models import IdempotencyKey, Task
+
+__all__ = [
+    "ChangeEntry",
+    "ChangeLog",
+    "Credential",
+    "IdempotencyKey",
+    "ReminderEmail",
+    "Task",
+    "User",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
+]

@@ -1,0 +1,40 @@
+"""The tasks' failures, each answered with its status by the one error handler."""
+
+from todo_api.core.errors import Conflict, FieldRefused, NotFound, Unprocessable
+
+
+class TaskNotFound(NotFound):
+    """No task with that id belongs to the caller (it may belong to somebody else)."""
+
+    default_detail = "Task not found"
+
+    def __init__(self, task_id: int) -> None:
+        super().__init__()
+        self.task_id = task_id
+
+
+class TaskLimitReached(Conflict):
+    """The user already holds as many tasks as one account may."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Task limit reached: one user may hold at most {limit} tasks")
+        self.limit = limit
+
+
+class IdempotentTaskDeleted(Conflict):
+    """A retry whose Idempotency-Key created a task that has been deleted since."""
+
+    default_detail = "The task this Idempotency-Key created has been deleted since"
+
+
+class IdempotencyKeyReused(Unprocessable):
+    """An `Idempotency-Key` came back with a different request body."""
+
+    default_detail = "This Idempotency-Key was already used with a different request body"
+
+
+class RemindersNeedDueTime(FieldRefused):
+    """A reminder with `before_minutes` on a task without `due_at` (or losing it)."""
+
+    def __init__(self) -> None:
+        super().__init__("reminders", "Reminders with before_minutes need the task's due_at")

@@ -1,0 +1,43 @@
+"""What a task's writes put in its owner's change log.
+
+Each change carries the task's JSON as clients see it right after the write (`views.task_json`),
+written once and served as it is by `/changes`, the event streams and webhooks.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from todo_api.core.clock import utcnow
+from todo_api.core.database import Change, NewRecord
+from todo_api.tasks.events import KIND, TaskEvent
+from todo_api.tasks.models import TaskRow
+from todo_api.tasks.views import SHOWN_COLUMNS, task_json
+
+
+def _json(task: TaskRow) -> str:
+    return task_json(task.copy()).decode()  # a copy: task_json changes the row it writes
+
+
+def created(values: dict[str, Any], now: datetime) -> NewRecord:
+    """The change that logs a task about to be inserted with `values` (the table's columns, as
+    `repository.create` takes them) at `now`."""
+    stored = {"id": 0, "created_at": now, "updated_at": now, "version": 1}
+    shown: Any = {name: stored.get(name, values.get(name)) for name in SHOWN_COLUMNS}
+    return NewRecord(KIND, TaskEvent.created, _json(shown), now, (values["user_id"],))
+
+
+def updated(task: TaskRow) -> Change:
+    """The change that logs a task's new state (from its row as stored)."""
+    return Change(
+        KIND, TaskEvent.updated, task["id"], _json(task), task["updated_at"], (task["user_id"],)
+    )
+
+
+def reminder_due(task: TaskRow, at: datetime) -> Change:
+    """The change that tells the owner one of the task's reminders went off."""
+    return Change(KIND, TaskEvent.reminder_due, task["id"], _json(task), at, (task["user_id"],))
+
+
+def deleted(user_id: str, task_id: int, at: datetime | None = None) -> Change:
+    """The tombstone of a deleted task."""
+    return Change(KIND, TaskEvent.deleted, task_id, None, at or utcnow(), (user_id,))

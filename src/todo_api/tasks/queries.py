@@ -1,0 +1,266 @@
+"""The task table's SQL for listings: keyset and offset pages, filters and sort orders, counts,
+stats and tags.
+
+The default listing's statements are built once; filtered or sorted listings build theirs per
+request (their conditions carry the values).
+"""
+
+import functools
+from datetime import date, datetime
+from typing import Any, TypedDict, cast
+
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    TableValuedAlias,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    tuple_,
+)
+
+from todo_api.core.clock import utcnow
+from todo_api.core.database import Database, Rows
+from todo_api.tasks.listing import Cursor, StatusFilter, TaskListQuery
+from todo_api.tasks.models import TaskRow
+from todo_api.tasks.repository import NOW, OWNER, PENDING, TASK
+from todo_api.tasks.views import SHOWN_COLUMNS
+
+_TODAY = bindparam("today", type_=Date)
+_STATUS = {
+    StatusFilter.all: None,
+    StatusFilter.pending: PENDING,
+    StatusFilter.completed: TASK.c.completed.is_(True),
+}
+
+
+class TaskCounts(TypedDict):
+    """The user's tasks counted by state ("today" is the UTC day)."""
+
+    total: int
+    pending: int
+    completed: int
+    overdue: int
+    due_today: int
+
+
+class TagUse(TypedDict):
+    """A tag and the number of the user's tasks carrying it."""
+
+    tag: str
+    count: int
+
+
+class ListedTask(TaskRow, total=False):
+    """A listing's row: the columns clients see, and in a sorted listing, its sort key."""
+
+    sort_key: object
+
+
+def _overdue(now: Any, today: Any) -> ColumnElement[bool]:
+    """Pending and past due_at if it has one, else past the whole due_date (UTC)."""
+    return and_(
+        PENDING,
+        or_(
+            and_(TASK.c.due_at.is_not(None), TASK.c.due_at < now),
+            and_(TASK.c.due_at.is_(None), TASK.c.due_date < today),
+        ),
+    )
+
+
+def _not_overdue(now: Any, today: Any) -> ColumnElement[bool]:
+    """The complement of _overdue (spelt out: NOT over NULL due dates would be NULL)."""
+    return or_(
+        TASK.c.completed.is_(True),
+        and_(TASK.c.due_at.is_not(None), TASK.c.due_at >= now),
+        and_(TASK.c.due_at.is_(None), or_(TASK.c.due_date.is_(None), TASK.c.due_date >= today)),
+    )
+
+
+def _owned_after_id(owner: Any, after_id: Any) -> tuple[ColumnElement[bool], ...]:
+    """The owner's tasks after `after_id`, in id order, spelt so that only the (user_id, id)
+    index can serve it: with `user_id = $1 ORDER BY id`, PostgreSQL's generic plans walk the
+    primary key instead and filter by owner, which scans the whole table for a user with few
+    tasks."""
+    return (
+        tuple_(TASK.c.user_id, TASK.c.id) > tuple_(owner, after_id),
+        TASK.c.user_id <= owner,
+    )
+
+
+# What a listing reads: the columns clients see, in the order they see them (`views.py`
+# then writes the rows as they are).
+_SHOWN = [TASK.c[name] for name in SHOWN_COLUMNS]
+
+
+def _default_page(status: StatusFilter) -> Select[Any]:
+    conditions = [*_owned_after_id(bindparam("owner"), bindparam("after_id"))]
+    if (condition := _STATUS[status]) is not None:
+        conditions.append(condition)
+    # One more row than the page holds tells whether another page follows.
+    return (
+        select(*_SHOWN)
+        .where(*conditions)
+        .order_by(TASK.c.user_id, TASK.c.id)
+        .limit(bindparam("fetch"))
+    )
+
+
+# The default listing (creation order, at most a status filter): one index range scan on
+# (user_id, id) with LIMIT, whatever the number of tasks the user (or the table) has.
+DEFAULT_LIST = {status: Rows[ListedTask](_default_page(status)) for status in StatusFilter}
+_STATS = Rows[TaskCounts](
+    select(
+        func.count().label("total"),
+        func.count().filter(PENDING).label("pending"),
+        func.count().filter(TASK.c.completed.is_(True)).label("completed"),
+        func.count().filter(_overdue(NOW, _TODAY)).label("overdue"),
+        func.count().filter(PENDING, TASK.c.due_date == _TODAY).label("due_today"),
+    ).where(OWNER)
+)
+
+
+async def page(
+    db: Database, user_id: str, query: TaskListQuery, position: Cursor | None
+) -> list[ListedTask]:
+    """Up to `query.limit + 1` of the user's tasks, from `position` on (the extra one tells
+    that another page follows). Sorted pages carry each row's `sort_key` as well."""
+    if query.is_default:
+        params = {
+            "owner": user_id,
+            "after_id": 0 if position is None else position.id,
+            "fetch": query.limit + 1,
+        }
+        return await db.fetch_all(DEFAULT_LIST[query.effective_status], params)
+    statement = _filtered_page(db.dialect_name, user_id, query, position)
+    return await db.fetch_all(Rows[ListedTask](statement))
+
+
+async def count(db: Database, user_id: str, query: TaskListQuery) -> int:
+    """How many of the user's tasks match the query's filters (COUNT(*): grows with them)."""
+    statement = select(func.count()).where(
+        TASK.c.user_id == user_id, *_filters(db.dialect_name, query)
+    )
+    return int(await db.scalar(statement))
+
+
+def _filters(dialect: str, query: TaskListQuery) -> list[ColumnElement[bool]]:
+    """The query's conditions besides the owner."""
+    now = utcnow()
+    conditions: list[ColumnElement[bool]] = []
+    if (status := _STATUS[query.effective_status]) is not None:
+        conditions.append(status)
+    if query.priority:
+        conditions.append(TASK.c.priority.in_(sorted({p.rank for p in query.priority})))
+    for tag in query.tag:
+        elements = _tag_elements(dialect)
+        conditions.append(
+            select(literal(1))
+            .select_from(elements)
+            .where(func.lower(elements.c.value) == func.lower(tag))
+            .exists()
+        )
+    if query.due_before is not None:
+        conditions.append(TASK.c.due_date < query.due_before)
+    if query.due_after is not None:
+        conditions.append(TASK.c.due_date > query.due_after)
+    if query.overdue is not None:
+        condition = _overdue if query.overdue else _not_overdue
+        conditions.append(condition(literal(now, TASK.c.due_at.type), now.date()))
+    if query.q:
+        # On PostgreSQL, ILIKE is served by the trigram indexes of migration 0002.
+        pattern = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conditions.append(
+            or_(
+                TASK.c.title.ilike(pattern, escape="\\"),
+                TASK.c.description.ilike(pattern, escape="\\"),
+            )
+        )
+    return conditions
+
+
+def _tag_elements(dialect: str) -> TableValuedAlias:
+    """The tags of the task in the enclosing query, one row (column `value`) each."""
+    if dialect == "postgresql":
+        return func.jsonb_array_elements_text(TASK.c.tags).table_valued("value")
+    return func.json_each(TASK.c.tags).table_valued("value")
+
+
+def _sort_key(field: str, descending: bool) -> ColumnElement[Any]:
+    if field == "title":
+        return func.lower(TASK.c.title)
+    if field == "due_date":
+        # Tasks without a due date come last, in either direction.
+        last = date.min if descending else date.max
+        return func.coalesce(TASK.c.due_date, literal(last, Date), type_=Date)
+    return TASK.c[field]
+
+
+def _filtered_page(
+    dialect: str, user_id: str, query: TaskListQuery, position: Cursor | None
+) -> Select[Any]:
+    conditions = _filters(dialect, query)
+    if query.sort is None:
+        statement = select(*_SHOWN).order_by(TASK.c.user_id, TASK.c.id)
+        after_id = 0 if position is None else position.id
+        conditions += _owned_after_id(user_id, after_id)
+    else:
+        conditions.append(TASK.c.user_id == user_id)
+        key = _sort_key(query.sort.field, query.sort.descending)
+        if query.sort.descending:
+            order = (key.desc(), TASK.c.id.desc())
+        else:
+            order = (key.asc(), TASK.c.id.asc())
+        statement = select(*_SHOWN, key.label("sort_key")).order_by(*order)
+        if position is not None:
+            after = bindparam("after_key", _cursor_value(query.sort.field, position.key), key.type)
+            if query.sort.descending:
+                conditions.append(or_(key < after, and_(key == after, TASK.c.id < position.id)))
+            else:
+                conditions.append(or_(key > after, and_(key == after, TASK.c.id > position.id)))
+    statement = statement.where(*conditions).limit(query.limit + 1)
+    if query.offset:
+        statement = statement.offset(query.offset)
+    return statement
+
+
+def _cursor_value(field: str, key: object) -> object:
+    # Validated by TaskListQuery: the key has the type of the sort column.
+    if field in ("created_at", "updated_at"):
+        return datetime.fromisoformat(cast(str, key))
+    if field == "due_date":
+        return date.fromisoformat(cast(str, key))
+    return key
+
+
+async def counts(db: Database, user_id: str, now: datetime) -> TaskCounts:
+    """Total, pending, completed, overdue and due-today counts of the user's tasks."""
+    row = await db.fetch_one(_STATS, {"owner": user_id, "now": now, "today": now.date()})
+    assert row is not None  # an aggregate always returns a row
+    return row
+
+
+@functools.cache
+def _tag_counts(dialect: str) -> Rows[TagUse]:
+    tag = _tag_elements(dialect)
+    folded = func.lower(tag.c.value)
+    count = func.count(TASK.c.id.distinct())
+    return Rows(
+        select(func.min(tag.c.value).label("tag"), count.label("count"))
+        .select_from(TASK)
+        .join(tag, true())
+        .where(OWNER)
+        .group_by(folded)
+        .order_by(count.desc(), folded)
+    )
+
+
+async def tag_uses(db: Database, user_id: str) -> list[TagUse]:
+    """The user's tags (spelt as on the task that sorts first, ignoring case) with task counts,
+    most used first."""
+    return await db.fetch_all(_tag_counts(db.dialect_name), {"owner": user_id})

@@ -1,0 +1,56 @@
+"""Reading a user's tasks: a listing's pages (and how to get the next), stats and tags."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from todo_api.core.clock import utcnow
+from todo_api.core.database import Database
+from todo_api.tasks import queries
+from todo_api.tasks.listing import Cursor, TaskListQuery
+from todo_api.tasks.queries import ListedTask
+from todo_api.tasks.schemas import TagCount, TaskStats
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a listing, and how to get the next."""
+
+    tasks: list[ListedTask]
+    next_cursor: str | None = None
+    next_offset: int | None = None
+    total: int | None = None
+
+
+async def list_tasks(db: Database, user_id: str, query: TaskListQuery) -> Page:
+    """A page of the user's tasks, filtered and sorted as the query asks."""
+    position = query.position()
+    rows = await queries.page(db, user_id, query, position)
+    has_more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    next_cursor = next_offset = total = None
+    if has_more and query.offset is not None:
+        next_offset = query.offset + query.limit
+    elif has_more:
+        key = rows[-1].get("sort_key")
+        if isinstance(key, date):  # datetimes too
+            key = key.isoformat()
+        assert key is None or isinstance(key, int | str)
+        next_cursor = Cursor(sort=query.sort_name, key=key, id=rows[-1]["id"]).encode()
+    if query.count:
+        # COUNT(*) grows with the user's tasks: only when asked for.
+        total = await queries.count(db, user_id, query)
+    elif not has_more and position is None and not query.offset:
+        # The whole result is on this first page: its count costs nothing.
+        total = len(rows)
+    return Page(rows, next_cursor, next_offset, total)
+
+
+async def task_stats(db: Database, user_id: str) -> TaskStats:
+    """Counts of the user's tasks: total, pending, completed, overdue, due today (UTC)."""
+    return TaskStats(**await queries.counts(db, user_id, utcnow()))
+
+
+async def tag_counts(db: Database, user_id: str) -> list[TagCount]:
+    """The user's tags (spelt as on the task that sorts first, ignoring case) with task counts,
+    most used first."""
+    return [TagCount(**use) for use in await queries.tag_uses(db, user_id)]

@@ -1,0 +1,191 @@
+"""The task table's SQL for one task (or a bulk write): reads by id, locks, inserts, updates,
+toggles and deletes. Listings, counts and tags are in `queries.py`.
+
+The statements the API runs on every request are built once, here, with named parameters, so
+the database layer compiles each of them a single time; each is typed with the rows it returns.
+The rules (what a write means) live in `service.py`; nothing here decides anything.
+"""
+
+import functools
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Update,
+    bindparam,
+    case,
+    delete,
+    insert,
+    literal,
+    select,
+    update,
+)
+
+from todo_api.core.database import Database, NewRecord, Rows, Store, UnitOfWork, table_of
+from todo_api.core.fields import MAX_ID
+from todo_api.tasks.models import Task, TaskRow
+from todo_api.tasks.schemas import MAX_BULK_TASKS
+
+TASK = table_of(Task)
+OWNER = TASK.c.user_id == bindparam("owner")
+PENDING = TASK.c.completed.is_(False)
+NOW = bindparam("now", type_=TASK.c.updated_at.type)
+_THIS_TASK = (TASK.c.id == bindparam("task_id")) & OWNER
+_EXPECTED_VERSION = TASK.c.version == bindparam("expected_version")
+# What the service sets itself when it stores a task; the rest of the columns come from the
+# request (or, for a recurring task's next occurrence, from the occurrence before).
+_SET_ON_INSERT = {"id", "created_at", "updated_at", "version", "next_occurrence_id"}
+CREATED_FIELDS = tuple(column.name for column in TASK.c if column.name not in _SET_ON_INSERT)
+
+_GET = Rows[TaskRow](select(TASK).where(_THIS_TASK))
+_GET_FOR_UPDATE = Rows[TaskRow](select(TASK).where(_THIS_TASK).with_for_update())
+# A new task, RETURNING it.
+_CREATE = Rows[TaskRow](
+    insert(TASK)
+    .values(
+        {name: bindparam(name, type_=TASK.c[name].type) for name in CREATED_FIELDS}
+        | {"created_at": NOW, "updated_at": NOW, "version": 1}
+    )
+    .returning(*TASK.c)
+)
+_CHANGE_STAMP = {"updated_at": NOW, "version": TASK.c.version + 1}
+# Flipped in SQL, not in Python, so two toggles at once cancel out instead of colliding.
+_TOGGLE_VALUES = {
+    "completed": ~TASK.c.completed,
+    "completed_at": case((TASK.c.completed, None), else_=NOW),
+} | _CHANGE_STAMP
+_TOGGLE = Rows[TaskRow](update(TASK).where(_THIS_TASK).values(_TOGGLE_VALUES).returning(*TASK.c))
+_TOGGLE_IF_MATCH = Rows[TaskRow](
+    update(TASK).where(_THIS_TASK, _EXPECTED_VERSION).values(_TOGGLE_VALUES).returning(*TASK.c)
+)
+_DELETE = delete(TASK).where(_THIS_TASK)
+_DELETE_IF_MATCH = delete(TASK).where(_THIS_TASK, _EXPECTED_VERSION)
+_DELETE_PENDING = delete(TASK).where(_THIS_TASK, PENDING)
+# Is there an n-th task? Walks at most n entries of the (user_id, id) index, and nothing
+# beyond the user's own entries for everybody below it: no COUNT(*) per create.
+_NTH_TASK = select(TASK.c.id).where(OWNER).offset(bindparam("skip")).limit(1)
+# One bulk call touches at most MAX_BULK_TASKS tasks: its transaction holds their locks.
+_PENDING_OF_OWNER = Rows[TaskRow](
+    select(TASK).where(OWNER, PENDING).order_by(TASK.c.id).limit(MAX_BULK_TASKS).with_for_update()
+)
+_DELETE_COMPLETED = delete(TASK).where(OWNER, TASK.c.completed.is_(True)).returning(TASK.c.id)
+
+
+def _identity(task: TaskRow) -> dict[str, Any]:
+    return {"task_id": task["id"], "owner": task["user_id"]}
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+async def get(db: Database, user_id: str, task_id: int) -> TaskRow | None:
+    """The user's task with this id, or None (also for ids no task can have)."""
+    if not 1 <= task_id <= MAX_ID:
+        return None
+    return await db.fetch_one(_GET, {"task_id": task_id, "owner": user_id})
+
+
+async def lock(tx: Database, task: TaskRow) -> TaskRow | None:
+    """The task as stored now, locked until the transaction `tx` ends; None if deleted."""
+    return await tx.fetch_one(_GET_FOR_UPDATE, _identity(task))
+
+
+async def holds_at_least(db: Database, user_id: str, count: int) -> bool:
+    """Whether the user holds `count` tasks or more."""
+    return await db.fetch_one(_NTH_TASK, {"owner": user_id, "skip": count - 1}) is not None
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+async def create(
+    writer: Store | UnitOfWork, values: dict[str, Any], now: datetime, logged: NewRecord
+) -> TaskRow:
+    """Store a new task (every name of CREATED_FIELDS in `values`, created `now`), its creation
+    logged as `logged` says: a write of its own on a `Store`, or part of a unit of work."""
+    return await writer.create(_CREATE, values | {"now": now}, logged)
+
+
+@functools.cache
+def _update_statement(fields: frozenset[str], if_match: bool) -> Rows[TaskRow]:
+    """UPDATE for this set of fields, built once per set (PUT and PATCH send few shapes)."""
+    values: dict[str, Any] = {
+        name: bindparam(f"new_{name}", type_=TASK.c[name].type) for name in fields
+    }
+    if "completed" in fields and "completed_at" not in fields:
+        # Set when the task becomes completed, cleared when it is reopened, else kept.
+        new = bindparam("new_completed", type_=Boolean)
+        values["completed_at"] = case(
+            (TASK.c.completed == new, TASK.c.completed_at), (new, NOW), else_=None
+        )
+    where = [_THIS_TASK, _EXPECTED_VERSION] if if_match else [_THIS_TASK]
+    return Rows(update(TASK).where(*where).values(values | _CHANGE_STAMP).returning(*TASK.c))
+
+
+async def update_fields(
+    db: Database, task: TaskRow, changes: dict[str, Any], version: int | None, now: datetime
+) -> TaskRow | None:
+    """Write `changes` (columns by name) and bump the version; None if no row had the task's
+    id (deleted) or, when `version` is given, that version (changed meanwhile)."""
+    params = {f"new_{name}": value for name, value in changes.items()}
+    params |= _identity(task) | {"now": now, "expected_version": version}
+    return await db.fetch_one(_update_statement(frozenset(changes), version is not None), params)
+
+
+async def toggle(db: Database, task: TaskRow, version: int | None, now: datetime) -> TaskRow | None:
+    """Flip `completed` in SQL; None as for update_fields."""
+    statement, params = _TOGGLE, _identity(task) | {"now": now}
+    if version is not None:
+        statement, params = _TOGGLE_IF_MATCH, params | {"expected_version": version}
+    return await db.fetch_one(statement, params)
+
+
+async def delete_one(db: Database, task: TaskRow, version: int | None) -> bool:
+    """Delete the task (only if it has `version`, when given); whether a row was deleted."""
+    if version is None:
+        return bool(await db.execute(_DELETE, _identity(task)))
+    return bool(await db.execute(_DELETE_IF_MATCH, _identity(task) | {"expected_version": version}))
+
+
+async def delete_if_pending(db: Database, user_id: str, task_id: int) -> bool:
+    """Delete the user's task `task_id` unless it is completed; whether it was deleted."""
+    return bool(await db.execute(_DELETE_PENDING, {"task_id": task_id, "owner": user_id}))
+
+
+async def lock_pending(tx: Database, user_id: str, ids: list[int] | None) -> list[TaskRow]:
+    """The user's pending tasks (those of `ids`, or the oldest MAX_BULK_TASKS), in id order,
+    locked until `tx` ends."""
+    statement = _PENDING_OF_OWNER
+    if ids:
+        # Per-request statements carry their values: IN lists are rendered with them.
+        statement = Rows(
+            select(TASK)
+            .where(TASK.c.user_id == user_id, PENDING, TASK.c.id.in_(sorted(set(ids))))
+            .order_by(TASK.c.id)
+            .with_for_update()
+        )
+    return await tx.fetch_all(statement, {"owner": user_id})
+
+
+async def complete_all(db: Database, user_id: str, ids: list[int], now: datetime) -> list[TaskRow]:
+    """Mark the user's pending tasks of `ids` completed, in one statement; those, in id order."""
+    statement: Update = (
+        update(TASK)
+        .where(TASK.c.user_id == user_id, PENDING, TASK.c.id.in_(ids))
+        .values(
+            completed=True,
+            completed_at=literal(now, TASK.c.completed_at.type),
+            updated_at=literal(now, TASK.c.updated_at.type),
+            version=TASK.c.version + 1,
+        )
+        .returning(*TASK.c)
+    )
+    rows = await db.fetch_all(Rows[TaskRow](statement))
+    return sorted(rows, key=lambda row: row["id"])
+
+
+async def delete_completed(db: Database, user_id: str) -> list[int]:
+    """Delete every completed task of the user, in one statement; the ids deleted, in order."""
+    rows = await db.fetch_all(_DELETE_COMPLETED, {"owner": user_id})
+    return sorted(row["id"] for row in rows)

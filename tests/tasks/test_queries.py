@@ -1,0 +1,89 @@
+"""The default listing stays one index range scan with LIMIT, however many tasks there are."""
+
+import asyncio
+
+import asyncpg
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import TEST_DATABASE_URL, Headers
+from todo_api.core.database.postgres import _compile
+from todo_api.tasks.listing import StatusFilter
+from todo_api.tasks.queries import DEFAULT_LIST
+
+
+async def _plans(database_url: str) -> list[str]:
+    connection = await asyncpg.connect(database_url)
+    try:
+        # A user with many tasks created last, and one with few created first: the shapes in
+        # which walking the primary key and filtering by owner goes wrong.
+        await connection.execute(
+            'INSERT INTO "user" (id, name, email, "emailVerified", "createdAt", "updatedAt") '
+            "VALUES ('big', 'big', 'big@x', false, now(), now())"
+        )
+        await connection.execute(
+            "INSERT INTO task (user_id, title, completed, created_at, updated_at) "
+            "SELECT 'big', 't' || n, n % 2 = 0, now(), now() FROM generate_series(1, 20000) n"
+        )
+        await connection.execute("ANALYZE task")
+        # Prepared statements switch to generic plans, which know no owner: force one.
+        await connection.execute("SET plan_cache_mode = force_generic_plan")
+        plans = []
+        for status in StatusFilter:
+            compiled = _compile(DEFAULT_LIST[status])
+            args = compiled.args({"owner": "alice", "after_id": 0, "fetch": 101})
+            literals = ", ".join(f"'{a}'" if isinstance(a, str) else str(a) for a in args)
+            await connection.execute(f"PREPARE listing_{status.value} AS {compiled.sql}")
+            rows = await connection.fetch(f"EXPLAIN EXECUTE listing_{status.value}({literals})")
+            plans.append("\n".join(row[0] for row in rows))
+        return plans
+    finally:
+        await connection.close()
+
+
+def test_default_list_is_an_index_range_scan_with_limit(
+    client: TestClient, alice: Headers, database_url: str, create_task
+) -> None:
+    if TEST_DATABASE_URL is None:
+        pytest.skip("query plans are PostgreSQL's")
+    for i in range(50):
+        create_task(title=f"mine {i}")
+    for plan in asyncio.run(_plans(database_url)):
+        assert plan.startswith("Limit"), plan
+        assert "Index Scan using ix_task_user_id_id" in plan, plan
+        assert "Index Cond: ((ROW(user_id, id) > ROW($1, $2)) AND (user_id <= $1))" in plan, plan
+        assert "Sort" not in plan and "task_pkey" not in plan, plan
+
+
+async def _referencing_rows_plan(database_url: str) -> str:
+    connection = await asyncpg.connect(database_url)
+    try:
+        await connection.execute(
+            'INSERT INTO "user" (id, name, email, "emailVerified", "createdAt", "updatedAt") '
+            "VALUES ('big', 'big', 'big@x', false, now(), now())"
+        )
+        await connection.execute(
+            "INSERT INTO task (user_id, title, completed, created_at, updated_at) "
+            "SELECT 'big', 't' || n, false, now(), now() FROM generate_series(1, 20000) n"
+        )
+        await connection.execute("ANALYZE task")
+        # What ON DELETE SET NULL runs for every deleted task, as a generic plan.
+        await connection.execute("SET plan_cache_mode = force_generic_plan")
+        await connection.execute(
+            "PREPARE referencing AS "
+            "UPDATE task SET next_occurrence_id = NULL WHERE next_occurrence_id = $1"
+        )
+        rows = await connection.fetch("EXPLAIN EXECUTE referencing(1)")
+        return "\n".join(row[0] for row in rows)
+    finally:
+        await connection.close()
+
+
+def test_deleting_a_task_finds_the_tasks_pointing_at_it_through_an_index(
+    client: TestClient, database_url: str
+) -> None:
+    if TEST_DATABASE_URL is None:
+        pytest.skip("query plans are PostgreSQL's")
+    plan = asyncio.run(_referencing_rows_plan(database_url))
+    assert "ix_task_next_occurrence_id" in plan, plan
+    assert "Seq Scan" not in plan, plan
