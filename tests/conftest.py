@@ -1,8 +1,9 @@
 """Fixtures: a fresh database per test (a SQLite file, or PostgreSQL with TEST_DATABASE_URL).
 
-The schema is migrated once per session into a template (a SQLite file, a PostgreSQL database)
-that each test gets a copy of: a file copy, or `CREATE DATABASE … TEMPLATE`. A test marked
-`empty_database` gets an empty one instead (it migrates, or makes Better Auth's table first).
+The schema is migrated once per session: on SQLite each test gets a copy of that file; on
+PostgreSQL each test uses that database, emptied again after it. A test marked `empty_database`
+gets an empty database of its own instead (it migrates, or makes Better Auth's table first),
+and one marked `own_database` (it changes the schema) a migrated one of its own.
 """
 
 import asyncio
@@ -68,39 +69,106 @@ async def _migrate(url: str) -> None:
         await engine.dispose()
 
 
+async def _reset_statements(name: str) -> str:
+    """What puts the migrated database `name` back as it was when migrated: every table
+    emptied, every sequence restarted, the change log's row as the migration wrote it."""
+    connection = await asyncpg.connect(_pg_url(name))
+    try:
+        tables = [
+            row["tablename"]
+            for row in await connection.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename NOT IN ('alembic_version', 'change_log')"
+            )
+        ]
+        sequences = [
+            row["sequencename"]
+            for row in await connection.fetch(
+                "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"
+            )
+        ]
+        log = await connection.fetchrow("SELECT epoch, purged_through FROM change_log")
+        version = await connection.fetchval("SELECT version_num FROM alembic_version")
+    finally:
+        await connection.close()
+    assert log is not None and version is not None
+    return "; ".join(
+        [
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            "TRUNCATE " + ", ".join(f'"{table}"' for table in tables) + " CASCADE",
+            *(f'ALTER SEQUENCE "{sequence}" RESTART' for sequence in sequences),
+            f"UPDATE change_log SET epoch = {log['epoch']}, purged_through = 0",
+            f"UPDATE alembic_version SET version_num = '{version}'",
+        ]
+    )
+
+
+@dataclass
+class MigratedDatabase:
+    """The database migrated once per session that tests copy (SQLite: `path`) or share,
+    reset after each (PostgreSQL: `name`, and the statements that reset it)."""
+
+    path: Path | None = None
+    name: str = ""
+    reset: str = ""
+
+
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A database migrated to the newest revision, made once per session: what each test's
-    database is a copy of (a SQLite file's path, or a PostgreSQL database's name)."""
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigratedDatabase]:
+    """A database migrated to the newest revision, made once per session."""
     if TEST_DATABASE_URL is None:
         path = tmp_path_factory.mktemp("template") / "todo.db"
         asyncio.run(_migrate(f"sqlite:///{path}"))
-        yield str(path)
+        yield MigratedDatabase(path=path)
         return
-    name = f"todo_template_{uuid.uuid4().hex[:12]}"
+    name = f"todo_test_{uuid.uuid4().hex[:12]}"
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
     try:
         asyncio.run(_migrate(_pg_url(name)))
-        yield name
+        yield MigratedDatabase(name=name, reset=asyncio.run(_reset_statements(name)))
     finally:
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+async def _run_on(name: str, statements: str) -> None:
+    connection = await asyncpg.connect(_pg_url(name))
+    try:
+        await connection.execute(statements)
+    finally:
+        await connection.close()
+
+
 @pytest.fixture
 def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, migrated_template: str
+    request: pytest.FixtureRequest, tmp_path: Path, migrated_database: MigratedDatabase
 ) -> Iterator[str]:
-    """A database of the kind under test, dropped afterwards: migrated, or empty for a test
-    marked `empty_database`."""
+    """A database of the kind under test, as if new: migrated, or empty for a test marked
+    `empty_database`.
+
+    SQLite: a copy of the migrated file. PostgreSQL: the session's migrated database, emptied
+    again after the test (a new database from a template costs far more); a test marked
+    `empty_database` or `own_database` (it changes the schema) gets one of its own, dropped
+    afterwards.
+    """
     empty = request.node.get_closest_marker("empty_database") is not None
+    own = empty or request.node.get_closest_marker("own_database") is not None
     if TEST_DATABASE_URL is None:
         path = tmp_path / "todo.db"
         if not empty:
-            shutil.copyfile(migrated_template, path)
+            assert migrated_database.path is not None
+            shutil.copyfile(migrated_database.path, path)
         yield f"sqlite:///{path}"
         return
+    if not own:
+        try:
+            yield _pg_url(migrated_database.name)
+        finally:
+            asyncio.run(_run_on(migrated_database.name, migrated_database.reset))
+        return
     name = f"todo_test_{uuid.uuid4().hex[:12]}"
-    template = "" if empty else f' TEMPLATE "{migrated_template}"'
+    template = "" if empty else f' TEMPLATE "{migrated_database.name}"'
+    asyncio.run(_run_on(migrated_database.name, migrated_database.reset))  # no session left
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"{template}'))
     try:
         yield _pg_url(name)

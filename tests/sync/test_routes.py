@@ -3,6 +3,7 @@
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import TEST_DATABASE_URL, Headers, part, query
@@ -87,6 +88,7 @@ def test_a_refused_write_logs_nothing(client, alice, create_task, make_settings)
     assert cursor(client, alice) == before
 
 
+@pytest.mark.own_database  # it adds a trigger
 def test_a_write_whose_change_cannot_be_stored_is_rolled_back(client, alice, create_task) -> None:
     """The log entry and the write are one transaction: failing the first undoes the second."""
     create_task("kept")

@@ -30,7 +30,7 @@ async def _plans(database_url: str) -> list[str]:
         await connection.execute("SET plan_cache_mode = force_generic_plan")
         plans = []
         for status in StatusFilter:
-            compiled = _compile(DEFAULT_LIST[status])
+            compiled = _compile(DEFAULT_LIST[status].statement)
             args = compiled.args({"owner": "alice", "after_id": 0, "fetch": 101})
             literals = ", ".join(f"'{a}'" if isinstance(a, str) else str(a) for a in args)
             await connection.execute(f"PREPARE listing_{status.value} AS {compiled.sql}")

@@ -4,6 +4,8 @@ REST API answers the same failure."""
 import functools
 import inspect
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -85,6 +87,20 @@ async def _handled(request: Request, exc: BaseException) -> Response:
     return response
 
 
+@contextmanager
+def _logging_left_alone() -> Iterator[None]:
+    """The SDK's server calls `logging.basicConfig` with a handler of its own (rich's, when
+    rich is installed) when it is made; the service configures logging itself (core/logs.py):
+    while a handler is on the root logger, basicConfig leaves it as it is."""
+    root = logging.getLogger()
+    placeholder = logging.NullHandler()
+    root.addHandler(placeholder)
+    try:
+        yield
+    finally:
+        root.removeHandler(placeholder)
+
+
 @functools.cache
 def build_server(opentelemetry: bool = False) -> TaskServer:
     """The MCP server with the task tools (it serves nothing until `endpoint` runs it).
@@ -94,16 +110,16 @@ def build_server(opentelemetry: bool = False) -> TaskServer:
     SDK's span per message is left out, as the app leaves out FastAPI's: a span per call costs
     more than most tools' own work.
     """
-    server = TaskServer(
-        name="todo-api",
-        title="Todo API",
-        version=__version__,
-        instructions="The signed-in user's todo list. Use list_tasks to see tasks and their "
-        "ids, search_tasks to find tasks by text or filter them, then add_task, update_task, "
-        "complete_task and delete_task to change them; task_stats counts them.",
-        # The SDK would otherwise set up the root logger at INFO; the service configures its own.
-        log_level="WARNING",
-    )
+    with _logging_left_alone():
+        server = TaskServer(
+            name="todo-api",
+            title="Todo API",
+            version=__version__,
+            instructions="The signed-in user's todo list. Use list_tasks to see tasks and their "
+            "ids, search_tasks to find tasks by text or filter them, then add_task, update_task, "
+            "complete_task and delete_task to change them; task_stats counts them.",
+            log_level="WARNING",
+        )
     if not opentelemetry:
         # The SDK's documented opt-out: drop its middleware from the list.
         server.middleware[:] = [

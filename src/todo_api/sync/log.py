@@ -124,7 +124,11 @@ def _insert_and_log(statement: ClauseElement) -> Select[Any]:
     assert isinstance(statement, Insert)
     new = statement.cte("new")
     data = literal('{"id":', Text) + cast(new.c.id, Text) + bindparam("log_data_tail", type_=Text)
-    feeds = func.unnest(bindparam("log_feeds", type_=ARRAY(Text))).table_valued("feed")
+    feeds = (
+        func.unnest(bindparam("log_feeds", type_=ARRAY(Text)))
+        .table_valued("feed")
+        .render_derived(name="feeds")
+    )
     row = (
         select(
             feeds.c.feed,
