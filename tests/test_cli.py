@@ -175,6 +175,7 @@ def refusals(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
             {"DATABASE_URL": "postgresql://u:hunter2@127.0.0.1/todo?sslmode=always"},
         ),
         "sqlite directory missing": (["serve"], {"DATABASE_URL": "sqlite:///no/such/dir/t.db"}),
+        "sqlite with two slashes": (["db", "upgrade"], {"DATABASE_URL": "sqlite://todo.db"}),
         "token, malformed url": (["token", "--sub", "alice"], {"DATABASE_URL": "not a url"}),
     }
     if _PG:
@@ -252,6 +253,7 @@ def test_a_missing_database_is_named_with_how_to_create_it(refusals: dict) -> No
     name = make_url(result["url"]).database
     line = refused_in_one_line(result, f'"{name}" does not exist', "createdb -h 127.0.0.1")
     assert line.endswith("or name an existing one in DATABASE_URL")
+    assert result["status"] == 2  # something to change, as the docs say
 
 
 @pytest.mark.skipif(not _PG, reason="needs the PostgreSQL server of TEST_DATABASE_URL")
@@ -270,6 +272,7 @@ def test_a_server_without_tls_is_named_when_the_url_requires_it(refusals: dict) 
         ("unsupported scheme", ["sqlite://", "postgresql://", "not mysql://"]),
         ("unknown sslmode", ["unknown sslmode"]),
         ("sqlite directory missing", ["no/such/dir does not exist", "create it"]),
+        ("sqlite with two slashes", ["three slashes", "sqlite:///todo.db"]),
     ],
 )
 def test_an_unusable_database_url_is_refused_in_one_line(

@@ -48,13 +48,30 @@ def test_missing_token_is_401(client: TestClient) -> None:
     assert_unauthorized(client.get(TASKS), "Not authenticated")
 
 
+NOT_BEARER = "The Authorization header must use the Bearer scheme: Authorization: Bearer <token>"
+
+
 @pytest.mark.parametrize(
-    "authorization", ["Basic YWxpY2U6cGFzc3dvcmQ=", "Bearer", "Bearer ", "Token abc", "abc"]
+    ("authorization", "detail"),
+    [
+        ("Basic YWxpY2U6cGFzc3dvcmQ=", NOT_BEARER),
+        ("Token abc", NOT_BEARER),
+        ("abc", NOT_BEARER),
+        ("Bearer", "The Authorization header holds no token after Bearer"),
+        ("Bearer ", "The Authorization header holds no token after Bearer"),
+    ],
 )
-def test_malformed_authorization_header_is_401(client: TestClient, authorization: str) -> None:
-    assert_unauthorized(
-        client.get(TASKS, headers={"Authorization": authorization}), "Not authenticated"
-    )
+def test_malformed_authorization_header_is_401(
+    client: TestClient, authorization: str, detail: str
+) -> None:
+    assert_unauthorized(client.get(TASKS, headers={"Authorization": authorization}), detail)
+
+
+def test_a_token_sent_without_its_scheme_is_told_to_send_bearer(client: TestClient) -> None:
+    token = make_token("alice")
+    response = client.get(TASKS, headers={"Authorization": token})
+    assert_unauthorized(response, NOT_BEARER)
+    assert token not in response.text
 
 
 @pytest.mark.parametrize("token", ["garbage", "a.b.c", "e30.e30.", "x" * 5000])

@@ -89,6 +89,17 @@ def test_a_422_never_echoes_a_password(client: TestClient, path: str, body: dict
     assert SECRET.encode().hex() not in response.text
 
 
+@pytest.mark.parametrize("content_type", [None, "text/plain"])
+def test_a_body_sent_without_a_json_content_type_echoes_no_password(
+    client: TestClient, content_type: str | None
+) -> None:
+    body = f'{{"email": "a@example.com", "password": "{SECRET}", "name": "A"}}'
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = client.post(SIGN_UP, content=body, headers=headers)
+    assert response.status_code == 422
+    assert SECRET not in response.text
+
+
 def test_a_422_still_echoes_ordinary_input(client: TestClient, alice: Headers) -> None:
     response = client.post("/api/alice/tasks", json={"title": "x" * 300}, headers=alice)
     assert response.status_code == 422

@@ -1,5 +1,6 @@
 """The Idempotency-Key table stays bounded: expired keys of every user are purged, each user
-holds a bounded number, and a key stores only what replaying needs."""
+holds a bounded number, and a key stores only what replaying needs. A key that cannot be one is
+refused in words."""
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -86,4 +87,17 @@ def test_a_replay_after_the_task_was_deleted_creates_nothing_and_says_so(
     assert again.json() == {
         "detail": "The task this Idempotency-Key created has been deleted since"
     }
+    assert query(client, "SELECT id FROM task") == []
+
+
+def test_a_key_that_is_not_visible_ascii_is_refused_in_words(
+    client: TestClient, alice: Headers
+) -> None:
+    for key in ("5f1c…".encode(), b"two words", b"x" * 256):
+        response = client.post(TASKS, json={"title": "t"}, headers=alice | {"Idempotency-Key": key})
+        assert response.status_code == 422
+        (error,) = response.json()["detail"]
+        assert error["loc"] == ["header", "idempotency-key"]
+        assert "visible ASCII characters only" in error["msg"]
+        assert "\\x" not in error["msg"]  # no regular expression
     assert query(client, "SELECT id FROM task") == []

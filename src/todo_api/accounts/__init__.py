@@ -10,6 +10,7 @@ from todo_api.accounts.dependencies import (
     Owner,
     authenticate,
     get_owner,
+    missing_token_detail,
     within_rate_limit,
 )
 from todo_api.accounts.models import User
@@ -31,5 +32,6 @@ __all__ = [
     "get_owner",
     "issue_token",
     "mail_address",
+    "missing_token_detail",
     "within_rate_limit",
 ]

@@ -65,6 +65,20 @@ async def within_rate_limit(state: AppState, user_id: str) -> None:
     await state.get(RateLimiter).check_user(user_id)
 
 
+def missing_token_detail(authorization: str | None) -> str | None:
+    """Why a request carries no bearer token, for its 401 (None: the default, no token).
+
+    A token sent without its scheme (`Authorization: <token>`) is a common slip: the answer
+    names the scheme, never the value sent.
+    """
+    if authorization is None or not authorization.strip():
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() == "bearer" and not token.strip():
+        return "The Authorization header holds no token after Bearer"
+    return "The Authorization header must use the Bearer scheme: Authorization: Bearer <token>"
+
+
 # The bearer scheme as the OpenAPI document declares it.
 _BEARER = HTTPBearer(
     scheme_name="HTTPBearer",
@@ -86,7 +100,7 @@ class _BearerScheme(SecurityBase):
         """The verified caller, with a `user` row; 401 without a valid bearer token."""
         credentials = await _BEARER(request)
         if credentials is None:
-            raise Unauthorized()
+            raise Unauthorized(missing_token_detail(request.headers.get("authorization")))
         state = app_state(request.app)
         return await authenticate(state, credentials.credentials), state
 

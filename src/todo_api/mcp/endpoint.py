@@ -17,7 +17,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from todo_api.accounts import AuthError, Caller, authenticate
+from todo_api.accounts import AuthError, Caller, authenticate, missing_token_detail
 from todo_api.core.config import Settings
 from todo_api.core.state import SettingsDep, app_state
 from todo_api.mcp.server import TaskServer
@@ -77,7 +77,8 @@ class McpEndpoint:
             return
         scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
         if scheme.lower() != "bearer" or not token:
-            await _unauthorized(request, "Not authenticated")(scope, receive, send)
+            detail = missing_token_detail(request.headers.get("authorization"))
+            await _unauthorized(request, detail or "Not authenticated")(scope, receive, send)
             return
         try:
             principal = await authenticate(state, token)

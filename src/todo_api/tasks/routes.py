@@ -1,10 +1,12 @@
 """`/api/{user_id}/tasks`: the guidelines' task endpoints, and what a real todo app adds."""
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import StringConstraints, TypeAdapter
+from pydantic import AfterValidator, TypeAdapter, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from todo_api import sync
 from todo_api.accounts import Owner
@@ -47,10 +49,29 @@ LIST_QUERY = QueryModel(TaskListQuery)
 CREATE_BODY = JsonBody(TaskCreate)
 UPDATE_BODY = JsonBody(TaskUpdate)
 PATCH_BODY = JsonBody(TaskPatch)
+_KEY_PATTERN = r"^[\x21-\x7e]+$"
+_KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": _KEY_PATTERN}
+
+
+def _idempotency_key(value: str) -> str:
+    # Said in words: the pattern alone reads as a regular expression to the client.
+    if not 1 <= len(value) <= 255 or not re.fullmatch(_KEY_PATTERN, value):
+        raise PydanticCustomError(
+            "idempotency_key",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters only (letters, digits "
+            "and punctuation, no spaces)",
+        )
+    return value
+
+
 IDEMPOTENCY_KEY = HeaderValue(
     "Idempotency-Key",
     TypeAdapter(
-        Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")]
+        Annotated[
+            str,
+            AfterValidator(_idempotency_key),
+            WithJsonSchema(_KEY_SCHEMA),
+        ]
     ),
     "Retries with the same key and body answer with the task the first one created (24 h).",
 )

@@ -3,6 +3,7 @@
 import logging
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import exc
@@ -30,6 +31,16 @@ class DatabaseTarget:
     @property
     def is_sqlite(self) -> bool:
         return self.url.get_backend_name() == "sqlite"
+
+    @property
+    def description(self) -> str:
+        """The database in words, without credentials or parameters (for the start-up log)."""
+        url = self.url
+        if self.is_sqlite:
+            if not url.database or url.database == ":memory:":
+                return "SQLite in memory"
+            return f"SQLite file {Path(url.database).resolve()}"
+        return f"PostgreSQL database {url.database} on {url.host or 'localhost'}:{url.port or 5432}"
 
     def asyncpg_arguments(self) -> dict[str, Any]:
         """What asyncpg's `connect` and `create_pool` take for this PostgreSQL database."""
@@ -62,6 +73,12 @@ def database_target(raw_url: str, *, connect_timeout: float = 10.0) -> DatabaseT
             raise ConfigError(_BAD_PORT) from None
         raise ConfigError(f"DATABASE_URL is not a database URL; expected {_URL_SHAPES}") from None
     backend = url.get_backend_name()
+    if backend == "sqlite" and url.host:
+        # `sqlite://todo.db` reads as a host named todo.db: the path comes after a third slash.
+        raise ConfigError(
+            "DATABASE_URL: a SQLite path follows three slashes: sqlite:///todo.db for a file in "
+            "the working directory, sqlite:////var/lib/todo/todo.db for an absolute path"
+        )
     if backend == "sqlite":
         return DatabaseTarget(url.set(drivername="sqlite+aiosqlite"), {"timeout": connect_timeout})
     if backend not in {"postgres", "postgresql"}:

@@ -236,7 +236,7 @@ def _decode(body: bytes, content_type: str | None) -> Any:
         raise RequestValidationError(
             [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
         )
-    if not content_type or not _is_json(content_type):
+    if not content_type or not is_json(content_type):
         return body  # validated as is: the 422 says an object was expected
     try:
         return json.loads(body)
@@ -256,8 +256,9 @@ def _decode(body: bytes, content_type: str | None) -> Any:
         raise _unreadable() from error
 
 
-def _is_json(content_type: str) -> bool:
-    # FastAPI's test, as FastAPI writes it: application/json or application/*+json.
+def is_json(content_type: str) -> bool:
+    """Whether a Content-Type says JSON: application/json or application/*+json (FastAPI's
+    test, as FastAPI writes it)."""
     message = email.message.Message()
     message["content-type"] = content_type
     subtype = message.get_content_subtype()
