@@ -42,10 +42,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     verifier = state.add(create_verifier(settings, http))
     state.add(KnownUsers())
     state.add(LoginThrottle(settings))
-    shared_secret = verifier.shared_secret
-    state.add(
-        TicketSigner(shared_secret.secret if shared_secret is not None else settings.jwt_secret())
-    )
+    state.add(TicketSigner(settings.service_key()))
     listen_url = None
     if db.dialect_name == "postgresql":
         listen_url = settings.database_direct_url or settings.effective_database_url
@@ -56,6 +53,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
     )
     notifications = state.add(Notifications(store, settings, horizon))
+    state.add(notifications.sender)
+    state.add(notifications.secrets)
     # A commit: the horizon moves on to cover it (the log on), the reminder loop looks again.
     if settings.changes_enabled:
         notifier.on_commit(horizon.wrote)

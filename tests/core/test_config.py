@@ -100,15 +100,21 @@ def test_jwks_algorithms_outside_better_auths_are_refused(algorithm: str) -> Non
         settings(jwks_algorithms=[algorithm])
 
 
-def test_production_jwks_only_needs_no_shared_secret() -> None:
-    jwks_only = settings(
-        environment="production",
-        database_url="postgresql://h/db",
-        better_auth_url="https://app.example",
-        accounts_enabled=False,
-    )
-    assert not jwks_only.shared_secret_enabled
-    jwks_only.check_production()
+def test_production_jwks_only_needs_no_shared_secret_but_a_secret_key() -> None:
+    jwks_only = {
+        "environment": "production",
+        "database_url": "postgresql://h/db",
+        "better_auth_url": "https://app.example",
+        "accounts_enabled": False,
+    }
+    assert not settings(**jwks_only).shared_secret_enabled
+    # Tickets and sealed webhook secrets need a key every replica shares: nothing to derive
+    # one from, so production refuses to start without it.
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        settings(**jwks_only).check_production()
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        settings(**jwks_only, secret_key="short").check_production()
+    settings(**jwks_only, secret_key="k" * 32).check_production()
     with pytest.raises(ConfigError, match="BETTER_AUTH_SECRET"):
         settings(
             environment="production",

@@ -26,9 +26,15 @@ class Received:
 @dataclass
 class Receiver:
     """Answers each request with the next of `statuses` (200 once they run out), after the
-    next of `delays` (else `delay`) seconds."""
+    next of `delays` (else `delay`) seconds; a webhook's verification (`webhook.verify`) at once,
+    echoing its challenge as a receiver that wants the events does (unless `echoes` is off).
+    Verifications are kept apart, in `challenges`."""
 
     url: str = ""
+    echoes: bool = True
+    challenges: list[dict[str, Any]] = field(default_factory=list)
+    last_challenge_body: bytes = b""
+    last_challenge_headers: dict[str, str] = field(default_factory=dict)
     secret: str | None = None
     statuses: list[int] = field(default_factory=list)
     delay: float = 0.0
@@ -69,6 +75,8 @@ def serve_receiver() -> Iterator[Receiver]:
             arrived = time.time()
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             headers = {name.lower(): value for name, value in self.headers.items()}
+            if state.echoes and self._answered_challenge(body, headers):
+                return
             with state.lock:
                 delay = state.delays.pop(0) if state.delays else state.delay
             time.sleep(delay)
@@ -83,6 +91,24 @@ def serve_receiver() -> Iterator[Receiver]:
             self.send_header("Content-Length", "2")
             self.end_headers()
             self.wfile.write(b"ok")
+
+        def _answered_challenge(self, body: bytes, headers: dict[str, str]) -> bool:
+            try:
+                payload = json.loads(body)
+            except ValueError:
+                return False
+            if not isinstance(payload, dict) or payload.get("type") != "webhook.verify":
+                return False
+            with state.lock:
+                state.challenges.append(payload)
+                state.last_challenge_body, state.last_challenge_headers = body, headers
+            answer = json.dumps({"challenge": payload["data"]["challenge"]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+            return True
 
         def log_message(self, *_args: Any) -> None:
             pass

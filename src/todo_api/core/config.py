@@ -134,6 +134,17 @@ class Settings(BaseSettings):
     # when the server offers it) or `smtps://…:465` (TLS from the start).
     smtp_url: SecretStr | None = None
     smtp_from: str | None = None
+    # Deliveries to one webhook per minute; beyond it they wait (none is dropped).
+    webhook_max_per_minute: Annotated[int, Field(ge=1)] = 600
+    # The service's own key: it seals webhook secrets at rest and signs event-stream tickets.
+    # Unset, it is derived from BETTER_AUTH_SECRET (or the development secret); every replica
+    # needs the same one.
+    secret_key: SecretStr | None = None
+    # Event streams open at once in one process, per user and per client address (429 beyond).
+    events_max_streams_per_user: Annotated[int, Field(ge=1)] = 20
+    events_max_streams_per_address: Annotated[int, Field(ge=1)] = 100
+    # A connection that has not sent a whole request head within this long is closed.
+    request_head_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
     # The frontend's address: reminder emails link to the task there.
     app_url: str | None = None
     # A reminder fired this long after it was due is marked late (every process was down).
@@ -242,6 +253,20 @@ class Settings(BaseSettings):
                 "ENVIRONMENT=production requires BETTER_AUTH_SECRET of at least "
                 f"{MIN_PRODUCTION_SECRET_LENGTH} characters"
             )
+        key = self.secret_key.get_secret_value() if self.secret_key else ""
+        if not self.shared_secret_enabled and len(key) < MIN_PRODUCTION_SECRET_LENGTH:
+            # Nothing shared to derive a key from: each replica would make its own.
+            raise ConfigError(
+                "ENVIRONMENT=production with Better Auth's JWKS alone requires SECRET_KEY of at "
+                f"least {MIN_PRODUCTION_SECRET_LENGTH} characters, the same on every replica"
+            )
+
+    def service_key(self) -> str:
+        """The key the service seals and signs its own things with: SECRET_KEY, else the shared
+        token secret."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        return self.jwt_secret()
 
     def jwt_secret(self) -> str:
         """The HS* signing secret: configured, or a development secret kept beside the database."""

@@ -13,6 +13,8 @@ from todo_api.notifications.reminders.mail import Mailer
 from todo_api.notifications.reminders.worker import ReminderWorker
 from todo_api.notifications.webhooks.deliveries import Deliverer
 from todo_api.notifications.webhooks.dispatch import Dispatcher
+from todo_api.notifications.webhooks.secret_box import SecretBox
+from todo_api.notifications.webhooks.sender import WebhookSender
 from todo_api.sync import ChangeHorizon
 
 
@@ -20,7 +22,11 @@ class Notifications:
     """The notification jobs of this process."""
 
     def __init__(self, store: Store, settings: Settings, horizon: ChangeHorizon) -> None:
-        self.deliverer = Deliverer(store.db, settings)
+        self.sender = WebhookSender(
+            timeout=settings.webhook_timeout_seconds, allow_private=settings.webhook_allow_private
+        )
+        self.secrets = SecretBox(settings)
+        self.deliverer = Deliverer(store.db, settings, self.sender, self.secrets)
         self.dispatcher = Dispatcher(store.db, settings, horizon, queued=self.deliverer.wake)
         self.mailer = (
             Mailer(store.db, settings) if settings.smtp_url and settings.smtp_from else None
@@ -50,5 +56,7 @@ class Notifications:
         self.dispatcher.wake()
 
     async def close(self) -> None:
-        """Close the connections to receivers (once the loops have stopped)."""
+        """Stop the attempts in flight and close the connections to receivers (once the loops
+        have stopped)."""
         await self.deliverer.close()
+        await self.sender.close()

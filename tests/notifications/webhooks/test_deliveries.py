@@ -1,6 +1,7 @@
 """Webhook deliveries of task changes to a real receiver that verifies their signatures."""
 
 import asyncio
+import socket
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -14,8 +15,10 @@ from todo_api.core.config import Settings
 from todo_api.core.database import open_database
 from todo_api.main import create_app
 from todo_api.notifications.jobs import Notifications
-from todo_api.notifications.webhooks.deliveries import Deliverer, signed_headers
+from todo_api.notifications.webhooks.deliveries import Deliverer
 from todo_api.notifications.webhooks.dispatch import Dispatcher
+from todo_api.notifications.webhooks.secret_box import SecretBox
+from todo_api.notifications.webhooks.sender import WebhookSender, signed_headers
 from todo_api.notifications.webhooks.service import new_secret
 from todo_api.sync.horizon import ChangeHorizon
 
@@ -33,12 +36,15 @@ def hooked(make_settings: Callable[..., Settings]) -> Iterator[TestClient]:
         yield client
 
 
-def subscribe(client: TestClient, headers: Headers, receiver: Receiver, **body: Any) -> dict:
+def subscribe(
+    client: TestClient, headers: Headers, receiver: Receiver, user: str = "alice", **body: Any
+) -> dict:
     response = client.post(
-        "/api/alice/webhooks", json={"url": receiver.url + "/hook", **body}, headers=headers
+        f"/api/{user}/webhooks", json={"url": receiver.url + "/hook", **body}, headers=headers
     )
     assert response.status_code == 201, response.text
     hook = response.json()
+    assert hook["verified"], hook["verification_error"]
     receiver.secret = hook["secret"]
     return hook
 
@@ -256,7 +262,11 @@ def test_concurrent_workers_queue_and_deliver_each_change_once(
         dispatchers = [
             Dispatcher(db, settings, h) for db, h in zip(databases, horizons, strict=True)
         ]
-        workers = [Deliverer(db, settings) for db in databases]
+        senders = [WebhookSender(timeout=5, allow_private=True) for _ in databases]
+        workers = [
+            Deliverer(db, settings, sender, SecretBox(settings))
+            for db, sender in zip(databases, senders, strict=True)
+        ]
         try:
             deadline = time.monotonic() + 30
             while len(receiver.delivered) < 100 and time.monotonic() < deadline:
@@ -266,11 +276,53 @@ def test_concurrent_workers_queue_and_deliver_each_change_once(
                 )
                 await asyncio.sleep(0.05)
         finally:
-            for worker in workers:
+            for worker, sender in zip(workers, senders, strict=True):
                 await worker.close()
+                await sender.close()
             for db in databases:
                 await db.close()
 
     asyncio.run(race())
     titles = sorted(change["task"]["title"] for change in receiver.delivered)
     assert titles == sorted(f"Task {number}" for number in range(100))
+
+
+def test_an_attempt_that_raises_is_a_failed_attempt_and_the_delivery_moves_on(
+    hooked: TestClient, alice: Headers, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hook = subscribe(hooked, alice, receiver)
+    sender = part(hooked, Notifications).sender
+    real_send = sender.send
+    calls = []
+
+    async def send_once_broken(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        if len(calls) == 1:
+            raise RuntimeError("something nobody expected")
+        return await real_send(*args, **kwargs)
+
+    monkeypatch.setattr(sender, "send", send_once_broken)
+    create(hooked, alice)
+    receiver.wait_for(1)  # the retry
+    attempts = wait_until(lambda: len(found := deliveries(hooked, alice, hook)) == 2 and found)
+    assert [a["error"] for a in reversed(attempts)] == ["the attempt failed", None]
+    assert "something nobody expected" not in str(attempts)
+
+
+def test_a_connection_that_fails_says_only_that_it_failed(
+    make_settings: Callable[..., Settings], alice: Headers, receiver: Receiver
+) -> None:
+    # A closed port and an open one must look alike to the user: no port scanning through it.
+    with TestClient(create_app(make_settings(**FAST))) as client:
+        hook = subscribe(client, alice, receiver)
+        query(client, "UPDATE webhook SET url = :url", url=f"http://127.0.0.1:{_closed_port()}/")
+        create(client, alice)
+        attempts = wait_until(lambda: deliveries(client, alice, hook))
+    assert attempts[0]["error"] == "the connection failed"
+    assert attempts[0]["status_code"] is None
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

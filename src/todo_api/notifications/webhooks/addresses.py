@@ -22,14 +22,45 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class UnsafeAddress(Exception):
-    """The host is, or resolves to, an address webhooks may not reach; the message says why."""
+    """The host is, or resolves to, an address webhooks may not reach, or none at all; the
+    message says which, never the address (a user must not learn what the service's own
+    network names resolve to)."""
+
+    def __init__(self, message: str, *, private: bool) -> None:
+        super().__init__(message)
+        self.private = private
+
+
+# Where an IPv6 address carries an IPv4 one, the IPv4 one is where a connection ends up:
+# NAT64's well-known prefix and the deprecated IPv4-compatible form, by their last 32 bits
+# (6to4 and Teredo have their own accessors, IPv4-mapped too).
+_LAST_32_BITS = (
+    ipaddress.IPv6Network("64:ff9b::/96"),
+    ipaddress.IPv6Network("::/96"),
+)
+# NAT64 for local use: where it leads is up to the network it is on.
+_TRANSLATED_LOCALLY = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+def _carried_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address stands for (none for a plain IPv6 one)."""
+    carried = [v4 for v4 in (address.ipv4_mapped, address.sixtofour) if v4 is not None]
+    if address.teredo is not None:
+        carried += address.teredo
+    if any(address in network for network in _LAST_32_BITS):
+        carried.append(ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF))
+    return carried
 
 
 def is_forbidden(address: IPAddress) -> bool:
     """Loopback, private, link-local (cloud metadata: 169.254.169.254, fd00:ec2::254),
-    shared, reserved and multicast addresses: anything not on the public internet."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    shared, reserved and multicast addresses: anything not on the public internet, and any
+    IPv6 address that carries (or translates to) such an IPv4 one."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _TRANSLATED_LOCALLY:
+            return True
+        if carried := _carried_ipv4(address):
+            return any(is_forbidden(v4) for v4 in carried)
     return not address.is_global or address.is_multicast
 
 
@@ -43,7 +74,7 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        raise UnsafeAddress(f"the host {host!r} does not resolve") from None
+        raise UnsafeAddress(f"the host {host!r} does not resolve", private=False) from None
     return list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
 
 
@@ -52,9 +83,7 @@ async def public_addresses(host: str, port: int) -> list[IPAddress]:
     addresses = await resolve(host, port)
     for address in addresses:
         if is_forbidden(address):
-            raise UnsafeAddress(
-                f"the host {host!r} resolves to {address}, which is not a public address"
-            )
+            raise UnsafeAddress(f"the host {host!r} is not a public address", private=True)
     return addresses
 
 
@@ -79,7 +108,7 @@ class GuardedBackend(httpcore2.AsyncNetworkBackend):
         try:
             addresses = await public_addresses(host, port)
         except UnsafeAddress as error:
-            raise httpcore2.ConnectError(str(error)) from None
+            raise httpcore2.ConnectError(str(error)) from error
         return await self._backend.connect_tcp(
             str(addresses[0]),
             port,

@@ -1,7 +1,8 @@
 """Queueing webhook deliveries from the change log: each webhook follows its owner's feed.
 
-A webhook stores the log position it has been given everything up to (`log_position`). A
-dispatch round locks the webhooks that are behind (`FOR UPDATE SKIP LOCKED`: one process per
+A verified webhook stores the log position it has been given everything up to
+(`log_position`, its owner's newest change when it was verified). A dispatch round locks the
+verified webhooks that are behind (`FOR UPDATE SKIP LOCKED`: one process per
 webhook at a time, the others take other webhooks), writes one delivery per change it
 subscribes to, and moves the position, all in one transaction. So each change is queued for
 each webhook exactly once; the deliverer then sends it at least once.
@@ -41,6 +42,7 @@ _BEHIND = Rows[_Behind](
     select(WEBHOOK.c.id, WEBHOOK.c.user_id, WEBHOOK.c.events, WEBHOOK.c.log_position)
     .where(
         WEBHOOK.c.enabled.is_(True),
+        WEBHOOK.c.verified_at.is_not(None),
         sync.has_changes(WEBHOOK.c.user_id, WEBHOOK.c.log_position, bindparam("horizon")),
     )
     .order_by(WEBHOOK.c.id)

@@ -27,8 +27,15 @@ class Webhook(SQLModel, table=True):
     disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     disabled_reason: str | None = Field(default=None, sa_type=String(200))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    # The position in the owner's change log up to which deliveries are queued: a new webhook
-    # starts at the log's head (`dispatch.py`).
+    # When the receiver last proved it wants the events (it echoed a challenge): until then, and
+    # after a failed verification, nothing is sent to it (`verification.py`).
+    verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    verification_error: str | None = Field(default=None, sa_type=String(200))
+    # When deliveries were last claimed for it: claims go round the webhooks, least recently
+    # served first (`deliveries.py`).
+    served_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The position in the owner's change log up to which deliveries are queued: a webhook
+    # starts at the log's head when it is verified (`dispatch.py`).
     log_position: int = Field(
         default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"}
     )
@@ -60,6 +67,8 @@ class WebhookDelivery(SQLModel, table=True):
     attempts: int = Field(default=0, sa_type=Integer)
     # When a worker may take it: due time, retry time, or the end of a worker's lease on it.
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Set while an attempt is in flight (until its outcome is recorded, or its lease runs out).
+    leased_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -67,7 +76,11 @@ class WebhookAttempt(SQLModel, table=True):
     """What one attempt to deliver got back: a status code, or why there was none."""
 
     __tablename__ = "webhook_attempt"
-    __table_args__ = (Index("ix_webhook_attempt_webhook_id_id", "webhook_id", "id"),)
+    __table_args__ = (
+        Index("ix_webhook_attempt_webhook_id_id", "webhook_id", "id"),
+        # What the ceiling per minute counts.
+        Index("ix_webhook_attempt_webhook_id_at", "webhook_id", "at"),
+    )
 
     id: int | None = Field(default=None, sa_type=Integer, primary_key=True)
     webhook_id: int = Field(sa_type=Integer, foreign_key="webhook.id", ondelete="CASCADE")

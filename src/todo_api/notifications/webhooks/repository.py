@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import TypedDict
 
-from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from todo_api import sync
 from todo_api.accounts import USER
@@ -27,7 +27,18 @@ class WebhookRow(TypedDict):
     enabled: bool
     disabled_at: datetime | None
     disabled_reason: str | None
+    verified_at: datetime | None
+    verification_error: str | None
     created_at: datetime
+
+
+class Receiver(TypedDict):
+    """Where a webhook sends, and its secret as stored (sealed)."""
+
+    id: int
+    user_id: str
+    url: str
+    secret: str
 
 
 class AttemptRow(TypedDict):
@@ -51,6 +62,8 @@ _SHOWN = [
     WEBHOOK.c.enabled,
     WEBHOOK.c.disabled_at,
     WEBHOOK.c.disabled_reason,
+    WEBHOOK.c.verified_at,
+    WEBHOOK.c.verification_error,
     WEBHOOK.c.created_at,
 ]
 _LOCK_USER = select(USER.c.id).where(USER.c.id == bindparam("owner")).with_for_update()
@@ -66,10 +79,36 @@ _CREATE = Rows[WebhookRow](
         secret=bindparam("secret"),
         enabled=True,
         created_at=bindparam("now", type_=WEBHOOK.c.created_at.type),
-        # What happened before the webhook existed is not sent to it.
+        log_position=0,  # until verified: then its owner's newest change
+    )
+    .returning(*_SHOWN)
+)
+_RECEIVER = Rows[Receiver](
+    select(WEBHOOK.c.id, WEBHOOK.c.user_id, WEBHOOK.c.url, WEBHOOK.c.secret).where(_THIS_WEBHOOK)
+)
+_NOW = bindparam("now", type_=WEBHOOK.c.verified_at.type)
+# Verified now: sent what the owner's log gets from now on, nothing from before.
+_VERIFIED = Rows[WebhookRow](
+    update(WEBHOOK)
+    .where(_THIS_WEBHOOK)
+    .values(
+        verified_at=_NOW,
+        verification_error=None,
         log_position=sync.newest_position(bindparam("owner")),
     )
     .returning(*_SHOWN)
+)
+_UNVERIFIED = Rows[WebhookRow](
+    update(WEBHOOK)
+    .where(_THIS_WEBHOOK)
+    .values(verified_at=None, verification_error=bindparam("reason"))
+    .returning(*_SHOWN)
+)
+# What is still queued for a webhook, given up on (`:hook_id`).
+DROP_QUEUED = (
+    update(DELIVERY)
+    .where(DELIVERY.c.webhook_id == bindparam("hook_id"), DELIVERY.c.status == "pending")
+    .values(status="failed", leased_until=None)
 )
 _DELETE = delete(WEBHOOK).where(_THIS_WEBHOOK)
 _ATTEMPTS = Rows[AttemptRow](
@@ -114,6 +153,31 @@ async def insert_one(
     params = {"owner": user_id, "url": url, "events": events, "secret": secret, "now": now}
     row = await db.fetch_one(_CREATE, params)
     assert row is not None  # INSERT … RETURNING always returns the row
+    return row
+
+
+async def receiver(db: Database, user_id: str, webhook_id: int) -> Receiver | None:
+    """Where the user's webhook sends, with its sealed secret; None if there is no such."""
+    return await db.fetch_one(_RECEIVER, {"owner": user_id, "webhook_id": webhook_id})
+
+
+async def mark_verified(
+    db: Database, user_id: str, webhook_id: int, now: datetime
+) -> WebhookRow | None:
+    """The webhook verified at `now`: from its owner's newest change on, it is sent them."""
+    params = {"owner": user_id, "webhook_id": webhook_id, "now": now}
+    return await db.fetch_one(_VERIFIED, params)
+
+
+async def mark_unverified(
+    db: Database, user_id: str, webhook_id: int, reason: str
+) -> WebhookRow | None:
+    """The webhook unverified, for `reason`: it is sent nothing, not even what was queued."""
+    params = {"owner": user_id, "webhook_id": webhook_id, "reason": reason}
+    async with db.transaction() as tx:
+        row = await tx.fetch_one(_UNVERIFIED, params)
+        if row is not None:
+            await tx.execute(DROP_QUEUED, {"hook_id": webhook_id})
     return row
 
 

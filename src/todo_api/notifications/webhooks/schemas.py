@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlsplit
 
+import httpx2 as httpx
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from todo_api.notifications.webhooks.events import EVENTS, WebhookEvent
@@ -26,6 +27,10 @@ def _receiver_url(url: str) -> str:
         raise ValueError("must not contain a user name or password")
     if parts.fragment:
         raise ValueError("must not contain a fragment (#…)")
+    try:
+        httpx.URL(url)  # what will send to it must read it too (an IDNA host it cannot encode)
+    except httpx.InvalidURL:
+        raise ValueError("is not a URL requests can be sent to (check the host name)") from None
     return url
 
 
@@ -53,8 +58,9 @@ class WebhookCreate(BaseModel):
 
 
 class WebhookRead(BaseModel):
-    """A webhook as listed: never with its secret. A webhook whose every attempt to deliver
-    an event failed is disabled (`enabled: false`, with when and why)."""
+    """A webhook as listed: never with its secret. It is sent events only once its receiver
+    has answered the challenge (`verified: true`); a webhook whose every attempt to deliver an
+    event failed is disabled (`enabled: false`, with when and why)."""
 
     id: int
     url: str
@@ -62,6 +68,11 @@ class WebhookRead(BaseModel):
     enabled: bool
     disabled_at: datetime | None
     disabled_reason: str | None
+    verified: bool = Field(
+        description="Whether the receiver answered the challenge: only then is it sent events."
+    )
+    verified_at: datetime | None = Field(description="When it last did.")
+    verification_error: str | None = Field(description="Why it is not verified (null when it is).")
     created_at: datetime
 
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from todo_api.core.clock import utcnow
 from todo_api.core.database import Database
-from todo_api.notifications.webhooks import repository
+from todo_api.notifications.webhooks import repository, verification
 from todo_api.notifications.webhooks.addresses import UnsafeAddress, public_addresses
 from todo_api.notifications.webhooks.errors import (
     UnsafeWebhookUrl,
@@ -19,6 +19,8 @@ from todo_api.notifications.webhooks.errors import (
 )
 from todo_api.notifications.webhooks.events import WebhookEvent, event_mask
 from todo_api.notifications.webhooks.repository import AttemptRow, WebhookRow
+from todo_api.notifications.webhooks.secret_box import SecretBox
+from todo_api.notifications.webhooks.sender import WebhookSender
 
 MAX_WEBHOOKS_PER_USER = 10
 SECRET_PREFIX = "whsec_"
@@ -39,9 +41,8 @@ async def check_url(url: str, *, allow_private: bool, require_https: bool) -> No
     try:
         await public_addresses(parts.hostname or "", parts.port or _default_port(parts.scheme))
     except UnsafeAddress as error:
-        raise UnsafeWebhookUrl(
-            f"{error} (set WEBHOOK_ALLOW_PRIVATE=true to allow private receivers)", url
-        ) from None
+        hint = " (set WEBHOOK_ALLOW_PRIVATE=true to allow private receivers)" * error.private
+        raise UnsafeWebhookUrl(f"{error}{hint}", url) from None
 
 
 def _default_port(scheme: str) -> int:
@@ -58,6 +59,8 @@ async def get_webhook(db: Database, user_id: str, webhook_id: int) -> WebhookRow
 
 async def create_webhook(
     db: Database,
+    sender: WebhookSender,
+    box: SecretBox,
     user_id: str,
     url: str,
     events: list[WebhookEvent],
@@ -66,17 +69,20 @@ async def create_webhook(
     require_https: bool,
     max_webhooks: int = MAX_WEBHOOKS_PER_USER,
 ) -> tuple[WebhookRow, str]:
-    """Store a webhook; the row and its secret (which is never read back again).
+    """Store a webhook and challenge its receiver (`verification.py`); the row, verified or
+    not, and its secret (which is never shown again).
 
     UnsafeWebhookUrl if the URL may not receive webhooks, WebhookLimitReached at the limit.
     """
     await check_url(url, allow_private=allow_private, require_https=require_https)
+    secret = new_secret()
     async with db.transaction() as tx:
         if await repository.count_locked(tx, user_id) >= max_webhooks:
             raise WebhookLimitReached(max_webhooks)
-        secret = new_secret()
-        row = await repository.insert_one(tx, user_id, url, event_mask(events), secret, utcnow())
-    return row, secret
+        row = await repository.insert_one(
+            tx, user_id, url, event_mask(events), box.seal(secret), utcnow()
+        )
+    return await verification.verify(db, sender, box, user_id, row["id"]), secret
 
 
 async def delete_webhook(db: Database, user_id: str, webhook_id: int) -> None:
