@@ -27,7 +27,7 @@ USER app
 
 # HOST/PORT/WEB_CONCURRENCY are read by `todo-api serve`. Platforms set PORT; 7860 is Spaces'.
 # X-Forwarded-For is trusted only from the proxies FORWARDED_ALLOW_IPS names (loopback unless
-# set): set it to the platform's proxy network at deploy time (README, Deploy), never to "*",
+# set): set it to the platform's proxy network at deploy time (docs/deployment.md), never to "*",
 # which lets any client choose the address it is rate-limited and logged as.
 ENV PATH="/app/.venv/bin:$PATH" \
     PYTHONUNBUFFERED=1 \
