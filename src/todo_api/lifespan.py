@@ -20,7 +20,7 @@ from todo_api.core.jobs import JobRunner
 from todo_api.core.state import app_state
 from todo_api.mcp.endpoint import McpEndpoint
 from todo_api.notifications.jobs import Notifications
-from todo_api.sync.broker import ChangeBroker
+from todo_api.sync.broker import ChangeBroker, StreamLimits
 from todo_api.sync.horizon import ChangeHorizon
 from todo_api.sync.log import LogWriter
 from todo_api.sync.notifier import Notifier
@@ -41,15 +41,23 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     http = httpx.AsyncClient(timeout=settings.jwks_timeout_seconds, follow_redirects=True)
     verifier = state.add(create_verifier(settings, http))
     state.add(KnownUsers())
-    state.add(LoginThrottle(settings))
+    state.add(LoginThrottle(settings, db))
     state.add(TicketSigner(settings.service_key()))
     listen_url = None
     if db.dialect_name == "postgresql":
         listen_url = settings.database_direct_url or settings.effective_database_url
     horizon = state.add(ChangeHorizon(db, announce=notifier.final))
+    limits = StreamLimits(
+        per_user=settings.events_max_streams_per_user,
+        per_address=settings.events_max_streams_per_address,
+    )
     broker = state.add(
         ChangeBroker(
-            db, horizon, listen_url=listen_url, heartbeat=settings.events_heartbeat_seconds
+            db,
+            horizon,
+            listen_url=listen_url,
+            heartbeat=settings.events_heartbeat_seconds,
+            limits=limits,
         )
     )
     notifications = state.add(Notifications(store, settings, horizon))

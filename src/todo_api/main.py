@@ -15,7 +15,7 @@ from todo_api.core.errors import ApiError, api_error_handler
 from todo_api.core.http import health
 from todo_api.core.http.methods import method_not_allowed
 from todo_api.core.http.openapi import TodoApi
-from todo_api.core.http.responses import API_ERRORS, TOO_MANY_REQUESTS
+from todo_api.core.http.responses import API_ERRORS, HEAD_TOO_LARGE, TOO_MANY_REQUESTS
 from todo_api.core.http.validation import invalid_request
 from todo_api.core.middleware import (
     BodySizeLimitMiddleware,
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> TodoApi:
         static_url=STATIC_DOCS_URL,
         # Swagger UI's default validator badge would call validator.swagger.io.
         swagger_ui_parameters={"validatorUrl": None},
-        responses={429: TOO_MANY_REQUESTS},
+        responses={429: TOO_MANY_REQUESTS, 431: HEAD_TOO_LARGE},
         # RequestContextMiddleware serves `/path/` as `/path`: no redirects.
         redirect_slashes=False,
         # The busiest routes are the app's own, matched first: FastAPI matches an included

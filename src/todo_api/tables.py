@@ -1,10 +1,10 @@
 """Every table of the service, each domain's, registered on SQLModel's metadata: what Alembic
 compares the migrations with."""
 
-from todo_api.accounts.models import Credential, User
+from todo_api.accounts.models import Credential, SignInEvent, User
 from todo_api.notifications.reminders.models import ReminderEmail
 from todo_api.notifications.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
-from todo_api.sync.models import ChangeEntry, ChangeLog
+from todo_api.sync.models import ChangeEntry, ChangeLog, SpentTicket
 from todo_api.tasks.models import IdempotencyKey, Task
 
 __all__ = [
@@ -13,6 +13,8 @@ __all__ = [
     "Credential",
     "IdempotencyKey",
     "ReminderEmail",
+    "SignInEvent",
+    "SpentTicket",
     "Task",
     "User",
     "Webhook",

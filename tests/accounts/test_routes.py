@@ -350,7 +350,7 @@ def test_me_returns_the_profile_of_a_shared_secret_token(
         "email": "alice@example.com",
         "name": "Alice",
         "image": None,
-        "email_verified": False,
+        "email_verified": True,  # as alice's token says
     }
     assert body["created_at"].endswith("Z")
 

@@ -13,6 +13,7 @@ from tests.core.test_ratelimit import redis_url  # noqa: F401 (a fixture)
 from todo_api.accounts.errors import TooManyAttempts
 from todo_api.accounts.throttle import LoginThrottle
 from todo_api.core.config import Settings
+from todo_api.core.database import open_database
 from todo_api.main import create_app
 
 SIGN_UP = "/api/auth/sign-up"
@@ -102,38 +103,71 @@ def test_the_owner_s_own_failures_lock_only_that_account_from_that_address(clien
     assert owner.post(SIGN_IN, json=dave).status_code == 200
 
 
-def test_lockouts_back_off_when_the_guessing_goes_on(make_settings) -> None:
+@pytest.mark.parametrize("counted_in", ["the database", "redis"])
+def test_lockouts_back_off_when_the_guessing_goes_on(
+    make_settings, counted_in: str, request: pytest.FixtureRequest
+) -> None:
     # On the throttle itself: sign-ins take an Argon2 run each, far longer than these windows.
-    throttle = LoginThrottle(
-        make_settings(login_max_failures_per_account=2, login_failure_window_seconds=1)
+    store = {}
+    if counted_in == "redis":
+        redis = request.getfixturevalue("redis_url")
+        store = {"redis_url": redis, "rate_limit_key_prefix": f"test-{uuid.uuid4().hex}"}
+    settings = make_settings(
+        login_max_failures_per_account=2, login_failure_window_seconds=1, **store
     )
 
-    async def retry_after() -> int | None:
-        try:
-            await throttle.check("carol@example.com", ATTACKER)
-        except TooManyAttempts as error:
-            return error.retry_after
-        return None
-
     async def scenario() -> list[int | None]:
-        seen = []
-        for _ in range(2):
-            await throttle.failed("carol@example.com", ATTACKER)
-        seen.append(await retry_after())  # 2 failures in 1 s: locked for a second
-        await asyncio.sleep(1.1)
-        seen.append(await retry_after())  # the first lock is over
-        for _ in range(2):
-            await throttle.failed("carol@example.com", ATTACKER)
-        seen.append(await retry_after())  # 4 in 4 s: locked until the first leaves them
-        await asyncio.sleep(1.1)
-        seen.append(await retry_after())  # still backed off
-        seen.append(await _other_address(throttle))
-        return seen
+        db = await open_database(settings, migrate=False)
+        throttle = LoginThrottle(settings, db)
+
+        async def retry_after() -> int | None:
+            try:
+                await throttle.check("carol@example.com", ATTACKER)
+            except TooManyAttempts as error:
+                return error.retry_after
+            return None
+
+        try:
+            seen = []
+            for _ in range(2):
+                await throttle.failed("carol@example.com", ATTACKER)
+            seen.append(await retry_after())  # 2 failures in 1 s: locked for a second
+            await asyncio.sleep(1.1)
+            seen.append(await retry_after())  # the first lock is over
+            for _ in range(2):
+                await throttle.failed("carol@example.com", ATTACKER)
+            seen.append(await retry_after())  # 4 in 4 s: locked until the first leaves them
+            await asyncio.sleep(1.1)
+            seen.append(await retry_after())  # still backed off
+            seen.append(await _other_address(throttle))
+            return seen
+        finally:
+            await db.close()
 
     first, between, second, later, other = asyncio.run(scenario())
     assert first == 1 and between is None
     assert second is not None and second >= 2 and later is not None
     assert other is None
+
+
+def test_without_redis_workers_share_the_failure_count_through_the_database(clients) -> None:
+    # Two apps on one database, as two workers or replicas are: neither counts alone.
+    worker_1 = clients(ATTACKER)
+    worker_2 = clients(ATTACKER, cors_origins="http://other.example")
+    assert worker_1.app is not worker_2.app
+    _sign_up(worker_1)
+    for worker in (worker_1, worker_2, worker_1, worker_2, worker_1):
+        assert worker.post(SIGN_IN, json=WRONG).status_code == 401
+    assert worker_2.post(SIGN_IN, json=RIGHT).status_code == 429
+
+
+def test_a_throttle_that_cannot_count_refuses_rather_than_lets_guesses_through(clients) -> None:
+    # Redis configured but not there: no guess is let through uncounted.
+    unreachable = clients(ATTACKER, redis_url="redis://127.0.0.1:1/0")
+    response = unreachable.post(SIGN_IN, json=WRONG)
+    assert response.status_code == 503
+    assert response.json() == {"detail": "Signing in is unavailable right now; try again shortly"}
+    assert "retry-after" in response.headers
 
 
 async def _other_address(throttle: LoginThrottle) -> int | None:

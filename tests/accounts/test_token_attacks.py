@@ -113,3 +113,15 @@ def test_issue_token_writes_only_what_it_is_given() -> None:
         jwt.get_unverified_header(token)["typ"] == "JWT"
     )
     assert set(jwt.decode(token, TEST_SECRET, algorithms=["HS256"])) == {"sub", "iat", "exp"}
+
+
+@pytest.mark.parametrize("exp", ["4000000000", True, [4_000_000_000]], ids=["text", "true", "list"])
+def test_a_token_whose_exp_is_not_a_number_is_refused_every_time(
+    client: TestClient, exp: object
+) -> None:
+    token = jwt.encode({"sub": "alice", "exp": exp}, TEST_SECRET, algorithm="HS256")
+    for _ in range(3):  # the first answer must not be cached into something else later
+        response = client.get("/api/alice/tasks", headers=bearer(token))
+        assert response.status_code == 401, response.text
+        # (PyJWT reads true as 1: long expired.)
+        assert response.json()["detail"] in ("Invalid token", "Token has expired")

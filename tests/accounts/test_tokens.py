@@ -165,9 +165,22 @@ def test_first_request_creates_the_user_row_from_claims(client: TestClient, alic
             "id": "alice",
             "name": "Alice",
             "email": "alice@example.com",
-            "emailVerified": False,
+            "emailVerified": True,  # as the token says
             "image": None,
         }
+    ]
+
+
+def test_a_token_that_does_not_say_the_email_is_verified_leaves_it_unverified(
+    client: TestClient,
+) -> None:
+    for name, claims in (("carol", {}), ("dave", {"emailVerified": False})):
+        token = bearer(make_token(name, email=f"{name}@example.com", **claims))
+        assert client.get(f"/api/{name}/tasks", headers=token).status_code == 200
+    rows = query(client, 'SELECT id, "emailVerified" FROM "user" ORDER BY id')
+    assert [(row["id"], bool(row["emailVerified"])) for row in rows] == [
+        ("carol", False),
+        ("dave", False),
     ]
 
 

@@ -149,3 +149,25 @@ async def test_only_post_is_served_there_are_no_sessions_or_streams(
     assert response.status_code == 405
     assert response.headers["Allow"] == "POST"
     assert response.json() == {"detail": "Method Not Allowed"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"jsonrpc": "2.0", "id": 1, "method": "tools/list"',
+        b'{"jsonrpc": "2.0", "method": 5}',
+        b"[1, 2]",
+    ],
+    ids=["not json", "method not a string", "not an object"],
+)
+async def test_a_body_that_is_not_json_rpc_gets_plain_words(base_url: str, body: bytes) -> None:
+    headers = MCP_HEADERS | {
+        "Authorization": f"Bearer {make_token('alice')}",
+        "Content-Type": "application/json",
+    }
+    response = httpx.post(f"{base_url}/mcp", content=body, headers=headers)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] in (-32700, -32602)
+    for internal in ("pydantic", "validation error", "input_value", "JSONRPCRequest", "line 1"):
+        assert internal.lower() not in response.text.lower()

@@ -292,6 +292,21 @@ async def test_an_unknown_task_is_the_rest_apis_not_found(base_url: str) -> None
         assert await fail(session, "complete_task", task_id=2**40) == "Task not found"
 
 
+async def test_a_task_id_that_is_not_an_integer_is_refused_as_rest_refuses_it(
+    base_url: str,
+) -> None:
+    with rest(base_url) as client:
+        task = client.post("/api/alice/tasks", json={"title": "kept"}).json()
+    assert task["id"] == 1  # so that true, read as 1, would name it
+    async with connect(base_url, ALICE) as session:
+        for tool in ("complete_task", "delete_task", "update_task"):
+            (problem,) = await fail(session, tool, task_id=True)
+            assert problem["loc"] == ["arguments", "task_id"]
+            assert "integer" in problem["msg"]
+    with rest(base_url) as client:
+        assert client.get("/api/alice/tasks/1").json()["completed"] is False
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -48,6 +48,16 @@ def test_control_characters_in_a_path_are_escaped_in_the_text_and_json_logs(line
     assert _no_control_characters(entry["path"]) and _no_control_characters(entry["message"])
 
 
+def test_unicode_line_and_paragraph_separators_are_escaped_too(lines) -> None:
+    # Not control characters, but line breaks to anything that reads the log as Unicode text.
+    log_access("GET", "/api/x\u2028FAKE LINE\u2029", 404, 1.0, "id-1", "127.0.0.1")
+    text, json_lines = lines()
+    for line in (text[0], json_lines[0]):
+        assert "\u2028" not in line and "\u2029" not in line
+    assert "/api/x\\u2028FAKE LINE\\u2029" in text[0]
+    assert json.loads(json_lines[0])["path"] == "/api/x\\u2028FAKE LINE\\u2029"
+
+
 def test_every_logged_field_is_escaped_not_only_the_access_line(lines) -> None:
     logging.getLogger("todo_api").warning("a %s b", "x\ny\x1b[0m", extra={"client": "c\rd"})
     text, json_lines = lines()

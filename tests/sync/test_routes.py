@@ -152,7 +152,7 @@ def test_a_cursor_from_before_the_first_write_sees_it(client, alice, create_task
 def test_malformed_cursors_and_limits_are_422(client, alice) -> None:
     for params in (
         {"since": "nope"},
-        {"since": "A" * 15 + "B"},  # epoch 0: never issued
+        {"since": "A" * 15 + "="},
         {"since": "x" * 65},
         {"since": "!!!!!!!!!!!!!!!!"},
         {"limit": 0},
@@ -162,6 +162,18 @@ def test_malformed_cursors_and_limits_are_422(client, alice) -> None:
         response = client.get("/api/alice/changes", params=params, headers=alice)
         assert response.status_code == 422, (params, response.text)
         assert response.json()["detail"][0]["loc"][0] == "query"
+
+
+def test_a_cursor_of_the_right_shape_that_was_never_issued_is_gone(client, alice) -> None:
+    issued = ChangeCursor.decode(changes_since(client, alice)["next"])
+    for since in (
+        "A" * 15 + "B",  # epoch 0: never issued
+        ChangeCursor(issued.epoch ^ 1, issued.position).encode(),  # another database's
+        "_" * 16,  # a position past what a cursor can hold
+    ):
+        response = client.get("/api/alice/changes", params={"since": since}, headers=alice)
+        assert response.status_code == 410, (since, response.text)
+        assert "list the tasks again" in response.json()["detail"]
 
 
 def test_purged_changes_make_an_old_cursor_gone(client, alice, create_task) -> None:

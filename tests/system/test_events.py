@@ -230,3 +230,75 @@ def test_streams_survive_a_database_outage_and_resume_from_the_log(
 
     asyncio.run(run())
     assert "Traceback" not in server.log()
+
+
+def test_a_ticket_opens_one_stream_only(server: Server) -> None:
+    async def run() -> None:
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            ticket = (await client.post("/api/alice/events/ticket", headers=ALICE)).json()
+            params = {"ticket": ticket["ticket"]}
+            async with open_stream(client, "/api/alice/events", params=params) as stream:
+                await stream.next_comment()  # connected
+            again = await client.get("/api/alice/events", params=params)
+            assert again.status_code == 401
+            assert again.json() == {"detail": "Ticket already used"}
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("by", ["token", "ticket"])
+def test_a_stream_ends_when_the_token_that_opened_it_expires(server: Server, by: str) -> None:
+    short = bearer(make_token("alice", expires_in=timedelta(seconds=3)))
+
+    async def run() -> float:
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            request: dict = {"headers": short}
+            if by == "ticket":
+                issued = await client.post("/api/alice/events/ticket", headers=short)
+                request = {"params": {"ticket": issued.json()["ticket"]}}
+            started = time.monotonic()
+            async with open_stream(client, "/api/alice/events", **request) as stream:
+                with pytest.raises(EOFError):
+                    while True:
+                        await stream.next_comment(timeout=10)
+                return time.monotonic() - started
+
+    assert asyncio.run(run()) < 6
+
+
+def test_open_streams_are_capped_per_user_and_per_address(
+    start_server: StartServer, database_url: str
+) -> None:
+    capped = start_server(
+        database_url, events_max_streams_per_user="2", events_max_streams_per_address="3"
+    )
+
+    async def run() -> None:
+        async with httpx.AsyncClient(base_url=capped.url) as client:
+            async with (
+                open_stream(client, "/api/alice/events", headers=ALICE),
+                open_stream(client, "/api/alice/events", headers=ALICE),
+            ):
+                third = await client.get("/api/alice/events", headers=ALICE)
+                assert third.status_code == 429
+                assert int(third.headers["retry-after"]) > 0
+                assert "for this user" in third.json()["detail"]
+                # Bob, from the same address: one more is the address's third.
+                async with open_stream(client, "/api/bob/events", headers=BOB):
+                    refused = await client.get("/api/bob/events", headers=BOB)
+                    assert refused.status_code == 429
+                    assert "from this address" in refused.json()["detail"]
+            # Closed streams give their places back (once the server sees them gone: at the
+            # next heartbeat it writes).
+            deadline = time.monotonic() + 5
+            while (status := await _stream_status(client, ALICE)) == 429:
+                assert time.monotonic() < deadline, "the closed streams kept their places"
+                await asyncio.sleep(0.2)
+            assert status == 200
+
+    asyncio.run(run())
+
+
+async def _stream_status(client: httpx.AsyncClient, headers: dict[str, str]) -> int:
+    async with client.stream("GET", "/api/alice/events", headers=headers) as response:
+        return response.status_code

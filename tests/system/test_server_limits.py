@@ -107,3 +107,34 @@ def test_the_default_head_limits_are_32_kib_and_100_headers(
     many = {f"X-H{n}": "v" for n in range(99)}
     assert httpx.get(f"{server.url}/", headers=many).status_code == 431
     assert httpx.get(f"{server.url}/", headers=dict(list(many.items())[:90])).status_code == 200
+
+
+def test_a_head_that_does_not_arrive_in_time_closes_the_connection(
+    start_server: StartServer, database_url: str
+) -> None:
+    server = start_server(database_url, request_head_timeout_seconds="1")
+    # Slowloris: a head that starts, and goes on a header now and then, never finishing.
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        started = time.monotonic()
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        answer = b""
+        try:
+            for n in range(20):
+                time.sleep(0.25)
+                sock.sendall(b"X-Slow-%d: v\r\n" % n)
+        except OSError:
+            pass  # closed on us
+        while chunk := sock.recv(65536):
+            answer += chunk
+        elapsed = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+    assert 0.9 <= elapsed < 3, elapsed
+    # A connection that sends nothing at all is closed as well.
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        assert sock.recv(65536).startswith(b"HTTP/1.1 408 ")
+    # A whole request on a kept-alive connection, then a slow client's next one, are served
+    # (the clock runs while a head arrives, not while a response is written).
+    with httpx.Client() as client:
+        assert client.get(f"{server.url}/").status_code == 200
+        time.sleep(1.5)
+        assert client.get(f"{server.url}/").status_code == 200

@@ -352,3 +352,21 @@ def test_every_write_bumps_the_version(client: TestClient, alice: Headers, creat
     assert client.patch(url, json={"title": "b"}, headers=alice).json()["version"] == 3
     assert client.patch(f"{url}/complete", headers=alice).json()["version"] == 4
     assert stored(client, task["id"])["version"] == 4
+
+
+@pytest.mark.parametrize(
+    "title", ["Hi\r\nBcc: all@example.com", "two\nlines", "bell\x07", "esc\x1b[2J", "nel\x85"]
+)
+def test_titles_refuse_line_breaks_and_other_control_characters(
+    client: TestClient, alice: Headers, title: str
+) -> None:
+    # A title ends up in a reminder's mail subject and in logs: one line it stays.
+    response = client.post("/api/alice/tasks", json={"title": title}, headers=alice)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["body", "title"]
+
+
+def test_a_title_may_hold_a_tab(client: TestClient, alice: Headers) -> None:
+    response = client.post("/api/alice/tasks", json={"title": "a\tb"}, headers=alice)
+    assert response.status_code == 201
+    assert response.json()["title"] == "a\tb"

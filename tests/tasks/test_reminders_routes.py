@@ -171,3 +171,35 @@ def test_idempotent_create_replays_the_reminders(client: TestClient, alice: Head
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json()
     assert first.json()["reminders"][0]["fire_at"] == iso(DUE - timedelta(minutes=1))
+
+
+def test_a_reminder_that_would_go_off_before_the_year_1_is_422(
+    client: TestClient, alice: Headers
+) -> None:
+    early = {"due_at": "0001-01-01T00:00:00Z", "reminders": [{"before_minutes": 525_600}]}
+    created = client.post("/api/alice/tasks", json={"title": "t", **early}, headers=alice)
+    assert created.status_code == 422
+    assert created.json()["detail"][0]["loc"] == ["body", "reminders"]
+    task = client.post("/api/alice/tasks", json={"title": "t"}, headers=alice).json()
+    for method in ("put", "patch"):
+        response = client.request(
+            method, f"/api/alice/tasks/{task['id']}", json=early, headers=alice
+        )
+        assert response.status_code == 422, response.text
+    assert client.get(f"/api/alice/tasks/{task['id']}", headers=alice).json() == task
+
+
+def test_completing_a_series_at_the_calendars_end_ends_it(
+    client: TestClient, alice: Headers
+) -> None:
+    body = {
+        "title": "Last day",
+        "due_at": "9999-12-31T22:00:00Z",
+        "recurrence": "daily",
+        "reminders": [{"at": "9999-12-31T21:00:00Z"}, {"before_minutes": 30}],
+    }
+    task = client.post("/api/alice/tasks", json=body, headers=alice).json()
+    done = client.patch(f"/api/alice/tasks/{task['id']}/complete", headers=alice)
+    assert done.status_code == 200, done.text
+    assert done.json()["completed"] is True and done.json()["next_occurrence_id"] is None
+    assert len(client.get("/api/alice/tasks", headers=alice).json()) == 1

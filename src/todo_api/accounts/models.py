@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Text
+from sqlalchemy import Index, Integer, Text
 from sqlmodel import Field, SQLModel
 
 from todo_api.core.clock import utcnow
@@ -45,3 +45,15 @@ class Credential(SQLModel, table=True):
     password_hash: str = Field(sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SignInEvent(SQLModel, table=True):
+    """A failed sign-in (or a sign-up), as the throttle counts it when there is no Redis: one
+    row per event and counter key (an address, an account from an address)."""
+
+    __tablename__ = "sign_in_event"
+    __table_args__ = (Index("ix_sign_in_event_key_at", "key", "at"),)
+
+    id: int | None = Field(default=None, sa_type=Integer, primary_key=True)
+    key: str = Field(sa_type=Text)
+    at: datetime = Field(sa_type=UTCDateTime)

@@ -1,7 +1,7 @@
 """Bearer tokens: the caller they name (`Principal`), checking the ones signed with the shared
 secret (HS*), and issuing the service's own."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -27,12 +27,16 @@ class AuthError(Unauthorized):
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The verified caller: a user id and the profile claims their token carried."""
+    """The verified caller: a user id, the profile claims their token carried (whether its
+    issuer verified the email: `email_verified`, None when it did not say), and when the token
+    expires (`expires_at`, a Unix time; not part of who they are)."""
 
     user_id: str
     email: str | None = None
     name: str | None = None
     image: str | None = None
+    email_verified: bool | None = None
+    expires_at: float | None = field(default=None, compare=False)
 
 
 def decode(token: str, key: Any, **checks: Any) -> dict[str, Any]:
@@ -151,12 +155,24 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         or not user_id.isprintable()
     ):
         raise AuthError("Invalid user ID in token")
+    expires_at = claims.get("exp")
+    # PyJWT reads `exp` with int(), so "2000000000" passes its check: only a number is one.
+    if not isinstance(expires_at, int | float) or isinstance(expires_at, bool):
+        raise AuthError("Invalid token", "its exp is not a number")
+    email = _profile_claim(claims, "email")
     return Principal(
         user_id=user_id,
-        email=_profile_claim(claims, "email"),
+        email=email,
         name=_profile_claim(claims, "name"),
         image=_profile_claim(claims, "image"),
+        email_verified=_verified_claim(claims) if email is not None else None,
+        expires_at=float(expires_at),
     )
+
+
+def _verified_claim(claims: dict[str, Any]) -> bool | None:
+    verified = claims.get("emailVerified")
+    return verified if isinstance(verified, bool) else None
 
 
 def _profile_claim(claims: dict[str, Any], name: str) -> str | None:

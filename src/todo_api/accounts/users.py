@@ -62,21 +62,24 @@ def _upsert(db: Database, principal: Principal, *, with_email: bool) -> Insert:
     insert = pg_insert if db.dialect_name == "postgresql" else sqlite_insert
     now = utcnow()
     email = principal.email if with_email else None
+    verified = principal.email_verified if email is not None else None
     statement = insert(User).values(
         id=principal.user_id,
         name=principal.name or (principal.email or principal.user_id).split("@")[0],
         email=email or placeholder_email(principal.user_id),
-        email_verified=False,
+        email_verified=bool(verified),
         image=principal.image,
         created_at=now,
         updated_at=now,
     )
     # Claims the token carries refresh the row; absent ones leave Better Auth's values alone.
-    changes = {
-        USER.c[name]: value
-        for name, value in (("name", principal.name), ("email", email), ("image", principal.image))
-        if value is not None
-    }
+    claimed = (
+        ("name", principal.name),
+        ("email", email),
+        ("image", principal.image),
+        ("emailVerified", verified),
+    )
+    changes = {USER.c[name]: value for name, value in claimed if value is not None}
     if not changes:
         return statement.on_conflict_do_nothing(index_elements=[USER.c.id])
     return statement.on_conflict_do_update(
@@ -92,7 +95,9 @@ def placeholder_email(user_id: str) -> str:
     return f"{user_id}@{PLACEHOLDER_EMAIL_DOMAIN}"
 
 
-_EMAIL = select(USER.c.email).where(USER.c.id == bindparam("user_id"))
+_EMAIL = select(USER.c.email).where(
+    USER.c.id == bindparam("user_id"), USER.c.emailVerified.is_(True)
+)
 
 
 def deliverable(email: str | None) -> bool:
@@ -101,6 +106,8 @@ def deliverable(email: str | None) -> bool:
 
 
 async def mail_address(db: Database, user_id: str) -> str | None:
-    """Where the user's mail goes: their email, or None if they have none to send to."""
+    """Where the user's mail goes: their email once it is verified (a token that says
+    `emailVerified: true`, or the service's own verification), else None: mail to an address
+    nobody proved is theirs could go to anybody."""
     email: str | None = await db.scalar(_EMAIL, {"user_id": user_id})
     return email if deliverable(email) else None

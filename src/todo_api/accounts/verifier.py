@@ -103,7 +103,8 @@ class TokenVerifier:
             # The service's own sign-up: an address nobody verified is not written into the
             # shared `user` table (see `service.py`).
             principal = dataclasses.replace(principal, email=None)
-        return principal, claims["exp"]
+        assert principal.expires_at is not None  # principal_from_claims requires it
+        return principal, principal.expires_at
 
     async def close(self) -> None:
         """Release what the verifier runs in the background."""

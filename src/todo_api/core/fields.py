@@ -1,5 +1,7 @@
 """Field types any domain's schemas share: text without NUL, JSON integers and booleans, ids."""
 
+import re
+
 # Ids are 32-bit columns: larger ones cannot exist, and PostgreSQL rejects them outright.
 MAX_ID = 2**31 - 1
 
@@ -7,6 +9,21 @@ MAX_ID = 2**31 - 1
 # no NUL anywhere, and text that is not blank once trimmed.
 NO_NUL_PATTERN = r"^[^\x00]*$"
 NOT_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
+
+# One line of text: no control character but tab (C0, DEL and C1), and not blank once trimmed.
+ONE_LINE_PATTERN = (
+    r"^[^\x00-\x08\x0a-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0a-\x1f\x7f-\x9f]*$"
+)
+_CONTROLS = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def one_line(value: str) -> str:
+    """`value`, unless it holds a control character other than tab (a line break ends up in
+    a mail header, a log line or a terminal as a new one)."""
+    if _CONTROLS.search(value):
+        raise ValueError("must not contain line breaks or other control characters")
+    return value
 
 
 def reject_nul(value: str) -> str:

@@ -74,16 +74,19 @@ def log_access(
     _access_logger.handle(record)
 
 
-# C0 controls, DEL and C1 controls. A client can put them in a path (`%0a`, `%1b`), a claim or
-# a header that ends up in a message: unescaped, `\n` forges a log line and `\x1b[` drives the
-# terminal of whoever reads the log.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+# C0 controls, DEL, C1 controls, and the line and paragraph separators. A client can put them
+# in a path (`%0a`, `%1b`), a claim or a header that ends up in a message: unescaped, `\n`
+# forges a log line, `\x1b[` drives the terminal of whoever reads the log, and U+2028/U+2029
+# break lines in viewers (and JavaScript) that read the log as Unicode text.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def _escape_one(match: re.Match[str]) -> str:
     char = match.group()
-    return _NAMED.get(char) or f"\\x{ord(char):02x}"
+    return _NAMED.get(char) or (
+        f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+    )
 
 
 def escape_controls(text: str) -> str:

@@ -3,8 +3,9 @@ an assistant reads."""
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
+from todo_api.core.fields import json_integer
 from todo_api.tasks import (
     Description,
     DueAt,
@@ -23,7 +24,11 @@ UserId = Annotated[
         "(whose tasks are used is decided by the access token, never by this argument)."
     ),
 ]
-TaskId = Annotated[int, Field(description="The task's id, as list_tasks or search_tasks give it.")]
+TaskId = Annotated[
+    int,
+    Field(description="The task's id, as list_tasks or search_tasks give it."),
+    BeforeValidator(json_integer),
+]
 TitleArg = Annotated[Title, Field(description="What to do, in a few words (1-200 characters).")]
 DescriptionArg = Annotated[
     Description | None, Field(description="Longer notes (up to 1000 characters).")

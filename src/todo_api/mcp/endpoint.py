@@ -5,9 +5,10 @@ Stateless: every request carries its token and is answered on its own (JSON, no 
 `Mcp-Session-Id`), so any worker or replica can answer any request.
 """
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -15,7 +16,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from todo_api.accounts import AuthError, Caller, authenticate, missing_token_detail
 from todo_api.core.config import Settings
@@ -89,7 +90,51 @@ class McpEndpoint:
         scope.setdefault("state", {})[CALLER_STATE_KEY] = caller
         if self._sessions is None:
             raise RuntimeError("The MCP endpoint is not running (the app's lifespan starts it)")
-        await self._sessions.handle_request(scope, receive, send)
+        await self._sessions.handle_request(scope, receive, PlainProtocolErrors(send))
+
+
+class PlainProtocolErrors:
+    """`send` for the SDK's answers, where a request that is not JSON-RPC at all gets a
+    message of fixed words: the SDK's own quotes its parser's and pydantic's reports (model
+    names, the input, links to pydantic's documentation)."""
+
+    MESSAGES: ClassVar[dict[int, str]] = {
+        -32700: "Parse error: the body is not JSON",
+        -32602: "Invalid request: the body is not a JSON-RPC 2.0 request or notification",
+    }
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self._start: Message | None = None
+        self._body = bytearray()
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] == 400:
+            self._start = message  # held until the body shows what it says
+            return
+        if self._start is None or message["type"] != "http.response.body":
+            await self._send(message)
+            return
+        self._body += message.get("body", b"")
+        if message.get("more_body", False):
+            return
+        body = self._plain(bytes(self._body))
+        headers = [(k, v) for k, v in self._start["headers"] if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await self._send({**self._start, "headers": headers})
+        await self._send({"type": "http.response.body", "body": body})
+
+    def _plain(self, body: bytes) -> bytes:
+        try:
+            answer = json.loads(body)
+            code = answer["error"]["code"]
+        except (ValueError, KeyError, TypeError):
+            return body
+        if code in self.MESSAGES and answer.get("id") is None:
+            answer["error"]["message"] = self.MESSAGES[code]
+            answer["error"].pop("data", None)
+            return json.dumps(answer).encode()
+        return body
 
 
 def route(endpoint: McpEndpoint) -> Route:

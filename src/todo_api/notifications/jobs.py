@@ -9,6 +9,7 @@ path: a write only queues work, and its commit wakes the loops of this process.
 from todo_api.core.config import Settings
 from todo_api.core.database import Store
 from todo_api.core.jobs import Job
+from todo_api.core.mail import SmtpMailer
 from todo_api.notifications.reminders.mail import Mailer
 from todo_api.notifications.reminders.worker import ReminderWorker
 from todo_api.notifications.webhooks.deliveries import Deliverer
@@ -22,15 +23,14 @@ class Notifications:
     """The notification jobs of this process."""
 
     def __init__(self, store: Store, settings: Settings, horizon: ChangeHorizon) -> None:
+        smtp = SmtpMailer.configured(settings)
         self.sender = WebhookSender(
             timeout=settings.webhook_timeout_seconds, allow_private=settings.webhook_allow_private
         )
         self.secrets = SecretBox(settings)
         self.deliverer = Deliverer(store.db, settings, self.sender, self.secrets)
         self.dispatcher = Dispatcher(store.db, settings, horizon, queued=self.deliverer.wake)
-        self.mailer = (
-            Mailer(store.db, settings) if settings.smtp_url and settings.smtp_from else None
-        )
+        self.mailer = Mailer(store.db, settings, SmtpMailer(settings)) if smtp else None
         self.reminders = ReminderWorker(store, settings, fired=self._reminders_fired)
 
     @property

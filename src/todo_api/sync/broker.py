@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections import Counter
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
@@ -23,7 +24,7 @@ import asyncpg
 from fastapi.sse import format_sse_event
 
 from todo_api.core.database import Database, database_target
-from todo_api.core.errors import DatabaseUnavailable
+from todo_api.core.errors import DatabaseUnavailable, TooManyRequests
 from todo_api.sync import feed as change_feed
 from todo_api.sync.cursors import ChangeCursor, CursorExpired
 from todo_api.sync.horizon import CHANNEL, ChangeHorizon, parse_payload
@@ -33,6 +34,8 @@ logger = logging.getLogger(__name__)
 # Events waiting for a stream that does not read them; past this it is closed, and the client
 # resumes from the log with Last-Event-ID.
 STREAM_BACKLOG = 1000
+# What a client refused a stream is told to wait.
+STREAM_RETRY_AFTER_SECONDS = 10
 # How long a feed waits before reading the log again after a failure.
 RETRY_SECONDS = 1.0
 # Changes read from the log at a time.
@@ -57,11 +60,30 @@ class LiveEvent:
     data: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class StreamLimits:
+    """How many streams one process holds open at once, per user and per client address."""
+
+    per_user: int
+    per_address: int
+
+
+class TooManyStreams(TooManyRequests):
+    """As many streams are open here as this user, or this address, may hold."""
+
+    def __init__(self, whose: str, limit: int) -> None:
+        super().__init__(
+            f"Too many open event streams {whose} (at most {limit}): close one, or retry later",
+            STREAM_RETRY_AFTER_SECONDS,
+        )
+
+
 @dataclass(eq=False)
 class Subscription:
     """One open stream's inbox: events, or None once it must end."""
 
     user_id: str
+    address: str = ""
     queue: asyncio.Queue[LiveEvent | None] = field(
         default_factory=lambda: asyncio.Queue(STREAM_BACKLOG + 1)
     )
@@ -93,11 +115,19 @@ class ChangeBroker:
     """This process's event streams, woken by commits here and (PostgreSQL) everywhere else."""
 
     def __init__(
-        self, db: Database, horizon: ChangeHorizon, *, listen_url: str | None, heartbeat: float
+        self,
+        db: Database,
+        horizon: ChangeHorizon,
+        *,
+        listen_url: str | None,
+        heartbeat: float,
+        limits: StreamLimits,
     ) -> None:
         self.db = db
         self.horizon = horizon
         self.heartbeat = heartbeat
+        self._limits = limits
+        self._per_address: Counter[str] = Counter()
         self.closing = asyncio.Event()
         self._feeds: dict[str, _Feed] = {}
         self._listen_url = listen_url
@@ -158,23 +188,35 @@ class ChangeBroker:
 
     # --- streams ------------------------------------------------------------------------------
 
-    async def subscribe(self, user_id: str) -> Subscription:
-        """Register a stream of the user's changes (DatabaseUnavailable if none can be read)."""
+    async def subscribe(self, user_id: str, address: str) -> Subscription:
+        """Register a stream of the user's changes, for a client at `address`.
+
+        TooManyStreams when the user, or the address, already holds as many streams here as
+        it may; DatabaseUnavailable if no change can be read.
+        """
         feed = self._feeds.get(user_id)
+        if feed is not None and len(feed.subscribers) >= self._limits.per_user:
+            raise TooManyStreams("for this user", self._limits.per_user)
+        if self._per_address[address] >= self._limits.per_address:
+            raise TooManyStreams("from this address", self._limits.per_address)
         if feed is None:
             position = await change_feed.cursor(self.db, self.horizon, user_id)
             feed = self._feeds.setdefault(user_id, _Feed(user_id, position, sent=position.position))
-        subscription = Subscription(user_id)
+        subscription = Subscription(user_id, address)
         if self.closing.is_set():
             subscription.push(None)
         feed.subscribers.add(subscription)
+        self._per_address[address] += 1
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
         feed = self._feeds.get(subscription.user_id)
-        if feed is None:
+        if feed is None or subscription not in feed.subscribers:
             return
         feed.subscribers.discard(subscription)
+        self._per_address[subscription.address] -= 1
+        if not self._per_address[subscription.address]:
+            del self._per_address[subscription.address]
         if not feed.subscribers:
             del self._feeds[subscription.user_id]
             if feed.pump is not None:

@@ -1,6 +1,7 @@
 """`/api/{user_id}/events`: the caller's task changes as they commit (Server-Sent Events)."""
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -13,11 +14,12 @@ from todo_api.core.errors import DatabaseUnavailable, Forbidden
 from todo_api.core.http.responses import OWNER_ERRORS
 from todo_api.core.state import app_state
 from todo_api.sync import feed as change_feed
+from todo_api.sync import tickets
 from todo_api.sync.broker import PAGE, RETRY_SECONDS, ChangeBroker, Subscription, encode_event
 from todo_api.sync.cursors import CursorExpired
 from todo_api.sync.dependencies import BrokerDep, HorizonDep, TicketsDep
 from todo_api.sync.horizon import ChangeHorizon
-from todo_api.sync.routes import CURSOR_GONE, parse_cursor
+from todo_api.sync.routes import CURSOR_GONE, CURSOR_PATTERN, parse_cursor
 from todo_api.sync.schemas import Ticket
 from todo_api.sync.tickets import TICKET_SECONDS, TicketSigner
 
@@ -28,12 +30,13 @@ _KEEP_ALIVE = b": keep-alive\n\n"
 
 
 @router.post("/ticket")
-async def create_ticket(owner: Owner, tickets: TicketsDep) -> Ticket:
+async def create_ticket(owner: Owner, signer: TicketsDep) -> Ticket:
     """A ticket for the caller's event stream: for `EventSource`, which cannot send headers.
 
-    Valid for a minute, for this user's stream only; the stream it opens stays open.
+    For this user's stream only, to be used once within a minute; the stream it opens ends
+    when the token that asked for it expires.
     """
-    ticket = tickets.issue(owner.user_id)
+    ticket = signer.issue(owner.user_id, session_ends_at=owner.user.expires_at)
     return Ticket(ticket=ticket, expires_in=TICKET_SECONDS)
 
 
@@ -44,21 +47,27 @@ async def get_stream_owner(
         str | None, Query(max_length=2048, description="From `POST …/events/ticket`.")
     ] = None,
 ) -> Caller:
-    """The caller, by bearer token or by ticket (401 if invalid or expired, 403 if another's)."""
+    """The caller, by bearer token or by ticket (401 if invalid, expired or used already, 403
+    if another's)."""
     if ticket is None:
         return await get_owner(request, user_id)
     state = app_state(request.app)
-    subject = state.get(TicketSigner).verify(ticket)  # AuthError: 401
-    if subject != user_id:
+    opened = state.get(TicketSigner).verify(ticket)  # AuthError: 401
+    if opened.user_id != user_id:
         raise Forbidden()
     await within_rate_limit(state, user_id)
-    return Caller.of(state, Principal(user_id))
+    caller = Caller.of(state, Principal(user_id, expires_at=opened.session_ends_at))
+    await tickets.spend(caller.db, opened)  # AuthError: 401
+    return caller
 
 
 StreamOwner = Annotated[Caller, Depends(get_stream_owner)]
 LastEventId = Annotated[
     str | None,
-    Header(max_length=64, description="The last change received (sent by EventSource itself)."),
+    Header(
+        pattern=CURSOR_PATTERN,
+        description="The last change received (sent by EventSource itself).",
+    ),
 ]
 
 
@@ -79,23 +88,26 @@ async def stream_events(
     owner: StreamOwner,
     horizon: HorizonDep,
     broker: BrokerDep,
+    request: Request,
     last_event_id: LastEventId = None,
     since: Annotated[
         str | None,
-        Query(max_length=64, description="Like `Last-Event-ID`, for a new `EventSource`."),
+        Query(pattern=CURSOR_PATTERN, description="Like `Last-Event-ID`, for a new `EventSource`."),
     ] = None,
 ) -> EventSourceResponse:
     """The caller's changes as Server-Sent Events, each the moment it commits, on any replica.
 
     With `Last-Event-ID` (or `since`), every change after it comes first, then the live ones:
-    no gap, no duplicate. A comment line every EVENTS_HEARTBEAT_SECONDS keeps it open.
+    no gap, no duplicate. A comment line every EVENTS_HEARTBEAT_SECONDS keeps it open. It ends
+    when the token that opened it expires (for a ticket, the token that asked for it), and each
+    user and client address may hold only so many at once (429 beyond).
     """
     resume_from = last_event_id or since
     position = None
     if resume_from is not None:
-        location = ("header", "last-event-id") if last_event_id else ("query", "since")
-        position = parse_cursor(resume_from, *location)
-    subscription = await broker.subscribe(owner.user_id)
+        position = parse_cursor(resume_from)
+    address = request.client.host if request.client else "unknown"
+    subscription = await broker.subscribe(owner.user_id, address)
     try:
         # Checked before the stream starts, so that the client gets its 410 (or 503).
         if position is None:
@@ -106,7 +118,7 @@ async def stream_events(
     except BaseException:
         broker.unsubscribe(subscription)
         raise
-    stream = _events(broker, owner.db, horizon, subscription, first)
+    stream = _events(broker, owner.db, horizon, subscription, first, owner.user.expires_at)
     return EventSourceResponse(stream, headers={"X-Accel-Buffering": "no"})
 
 
@@ -116,8 +128,10 @@ async def _events(
     horizon: ChangeHorizon,
     subscription: Subscription,
     first: change_feed.ChangePage,
+    ends_at: float | None,
 ) -> AsyncIterator[bytes]:
-    """The backlog from the log, then the live changes, each once, in log order."""
+    """The backlog from the log, then the live changes, each once, in log order, until
+    `ends_at` (a Unix time)."""
     user_id = subscription.user_id
     try:
         yield _CONNECTED
@@ -125,6 +139,11 @@ async def _events(
             yield encode_event(change)
         position, behind = first.next, first.more
         while True:
+            wait = broker.heartbeat
+            if ends_at is not None:
+                wait = min(wait, ends_at - time.time())
+                if wait <= 0:
+                    return  # the token is spent: the client reconnects with a new one
             if behind:
                 try:
                     page = await change_feed.read(db, horizon, user_id, position, PAGE)
@@ -140,7 +159,7 @@ async def _events(
                 position, behind = page.next, page.more
                 continue
             try:
-                async with asyncio.timeout(broker.heartbeat):
+                async with asyncio.timeout(wait):
                     item = await subscription.queue.get()
             except TimeoutError:
                 yield _KEEP_ALIVE

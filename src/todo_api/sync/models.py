@@ -51,3 +51,14 @@ class ChangeEntry(SQLModel, table=True):
     record_id: int = Field(sa_type=Integer)
     data: str | None = Field(default=None, sa_type=Text)
     at: datetime = Field(sa_type=UTCDateTime)
+
+
+class SpentTicket(SQLModel, table=True):
+    """An event stream ticket that has opened its stream: it opens no other (kept until the
+    ticket would have expired anyway)."""
+
+    __tablename__ = "spent_ticket"
+    __table_args__ = (Index("ix_spent_ticket_expires_at", "expires_at"),)
+
+    jti: str = Field(sa_type=String(64), primary_key=True)
+    expires_at: datetime = Field(sa_type=UTCDateTime)

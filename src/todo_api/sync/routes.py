@@ -3,13 +3,12 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from fastapi.exceptions import RequestValidationError
 
 from todo_api.accounts import Owner
 from todo_api.core.http.messages import ErrorDetail
 from todo_api.core.http.responses import OWNER_ERRORS, Responses
 from todo_api.sync import feed as change_feed
-from todo_api.sync.cursors import ChangeCursor, InvalidCursor
+from todo_api.sync.cursors import CURSOR_LENGTH, ChangeCursor, CursorExpired, InvalidCursor
 from todo_api.sync.dependencies import HorizonDep
 from todo_api.sync.schemas import change_page_model
 
@@ -21,13 +20,18 @@ CURSOR_GONE: Responses = {
 }
 
 
-def parse_cursor(token: str, *location: str) -> ChangeCursor:
-    """The cursor a client sent, or FastAPI's 422 for a parameter that is not one."""
+# What a cursor looks like (`ChangeCursor.encode`): a value of any other shape is a 422; one of
+# this shape that is no usable cursor (never issued, another database's) is gone: 410.
+CURSOR_PATTERN = rf"^[A-Za-z0-9_-]{{{CURSOR_LENGTH}}}$"
+
+
+def parse_cursor(token: str) -> ChangeCursor:
+    """The cursor a client sent (of CURSOR_PATTERN's shape); CursorExpired if this log cannot
+    serve it."""
     try:
         return ChangeCursor.decode(token)
-    except InvalidCursor as error:
-        detail = {"type": "value_error", "loc": location, "msg": f"Value error, {error}"}
-        raise RequestValidationError([detail | {"input": token}]) from None
+    except InvalidCursor:
+        raise CursorExpired() from None
 
 
 def changes_router(change_model: Any) -> APIRouter:
@@ -48,7 +52,7 @@ async def list_changes(
     horizon: HorizonDep,
     since: Annotated[
         str | None,
-        Query(max_length=64, description="A change id, `next` or `X-Changes-Cursor`."),
+        Query(pattern=CURSOR_PATTERN, description="A change id, `next` or `X-Changes-Cursor`."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
@@ -57,6 +61,6 @@ async def list_changes(
     `410 Gone` when changes after `since` are no longer kept: list the tasks again, and sync
     from that listing's `X-Changes-Cursor`.
     """
-    position = None if since is None else parse_cursor(since, "query", "since")
+    position = None if since is None else parse_cursor(since)
     page = await change_feed.read(owner.db, horizon, owner.user_id, position, limit)
     return Response(page.json(), media_type="application/json")

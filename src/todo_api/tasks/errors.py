@@ -38,3 +38,10 @@ class RemindersNeedDueTime(FieldRefused):
 
     def __init__(self) -> None:
         super().__init__("reminders", "Reminders with before_minutes need the task's due_at")
+
+
+class ReminderTooEarly(FieldRefused):
+    """A reminder that would go off before the calendar's first day."""
+
+    def __init__(self) -> None:
+        super().__init__("reminders", "A reminder that early would go off before the year 1")

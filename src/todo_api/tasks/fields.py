@@ -10,7 +10,9 @@ from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, Stri
 from todo_api.core.fields import (
     NO_NUL_PATTERN,
     NOT_BLANK_PATTERN,
+    ONE_LINE_PATTERN,
     json_integer,
+    one_line,
     reject_nul,
     trimmed_not_blank,
 )
@@ -39,8 +41,9 @@ Title = Annotated[
     str,
     StringConstraints(min_length=1, max_length=TITLE_MAX_LENGTH),
     AfterValidator(reject_nul),
+    AfterValidator(one_line),
     AfterValidator(trimmed_not_blank),
-    Field(examples=["Buy milk"], json_schema_extra={"pattern": NOT_BLANK_PATTERN}),
+    Field(examples=["Buy milk"], json_schema_extra={"pattern": ONE_LINE_PATTERN}),
 ]
 Description = Annotated[
     str,

@@ -16,6 +16,13 @@ MAX_BEFORE_MINUTES = 525_600  # a year
 Reminder = dict[str, Any]
 
 
+class ReminderOutOfRange(ValueError):
+    """A reminder that would go off before the calendar's first day (or after its last)."""
+
+    def __init__(self) -> None:
+        super().__init__("a reminder that early would go off before the year 1")
+
+
 class MissingDueTime(ValueError):
     """A reminder relative to the due time, on a task without one."""
 
@@ -46,7 +53,10 @@ class ReminderSpec:
         assert self.before_minutes is not None
         if due_at is None:
             raise MissingDueTime()
-        return due_at - timedelta(minutes=self.before_minutes)
+        try:
+            return due_at - timedelta(minutes=self.before_minutes)
+        except OverflowError:
+            raise ReminderOutOfRange() from None
 
     def stored(self, due_at: datetime | None) -> Reminder:
         """A new, unfired reminder for a task due at `due_at`."""
@@ -111,13 +121,16 @@ def carried_over(
     result = []
     for reminder in reminders:
         spec = spec_of(reminder)
-        if spec.at is not None:
-            if shift is None:
-                continue  # nothing to move it by
-            spec = ReminderSpec(at=spec.at + shift)
-        elif next_due[0] is None:
-            continue
-        result.append(spec.stored(next_due[0]))
+        try:
+            if spec.at is not None:
+                if shift is None:
+                    continue  # nothing to move it by
+                spec = ReminderSpec(at=spec.at + shift)
+            elif next_due[0] is None:
+                continue
+            result.append(spec.stored(next_due[0]))
+        except (OverflowError, ReminderOutOfRange):
+            continue  # past the calendar's end: the next occurrence cannot have it
     return result
 
 

@@ -20,6 +20,7 @@ from todo_api.tasks import idempotency, logged, repository
 from todo_api.tasks.errors import (
     IdempotentTaskDeleted,
     RemindersNeedDueTime,
+    ReminderTooEarly,
     TaskLimitReached,
     TaskNotFound,
 )
@@ -30,6 +31,7 @@ from todo_api.tasks.recurrence import next_due
 from todo_api.tasks.reminders import (
     MissingDueTime,
     Reminder,
+    ReminderOutOfRange,
     cancelled,
     carried_over,
     moved,
@@ -65,7 +67,10 @@ def _columns(data: dict[str, Any]) -> dict[str, Any]:
 
 def _new_task(owner: str, data: TaskCreate, now: datetime) -> dict[str, Any]:
     specs = [reminder.spec() for reminder in data.reminders]
-    reminders = [] if data.completed else resolve(specs, data.due_at, [])
+    try:
+        reminders = [] if data.completed else resolve(specs, data.due_at, [])
+    except ReminderOutOfRange:
+        raise ReminderTooEarly() from None
     return _columns(data.model_dump(exclude={"reminders"})) | {
         "user_id": owner,
         "completed_at": now if data.completed else None,
@@ -267,6 +272,8 @@ def _new_reminders(current: TaskRow, changes: dict[str, Any]) -> list[Reminder]:
         return moved(current["reminders"], due_at)
     except MissingDueTime:
         raise RemindersNeedDueTime() from None
+    except ReminderOutOfRange:
+        raise ReminderTooEarly() from None
 
 
 async def _create_next_occurrence(

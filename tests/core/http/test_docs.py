@@ -50,6 +50,7 @@ def test_the_schema_declares_every_error_with_the_detail_model(client: TestClien
         for method, operation in operations.items():
             statuses = set(operation["responses"])
             assert "429" in statuses, (method, path)
+            _error_response(operation, "431")  # the server's, on any path
             if path.startswith("/api/{user_id}/"):
                 for status in ("401", "403", "413", "429", "503"):
                     _error_response(operation, status)

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import TEST_DATABASE_URL, Headers, query
+from tests.notifications.webhooks.test_deliveries import wait_until
 from tests.support.receiver import Receiver
 from tests.support.smtp import Mailbox
 from todo_api.core.clock import utcnow
@@ -111,6 +112,41 @@ def test_no_email_without_smtp_or_without_an_address(
         time.sleep(0.5)
         assert query(client, "SELECT count(*) AS n FROM reminder_email")[0]["n"] == 0
     assert mailbox.messages == []
+
+
+@pytest.mark.parametrize("verified", [{"emailVerified": False}, {}], ids=["false", "not said"])
+def test_no_email_to_an_address_nobody_verified(
+    make_settings: Callable[..., Settings], mailbox: Mailbox, verified: dict[str, bool]
+) -> None:
+    from tests.conftest import bearer, make_token
+
+    # A token naming an address its issuer did not verify: the title would go to whoever that
+    # address belongs to, as often as the task is edited.
+    token = bearer(make_token("mallory", email="victim@example.com", **verified))
+    settings = make_settings(**FAST, smtp_url=mailbox.url, smtp_from="todo@example.com")
+    with TestClient(create_app(settings)) as client:
+        task = remind(client, token, user="mallory", title="Click here", reminders=at(utcnow()))
+        wait_until_fired(client, token, "mallory", task["id"])
+        time.sleep(0.5)
+        assert query(client, "SELECT count(*) AS n FROM reminder_email")[0]["n"] == 0
+    assert mailbox.messages == []
+
+
+def test_a_reminder_email_that_cannot_be_written_is_given_up_not_retried(
+    make_settings: Callable[..., Settings], alice: Headers, mailbox: Mailbox
+) -> None:
+    settings = make_settings(**FAST, smtp_url=mailbox.url, smtp_from="todo@example.com")
+    with TestClient(create_app(settings)) as client:
+        task = remind(client, alice, reminders=at(utcnow() + timedelta(seconds=1)))
+        # Stored before titles refused line breaks: no header can hold it.
+        query(client, "UPDATE task SET title = :t", t="Hi\r\nBcc: everyone@example.com")
+        wait_until(
+            lambda: query(client, "SELECT status FROM reminder_email") == [{"status": "failed"}]
+        )
+        (row,) = query(client, "SELECT attempts FROM reminder_email")
+        assert row["attempts"] == 1
+    assert mailbox.messages == []
+    assert task["id"]
 
 
 def test_with_the_log_off_a_write_still_wakes_the_reminder_loop(

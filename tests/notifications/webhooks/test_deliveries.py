@@ -326,3 +326,20 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_secrets_are_sealed_at_rest_and_old_plain_ones_still_sign(
+    hooked: TestClient, alice: Headers, receiver: Receiver
+) -> None:
+    hook = subscribe(hooked, alice, receiver)
+    (stored,) = query(hooked, "SELECT secret FROM webhook")
+    assert hook["secret"] not in stored["secret"] and not stored["secret"].startswith("whsec_")
+    create(hooked, alice, "signed with the sealed secret")
+    receiver.wait_for(1)
+    # A secret stored before they were sealed is read as it is.
+    plain = new_secret()
+    query(hooked, "UPDATE webhook SET secret = :s", s=plain)
+    receiver.secret = plain
+    create(hooked, alice, "signed with the old plain one")
+    requests = receiver.wait_for(2)
+    assert all(request.verified for request in requests)

@@ -18,11 +18,17 @@ TOO_MANY_REQUESTS = error(
     "Rate limit exceeded (per client address, and per user on /api); see `Retry-After`",
     "Too many requests for this user; retry in 12 s",
 )
+# The server answers this one itself, before the app sees the request (core/server.py).
+HEAD_TOO_LARGE = error(
+    "The request's head (its line and headers) is over MAX_HEADER_BYTES or MAX_HEADERS",
+    "Request headers too large",
+)
 # What any route under /api may answer, whatever it does.
 API_ERRORS: Responses = {
     # FastAPI answers 400 itself when it cannot even read a body (bytes that are not UTF-8).
     400: error("The body cannot be read as text", "There was an error parsing the body"),
     413: error("The request body is over MAX_BODY_BYTES", "Request body too large"),
+    431: HEAD_TOO_LARGE,
     429: TOO_MANY_REQUESTS,
     503: error(
         "The database is unavailable; see `Retry-After`",

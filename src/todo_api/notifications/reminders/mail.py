@@ -1,17 +1,15 @@
 """Reminder emails: plain text, sent from the outbox the reminder workers fill as they fire.
 
-Claimed as webhook deliveries are (a lease on the row, `SKIP LOCKED`), sent with aiosmtplib,
-retried on the webhook schedule (`WEBHOOK_RETRY_DELAYS`), then given up on.
+Claimed as webhook deliveries are (a lease on the row, `SKIP LOCKED`), sent over SMTP
+(`core/mail.py`), only to an address its user verified, retried on the webhook schedule
+(`WEBHOOK_RETRY_DELAYS`), then given up on.
 """
 
 import asyncio
 import logging
 from datetime import timedelta
 from email.message import EmailMessage
-from typing import Any
-from urllib.parse import unquote, urlsplit
 
-import aiosmtplib
 from sqlalchemy import update
 
 from todo_api import accounts, tasks
@@ -19,12 +17,12 @@ from todo_api.core.clock import utcnow
 from todo_api.core.config import Settings
 from todo_api.core.database import Database, Row
 from todo_api.core.jobs import Job, claim_due, retry_at, this_attempt
+from todo_api.core.mail import SMTP_TIMEOUT_SECONDS, MailNotSent, SmtpMailer
 from todo_api.notifications.reminders.worker import EMAIL
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 20
-SMTP_TIMEOUT_SECONDS = 30.0
 LEASE = timedelta(seconds=SMTP_TIMEOUT_SECONDS * 2)
 
 _CLAIM = claim_due(EMAIL, EMAIL.c.task_id, EMAIL.c.late)
@@ -57,34 +55,16 @@ def compose(
     return message
 
 
-def smtp_options(url: str) -> dict[str, Any]:
-    """aiosmtplib's connection arguments for `smtp://user:password@host:port` (STARTTLS when
-    offered) or `smtps://…` (TLS from the start)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-        raise ValueError("SMTP_URL must look like smtp://user:password@host:587 or smtps://…")
-    return {
-        "hostname": parts.hostname,
-        "port": parts.port or (465 if parts.scheme == "smtps" else 587),
-        "username": unquote(parts.username) if parts.username else None,
-        "password": unquote(parts.password) if parts.password else None,
-        "use_tls": parts.scheme == "smtps",
-        "timeout": SMTP_TIMEOUT_SECONDS,
-    }
-
-
 class Mailer(Job):
     """Sends the pending reminder emails."""
 
     name = "Reminder emails"
 
-    def __init__(self, db: Database, settings: Settings) -> None:
-        assert settings.smtp_url is not None and settings.smtp_from is not None
+    def __init__(self, db: Database, settings: Settings, smtp: SmtpMailer) -> None:
         super().__init__(settings.jobs_poll_seconds)
         self._db = db
-        self._sender = settings.smtp_from
+        self._smtp = smtp
         self._app_url = settings.app_url
-        self._smtp = smtp_options(settings.smtp_url.get_secret_value())
         self._delays = list(settings.webhook_retry_delays)
 
     async def round(self) -> float:
@@ -107,12 +87,23 @@ class Mailer(Job):
         if address is None:  # the user has no address to send to any more
             await self._db.execute(_GIVE_UP, identity)
             return
-        message = compose(
-            task, address, sender=self._sender, app_url=self._app_url, late=reminder["late"]
-        )
         try:
-            await aiosmtplib.send(message, **self._smtp)
-        except (aiosmtplib.SMTPException, OSError) as error:
+            message = compose(
+                task,
+                address,
+                sender=self._smtp.sender,
+                app_url=self._app_url,
+                late=reminder["late"],
+            )
+        except ValueError as error:
+            # A title no header can hold (one stored before titles refused line breaks): this
+            # message can never be written, so it is not tried again.
+            logger.warning("Reminder email %s cannot be composed: %s", reminder["id"], error)
+            await self._db.execute(_GIVE_UP, identity)
+            return
+        try:
+            await self._smtp.send(message)
+        except MailNotSent as error:
             attempt = reminder["attempts"]
             # The server's message only: it never holds the credentials.
             logger.warning(

@@ -18,6 +18,7 @@ from todo_api.core.clock import utcnow
 from todo_api.core.config import Settings
 from todo_api.core.database import Store, table_of
 from todo_api.core.jobs import Job
+from todo_api.core.mail import SmtpMailer
 from todo_api.notifications.reminders.models import ReminderEmail
 
 logger = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ class ReminderWorker(Job):
         super().__init__(settings.jobs_poll_seconds)
         self._store = store
         self._late = timedelta(seconds=settings.reminder_late_seconds)
-        self._email = bool(settings.smtp_url and settings.smtp_from)
+        self._email = SmtpMailer.configured(settings)
         self._fired = fired
 
     async def round(self) -> float:
