@@ -17,6 +17,7 @@ from todo_api.accounts.verifier import create_verifier
 from todo_api.core.config import Settings
 from todo_api.core.database import Store, head_revision, open_database
 from todo_api.core.jobs import JobRunner
+from todo_api.core.mail import SmtpMailer
 from todo_api.core.state import app_state
 from todo_api.mcp.endpoint import McpEndpoint
 from todo_api.notifications.jobs import Notifications
@@ -42,6 +43,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     verifier = state.add(create_verifier(settings, http))
     state.add(KnownUsers())
     state.add(LoginThrottle(settings, db))
+    if SmtpMailer.configured(settings):
+        state.add(SmtpMailer(settings))
     state.add(TicketSigner(settings.service_key()))
     listen_url = None
     if db.dialect_name == "postgresql":

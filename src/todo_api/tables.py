@@ -1,7 +1,7 @@
 """Every table of the service, each domain's, registered on SQLModel's metadata: what Alembic
 compares the migrations with."""
 
-from todo_api.accounts.models import Credential, SignInEvent, User
+from todo_api.accounts.models import Credential, EmailVerification, SignInEvent, User
 from todo_api.notifications.reminders.models import ReminderEmail
 from todo_api.notifications.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 from todo_api.sync.models import ChangeEntry, ChangeLog, SpentTicket
@@ -11,6 +11,7 @@ __all__ = [
     "ChangeEntry",
     "ChangeLog",
     "Credential",
+    "EmailVerification",
     "IdempotencyKey",
     "ReminderEmail",
     "SignInEvent",

@@ -21,10 +21,19 @@ from todo_api.accounts.verifier import TokenVerifier
 from todo_api.core.config import Settings
 from todo_api.core.database import Database, Store
 from todo_api.core.errors import Forbidden, Unauthorized
+from todo_api.core.mail import SmtpMailer
 from todo_api.core.ratelimit import RateLimiter
 from todo_api.core.state import AppState, app_state, provide
 
 VerifierDep = Annotated[TokenVerifier, Depends(provide(TokenVerifier))]
+
+
+async def get_mailer(request: Request) -> SmtpMailer | None:
+    """What sends mail, when the server does (SMTP_URL and SMTP_FROM set)."""
+    return app_state(request.app).find(SmtpMailer)
+
+
+MailerDep = Annotated[SmtpMailer | None, Depends(get_mailer)]
 LoginThrottleDep = Annotated[LoginThrottle, Depends(provide(LoginThrottle))]
 
 

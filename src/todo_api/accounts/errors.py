@@ -1,6 +1,6 @@
 """The accounts' failures: wrong credentials, a taken email, a weak password, too many tries."""
 
-from todo_api.core.errors import Conflict, TooManyRequests, Unauthorized, Unprocessable
+from todo_api.core.errors import ApiError, Conflict, TooManyRequests, Unauthorized, Unprocessable
 
 
 class InvalidCredentials(Unauthorized):
@@ -43,3 +43,30 @@ class TooManySignUps(TooManyRequests):
 
     def __init__(self, retry_after: int) -> None:
         super().__init__("Too many sign-ups from this address; try again later", retry_after)
+
+
+class VerificationLinkInvalid(ApiError):
+    """A verification link that is unknown, used already or expired (one answer for all)."""
+
+    status_code = 400
+    default_detail = "This verification link is invalid or has expired: ask for a new one"
+
+
+class TooManyLinks(TooManyRequests):
+    """This account has been sent as many verification links as it may for now."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many verification links sent; try again later", retry_after)
+
+
+class MailNotConfigured(ApiError):
+    """The server sends no mail (SMTP_URL and SMTP_FROM are not both set)."""
+
+    status_code = 501
+    default_detail = "This server sends no mail: there is no link to send"
+
+
+class NothingToVerify(Conflict):
+    """The account has no address waiting to be verified."""
+
+    default_detail = "This account has no email address waiting to be verified"

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, Text
+from sqlalchemy import Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
 from todo_api.core.clock import utcnow
@@ -42,6 +42,8 @@ class Credential(SQLModel, table=True):
 
     user_id: str = Field(sa_type=Text, primary_key=True, foreign_key="user.id", ondelete="CASCADE")
     email: str = Field(sa_type=Text, unique=True)
+    # When its owner opened the link mailed to it: until then no reminder is mailed there.
+    email_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     password_hash: str = Field(sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -57,3 +59,15 @@ class SignInEvent(SQLModel, table=True):
     id: int | None = Field(default=None, sa_type=Integer, primary_key=True)
     key: str = Field(sa_type=Text)
     at: datetime = Field(sa_type=UTCDateTime)
+
+
+class EmailVerification(SQLModel, table=True):
+    """A link mailed to an own account's address, to prove it is theirs: its token's digest
+    (the token itself is only in the mail), single-use, until it expires."""
+
+    __tablename__ = "email_verification"
+    __table_args__ = (Index("ix_email_verification_user_id", "user_id"),)
+
+    token_hash: str = Field(sa_type=String(64), primary_key=True)
+    user_id: str = Field(sa_type=Text, foreign_key="user.id", ondelete="CASCADE")
+    expires_at: datetime = Field(sa_type=UTCDateTime)

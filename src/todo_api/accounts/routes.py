@@ -2,20 +2,21 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import TypeAdapter, ValidationError
 
+from todo_api.accounts import email_verification
 from todo_api.accounts import service as accounts
-from todo_api.accounts.dependencies import CurrentUser, LoginThrottleDep, VerifierDep
-from todo_api.accounts.errors import InvalidCredentials
+from todo_api.accounts.dependencies import CurrentUser, LoginThrottleDep, MailerDep, VerifierDep
+from todo_api.accounts.errors import InvalidCredentials, MailNotConfigured, NothingToVerify
 from todo_api.accounts.schemas import Password, SignedIn, SignIn, SignInEmail, SignUp, UserRead
 from todo_api.accounts.verifier import TokenVerifier
 from todo_api.core.config import Settings
 from todo_api.core.database import Row
 from todo_api.core.errors import Unauthorized
-from todo_api.core.http.messages import ErrorDetail
+from todo_api.core.http.messages import ErrorDetail, Message
 from todo_api.core.http.openapi import DocumentEdit
 from todo_api.core.http.responses import Responses
 from todo_api.core.state import SettingsDep, StoreDep
@@ -65,10 +66,68 @@ async def sign_up(
     settings: SettingsDep,
     verifier: VerifierDep,
     throttle: LoginThrottleDep,
+    mailer: MailerDep,
+    later: BackgroundTasks,
 ) -> SignedIn:
-    """Create an account; returns a token and the user it belongs to."""
+    """Create an account; returns a token and the user it belongs to. When the server sends
+    mail, the address gets a link to confirm it is theirs: until it is opened, no reminder is
+    mailed there."""
     user = await accounts.sign_up(store.db, data, settings, _client_ip(request), throttle)
+    if mailer is not None:
+        await throttle.link_sent(user["id"])
+        base_url = str(request.base_url)
+        later.add_task(
+            email_verification.send_link, store.db, mailer, user["id"], data.email, base_url
+        )
     return _signed_in(user, settings, verifier)
+
+
+@accounts_router.post(
+    "/verify-email/send",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        401: {"model": ErrorDetail},
+        409: {"model": ErrorDetail, "description": "No address is waiting to be verified"},
+        429: {"model": ErrorDetail, "description": "Too many links sent; see Retry-After"},
+        501: {"model": ErrorDetail, "description": "This server sends no mail"},
+    },
+)
+async def send_verification_link(
+    caller: CurrentUser,
+    request: Request,
+    store: StoreDep,
+    throttle: LoginThrottleDep,
+    mailer: MailerDep,
+    later: BackgroundTasks,
+) -> Message:
+    """Mail the caller's own-account address a new link to confirm it (earlier links stop
+    working); a few an hour at most."""
+    if mailer is None:
+        raise MailNotConfigured()
+    address = await email_verification.address_to_verify(store.db, caller.user_id)
+    if address is None:
+        raise NothingToVerify()
+    await throttle.check_link(caller.user_id)
+    await throttle.link_sent(caller.user_id)
+    base_url = str(request.base_url)
+    later.add_task(
+        email_verification.send_link, store.db, mailer, caller.user_id, address, base_url
+    )
+    return Message(message="A new link is on its way")
+
+
+@accounts_router.get(
+    "/verify-email",
+    responses={400: {"model": ErrorDetail, "description": "Unknown, used or expired link"}},
+)
+async def verify_email(
+    token: Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")],
+    store: StoreDep,
+) -> Message:
+    """Open the link mailed to an own account's address: the address is confirmed as theirs.
+    A link works once, for a day."""
+    await email_verification.confirm(store.db, token)
+    return Message(message="Your email address is confirmed")
 
 
 @accounts_router.post("/sign-in", responses=_CREDENTIAL_ERRORS)

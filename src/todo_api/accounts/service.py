@@ -12,20 +12,18 @@ import string
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 
 from todo_api.accounts.errors import EmailTaken, InvalidCredentials
-from todo_api.accounts.models import Credential, User
+from todo_api.accounts.models import User
 from todo_api.accounts.passwords import check_password_policy, hash_password, verify_password
 from todo_api.accounts.schemas import SignUp, Token, UserRead
 from todo_api.accounts.throttle import LoginThrottle
 from todo_api.accounts.tokens import SharedSecretVerifier
-from todo_api.accounts.users import USER, placeholder_email
+from todo_api.accounts.users import CREDENTIAL, USER, placeholder_email
 from todo_api.core.clock import utcnow
 from todo_api.core.config import Settings
-from todo_api.core.database import Database, IntegrityViolation, Row, table_of
-
-CREDENTIAL = table_of(Credential)
+from todo_api.core.database import Database, IntegrityViolation, Row
 
 # Rows come back keyed by attribute names (`email_verified`), not Better Auth's column names.
 # An own account's address is its credential's (`user.email` holds a placeholder for it).
@@ -34,7 +32,7 @@ _USER_COLUMNS = [
     USER.c.id,
     USER.c.name,
     _EMAIL,
-    USER.c.emailVerified.label("email_verified"),
+    or_(USER.c.emailVerified, CREDENTIAL.c.email_verified_at.is_not(None)).label("email_verified"),
     USER.c.image,
     USER.c.createdAt.label("created_at"),
     USER.c.updatedAt.label("updated_at"),

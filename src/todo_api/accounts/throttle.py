@@ -22,13 +22,15 @@ from todo_api.accounts.attempts import (
     DatabaseAttempts,
     RedisAttempts,
 )
-from todo_api.accounts.errors import TooManyAttempts, TooManySignUps
+from todo_api.accounts.errors import TooManyAttempts, TooManyLinks, TooManySignUps
 from todo_api.core.config import Settings
 from todo_api.core.database import Database
 from todo_api.core.errors import ServiceUnavailable, TooManyRequests
 
 logger = logging.getLogger(__name__)
 
+# Verification links one account may be sent.
+LINKS_PER_ACCOUNT = "3/hour"
 # Each rung: (failures times this, window times that).
 _BACKOFF = ((1, 1), (2, 4), (4, 16))
 
@@ -48,11 +50,12 @@ class LoginThrottle:
         self._sign_ups = (
             parse_many(settings.sign_up_rate_limit) if settings.sign_up_rate_limit else []
         )
+        self._links = parse_many(LINKS_PER_ACCOUNT)
         self._counts: AttemptCounts
         if settings.redis_url is not None:
             self._counts = RedisAttempts(settings)
         else:
-            items = [*self._per_pair, *self._per_ip, *self._sign_ups]
+            items = [*self._per_pair, *self._per_ip, *self._sign_ups, *self._links]
             longest = max((item.get_expiry() for item in items), default=0)
             self._counts = DatabaseAttempts(db, timedelta(seconds=longest))
         self._last_error_logged = -math.inf
@@ -92,6 +95,20 @@ class LoginThrottle:
         """Count an account made from this address."""
         try:
             await self._counts.hit([(item, ("sign-up", ip)) for item in self._sign_ups])
+        except Exception as error:
+            self._storage_failed(error)
+
+    async def check_link(self, user_id: str) -> None:
+        """TooManyLinks once this account has been sent LINKS_PER_ACCOUNT verification links:
+        each goes to an address nobody has proven is theirs."""
+        await self._refuse_if_over(
+            [(item, ("link", user_id)) for item in self._links], TooManyLinks
+        )
+
+    async def link_sent(self, user_id: str) -> None:
+        """Count a verification link sent for this account."""
+        try:
+            await self._counts.hit([(item, ("link", user_id)) for item in self._links])
         except Exception as error:
             self._storage_failed(error)
 

@@ -3,11 +3,11 @@ the address a user's mail goes to."""
 
 from collections import OrderedDict
 
-from sqlalchemy import Insert, bindparam, or_, select
+from sqlalchemy import Insert, bindparam, case, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from todo_api.accounts.models import User
+from todo_api.accounts.models import Credential, User
 from todo_api.accounts.tokens import Principal
 from todo_api.core.clock import utcnow
 from todo_api.core.database import Database, IntegrityViolation, table_of
@@ -40,6 +40,7 @@ class KnownUsers:
 
 
 USER = table_of(User)
+CREDENTIAL = table_of(Credential)
 
 
 async def ensure_user(db: Database, principal: Principal, known: KnownUsers) -> None:
@@ -95,8 +96,18 @@ def placeholder_email(user_id: str) -> str:
     return f"{user_id}@{PLACEHOLDER_EMAIL_DOMAIN}"
 
 
-_EMAIL = select(USER.c.email).where(
-    USER.c.id == bindparam("user_id"), USER.c.emailVerified.is_(True)
+# The address proven to be theirs: an own account's once its owner opened the link mailed to
+# it (`email_verification.py`), else the row's if its token's issuer said it verified it.
+_EMAIL = (
+    select(
+        case(
+            (CREDENTIAL.c.email_verified_at.is_not(None), CREDENTIAL.c.email),
+            (USER.c.emailVerified.is_(True), USER.c.email),
+            else_=None,
+        )
+    )
+    .select_from(USER.outerjoin(CREDENTIAL, CREDENTIAL.c.user_id == USER.c.id))
+    .where(USER.c.id == bindparam("user_id"))
 )
 
 

@@ -35,6 +35,12 @@ class AppState:
         assert isinstance(part, kind)
         return part
 
+    def find(self, kind: type[T]) -> T | None:
+        """The object of this class, or None if the app runs without one (a feature off)."""
+        part = self._parts.get(kind)
+        assert part is None or isinstance(part, kind)
+        return part
+
     def remove(self, kind: type) -> None:
         """Forget the object of this class (at shutdown)."""
         self._parts.pop(kind, None)
