@@ -130,7 +130,5 @@ def test_a_new_link_can_be_asked_for_a_few_times_an_hour(
 
 def test_without_mail_there_is_no_link_to_ask_for(client: TestClient) -> None:
     signed = sign_up(client)
-    response = client.post(
-        "/api/auth/verify-email/send", headers=bearer(signed["access_token"])
-    )
+    response = client.post("/api/auth/verify-email/send", headers=bearer(signed["access_token"]))
     assert response.status_code == 501
