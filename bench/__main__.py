@@ -718,6 +718,13 @@ def main() -> None:
     reminders.report(
         reminders.run(lateness_url.render_as_string(hide_password=False), quick=args.quick)
     )
+    # Issue 26: one user's slow receivers delay nobody else's deliveries.
+    from bench import webhooks
+
+    fairness_url = make_url(url).set(database="todo_bench_webhooks")
+    webhooks.report(
+        webhooks.run(fairness_url.render_as_string(hide_password=False), quick=args.quick)
+    )
 
 
 @dataclass

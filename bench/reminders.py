@@ -13,18 +13,15 @@ import json
 import os
 import statistics
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import httpx2 as httpx
 from sqlalchemy.engine import make_url
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from bench.__main__ import SECRET, TODO_API, Server, drop_database, recreate_database
+from bench.receiver import Receiver, add_webhook, percentile
 from todo_api.accounts import issue_token
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/todo_bench_reminders"
@@ -43,57 +40,13 @@ class Lateness:
     background_writes: int
 
 
-class Receiver:
-    """Records when each verified `reminder.due` arrived, by task id."""
-
-    def __init__(self) -> None:
-        self.secret = ""
-        self.arrived: dict[int, float] = {}
-        self.invalid = 0
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                now = time.time()
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                try:
-                    change = Webhook(receiver.secret).verify(body, dict(self.headers.items()))
-                except WebhookVerificationError:
-                    change = None
-                with receiver.lock:
-                    if change is None:
-                        receiver.invalid += 1
-                    else:
-                        receiver.arrived.setdefault(change["task_id"], now)
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *_args: Any) -> None:
-                pass
-
-        ThreadingHTTPServer.request_queue_size = 256
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, args=(0.01,), daemon=True).start()
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 async def _measure(base: str, receiver: Receiver, count: int, window: float) -> Lateness:
     headers = {"Authorization": f"Bearer {issue_token(SECRET, subject='bench-reminders')}"}
     tasks = f"{base}/api/bench-reminders/tasks"
     async with httpx.AsyncClient(timeout=30) as client:
-        hook = await client.post(
-            f"{base}/api/bench-reminders/webhooks",
-            json={"url": receiver.url, "events": ["reminder.due"]},
-            headers=headers,
+        await add_webhook(
+            client, receiver, base, "bench-reminders", headers, "reminders", ["reminder.due"]
         )
-        hook.raise_for_status()
-        receiver.secret = hook.json()["secret"]
         start = datetime.now(UTC) + timedelta(seconds=3)
         fire_at: dict[int, float] = {}
         for number in range(count):
@@ -113,18 +66,15 @@ async def _measure(base: str, receiver: Receiver, count: int, window: float) -> 
                 writes += 1
 
         await asyncio.gather(*(writer(number) for number in range(4)))
-    while len(receiver.arrived) < count and time.time() < deadline + 10:  # noqa: ASYNC110
-        await asyncio.sleep(0.1)
+    arrived = await receiver.wait_for("reminders", count, deadline + 10 - time.time())
     late = [
-        (receiver.arrived[task_id] - due) * 1000
-        for task_id, due in fire_at.items()
-        if task_id in receiver.arrived
+        (arrived[task_id] - due) * 1000 for task_id, due in fire_at.items() if task_id in arrived
     ]
     return Lateness(
         count,
         len(late),
         statistics.median(late) if late else float("nan"),
-        _percentile(late, 0.99) if late else float("nan"),
+        percentile(late, 0.99) if late else float("nan"),
         max(late) if late else float("nan"),
         writes,
     )
@@ -148,7 +98,7 @@ def run(database_url: str = DEFAULT_URL, *, quick: bool = False) -> Lateness:
         result = asyncio.run(_measure(service.base, receiver, count, window))
     finally:
         service.stop()
-        receiver.server.shutdown()
+        receiver.stop()
         asyncio.run(drop_database(database_url))  # the benchmark's own, like the main run's
     if receiver.invalid:
         sys.exit(f"{receiver.invalid} webhook requests failed signature verification")
