@@ -1,6 +1,13 @@
 """The accounts' failures: wrong credentials, a taken email, a weak password, too many tries."""
 
-from todo_api.core.errors import ApiError, Conflict, TooManyRequests, Unauthorized, Unprocessable
+from todo_api.core.errors import (
+    ApiError,
+    Conflict,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    Unprocessable,
+)
 
 
 class InvalidCredentials(Unauthorized):
@@ -45,11 +52,10 @@ class TooManySignUps(TooManyRequests):
         super().__init__("Too many sign-ups from this address; try again later", retry_after)
 
 
-class VerificationLinkInvalid(ApiError):
+class VerificationLinkInvalid(NotFound):
     """A verification link that is unknown, used already or expired (one answer for all)."""
 
-    status_code = 400
-    default_detail = "This verification link is invalid or has expired: ask for a new one"
+    default_detail = "This verification link is unknown, used or expired: ask for a new one"
 
 
 class TooManyLinks(TooManyRequests):
@@ -59,10 +65,10 @@ class TooManyLinks(TooManyRequests):
         super().__init__("Too many verification links sent; try again later", retry_after)
 
 
-class MailNotConfigured(ApiError):
-    """The server sends no mail (SMTP_URL and SMTP_FROM are not both set)."""
+class MailNotConfigured(NotFound):
+    """The server sends no mail (SMTP_URL and SMTP_FROM are not both set): for it, the
+    endpoint that mails links is not there."""
 
-    status_code = 501
     default_detail = "This server sends no mail: there is no link to send"
 
 

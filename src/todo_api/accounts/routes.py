@@ -89,7 +89,7 @@ async def sign_up(
         401: {"model": ErrorDetail},
         409: {"model": ErrorDetail, "description": "No address is waiting to be verified"},
         429: {"model": ErrorDetail, "description": "Too many links sent; see Retry-After"},
-        501: {"model": ErrorDetail, "description": "This server sends no mail"},
+        404: {"model": ErrorDetail, "description": "This server sends no mail"},
     },
 )
 async def send_verification_link(
@@ -118,7 +118,7 @@ async def send_verification_link(
 
 @accounts_router.get(
     "/verify-email",
-    responses={400: {"model": ErrorDetail, "description": "Unknown, used or expired link"}},
+    responses={404: {"model": ErrorDetail, "description": "Unknown, used or expired link"}},
 )
 async def verify_email(
     token: Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")],

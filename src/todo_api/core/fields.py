@@ -11,16 +11,21 @@ NO_NUL_PATTERN = r"^[^\x00]*$"
 NOT_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
 
 
-# One line of text: no control character but tab (C0, DEL and C1), and not blank once trimmed.
+# One line of text: no control character but tab (C0, DEL and C1) once the whitespace around it
+# is trimmed, and not blank.
+_AROUND = r"[\t-\r ]*"
 ONE_LINE_PATTERN = (
-    r"^[^\x00-\x08\x0a-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0a-\x1f\x7f-\x9f]*$"
+    rf"^{_AROUND}[^\x00-\x08\x0a-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f]"
+    rf"[^\x00-\x08\x0a-\x1f\x7f-\x9f]*{_AROUND}$"
 )
 _CONTROLS = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 
 def one_line(value: str) -> str:
-    """`value`, unless it holds a control character other than tab (a line break ends up in
-    a mail header, a log line or a terminal as a new one)."""
+    """`value` without the whitespace around it (a trailing newline is only typing), unless
+    what is left holds a control character other than tab: a line break ends up in a mail
+    header, a log line or a terminal as a new one."""
+    value = value.strip(" \t\n\r\x0b\x0c")
     if _CONTROLS.search(value):
         raise ValueError("must not contain line breaks or other control characters")
     return value
