@@ -39,14 +39,23 @@ ROOT = HERE.parent
 SECRET = secrets.token_urlsafe(48)
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/todo_bench"
 TODO_API = str(Path(sys.executable).parent / "todo-api")
-# How every benchmarked service runs: as in production, without a task cap or rate limits.
+# How every benchmarked service runs: as in production, without a task cap or rate limits
+# (and the stream benchmark holds thousands of one user's streams, from one address).
 SERVICE_ENV = {
     "BETTER_AUTH_SECRET": SECRET,
     "ENVIRONMENT": "production",
     "MAX_TASKS_PER_USER": "0",
     "RATE_LIMIT_ENABLED": "false",
+    "EVENTS_MAX_STREAMS_PER_USER": "100000",
+    "EVENTS_MAX_STREAMS_PER_ADDRESS": "100000",
 }
 CREATE_BODY = '{"title": "Benchmark task", "description": "created by wrk"}'
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+# A seeded task's position from its number `n`: an integer key of fractional indexing (`e` and
+# five base-62 digits), in the order of `n`, as migration 0016 gives existing tasks.
+POSITION_OF_N = "'e' || " + " || ".join(
+    f"substr('{_BASE62}', (n / {62**power}) % 62 + 1, 1)" for power in reversed(range(5))
+)
 
 
 @dataclass
@@ -135,8 +144,9 @@ async def seed_tasks(url: str, user_id: str, count: int) -> tuple[int, int]:
         )
         row = await connection.fetchrow(
             "WITH new AS (INSERT INTO task (user_id, title, description, completed, "
-            "created_at, updated_at) SELECT $1, 'Task ' || n, 'Seeded by the benchmark', "
-            "n % 3 = 0, now(), now() FROM generate_series(1, $2) AS n RETURNING id) "
+            "created_at, updated_at, position) SELECT $1, 'Task ' || n, "
+            f"'Seeded by the benchmark', n % 3 = 0, now(), now(), {POSITION_OF_N} "
+            "FROM generate_series(1, $2) AS n RETURNING id) "
             "SELECT min(id), max(id) FROM new",
             user_id,
             count,
@@ -158,9 +168,10 @@ async def seed_filler(url: str, users: int, per_user: int) -> None:
             users,
         )
         await connection.execute(
-            "INSERT INTO task (user_id, title, description, completed, created_at, updated_at) "
-            "SELECT 'filler-' || u, 'Task ' || n, 'Seeded by the benchmark', n % 3 = 0, "
-            "now(), now() FROM generate_series(1, $1) AS u, generate_series(1, $2) AS n",
+            "INSERT INTO task (user_id, title, description, completed, created_at, updated_at, "
+            "position) SELECT 'filler-' || u, 'Task ' || n, 'Seeded by the benchmark', "
+            f"n % 3 = 0, now(), now(), {POSITION_OF_N} "
+            "FROM generate_series(1, $1) AS u, generate_series(1, $2) AS n",
             users,
             per_user,
         )

@@ -6,6 +6,7 @@ Run it with `uvicorn bench.ceiling:app` and DATABASE_URL / BETTER_AUTH_SECRET se
 """
 
 import os
+import secrets
 from datetime import UTC, datetime
 
 import asyncpg
@@ -18,16 +19,16 @@ PAGE = 100
 
 # The same columns the service returns: the whole task row.
 COLUMNS = (
-    "id, user_id, title, description, completed, created_at, updated_at, completed_at, "
-    "priority, due_date, due_at, tags, recurrence, recurrence_interval, next_occurrence_id, "
-    "version"
+    "id, user_id, list_id, parent_id, position, title, description, completed, created_at, "
+    "updated_at, completed_at, priority, due_date, due_at, tags, recurrence, "
+    "recurrence_interval, next_occurrence_id, version, subtask_count, completed_subtask_count"
 )
 # One row past the page, as the service reads, to know whether there is a next page.
 LIST_SQL = f"SELECT {COLUMNS} FROM task WHERE user_id = $1 ORDER BY id LIMIT $2"
 CREATE_SQL = (
     "INSERT INTO task (user_id, title, description, completed, created_at, updated_at, "
-    "priority, tags, recurrence_interval, version) "
-    "VALUES ($1, $2, $3, false, $4, $4, 0, '[]', 1, 1) "
+    "priority, tags, recurrence_interval, version, position) "
+    "VALUES ($1, $2, $3, false, $4, $4, 0, '[]', 1, 1, $5) "
     f"RETURNING {COLUMNS}"
 )
 PRIORITIES = ("none", "low", "medium", "high")
@@ -71,9 +72,10 @@ async def app(scope, receive, send):
     title = data.get("title", "").strip()
     if not 1 <= len(title) <= 200:
         return await respond(send, 422, {"detail": "invalid title"})
-    row = await pool.fetchrow(
-        CREATE_SQL, parts[1], title, data.get("description"), datetime.now(UTC)
-    )
+    now = datetime.now(UTC)
+    # A position that sorts by creation time, as the service's (core/positions.py) does.
+    position = f"i{int(now.timestamp() * 1_000_000):015d}{secrets.token_hex(2)}"
+    row = await pool.fetchrow(CREATE_SQL, parts[1], title, data.get("description"), now, position)
     return await respond(send, 201, task(row))
 
 

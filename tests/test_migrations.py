@@ -141,6 +141,28 @@ def test_upgraded_database_serves_old_and_new_tasks(settings: Settings) -> None:
         assert created["id"] == 8
 
 
+def test_upgraded_tasks_keep_their_order_and_can_be_moved(settings: Settings) -> None:
+    """0016 gives every task a position in creation order, before any task made after it."""
+    asyncio.run(_seed_core_schema(settings))
+    alice = bearer(make_token("alice", email="alice@example.com"))
+    with TestClient(create_app(settings)) as client:
+        created = client.post("/api/alice/tasks", json={"title": "new"}, headers=alice).json()
+
+        def ordered() -> list[int]:
+            params = {"sort": "position"}
+            return [
+                t["id"] for t in client.get("/api/alice/tasks", params=params, headers=alice).json()
+            ]
+
+        assert ordered() == [1, 2, 7, created["id"]]
+        moved = client.post("/api/alice/tasks/7/move", json={"after_id": 1}, headers=alice)
+        assert moved.status_code == 200, moved.text
+        assert ordered() == [1, 7, 2, created["id"]]
+        assert {t["list_id"] for t in client.get("/api/alice/tasks", headers=alice).json()} == {
+            None
+        }
+
+
 def test_downgrade_to_0001_keeps_the_core_rows(settings: Settings) -> None:
     asyncio.run(_seed_core_schema(settings))
     asyncio.run(_migrate_to(settings, "head"))

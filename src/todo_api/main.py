@@ -32,8 +32,9 @@ from todo_api.mcp.server import build_server
 from todo_api.notifications.webhooks import routes as webhooks
 from todo_api.sync import events
 from todo_api.sync.routes import changes_router
-from todo_api.tasks import TaskChange, tags
+from todo_api.tasks import ListChange, TaskChange, tags
 from todo_api.tasks import routes as tasks
+from todo_api.tasks.lists import routes as lists
 
 STATIC_DOCS_URL = "/static/docs"
 DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")
@@ -92,12 +93,13 @@ def create_app(settings: Settings | None = None) -> TodoApi:
     app.include_router(health.router)
     app.include_router(mcp_endpoint.router)
     app.include_router(accounts.router, prefix="/api/auth", responses=API_ERRORS)
+    app.include_router(lists.router)
     app.include_router(webhooks.router)
     if settings.accounts_enabled:
         app.include_router(accounts.accounts_router, prefix="/api/auth", responses=API_ERRORS)
     # Sync last: the document lists them after the rest.
     if settings.changes_enabled:
-        app.include_router(changes_router(TaskChange))
+        app.include_router(changes_router(TaskChange | ListChange))
         app.include_router(events.router)
     return app
 

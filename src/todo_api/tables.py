@@ -5,6 +5,7 @@ from todo_api.accounts.models import Credential, EmailVerification, SignInEvent,
 from todo_api.notifications.reminders.models import ReminderEmail
 from todo_api.notifications.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 from todo_api.sync.models import ChangeEntry, ChangeLog, SpentTicket
+from todo_api.tasks.lists.models import TaskList
 from todo_api.tasks.models import IdempotencyKey, Task
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "SignInEvent",
     "SpentTicket",
     "Task",
+    "TaskList",
     "User",
     "Webhook",
     "WebhookAttempt",

@@ -22,6 +22,9 @@ TOOLS = {
     "update_task",
     "search_tasks",
     "task_stats",
+    "list_lists",
+    "create_list",
+    "move_task",
 }
 
 
@@ -49,7 +52,7 @@ async def test_the_tools_are_listed_with_descriptions_and_schemas(base_url: str)
         tools["add_task"].input_schema["properties"]
     )
     assert tools["add_task"].input_schema["properties"]["title"]["maxLength"] == 200
-    assert tools["list_tasks"].input_schema["properties"].keys() == {"status", "user_id"}
+    assert tools["list_tasks"].input_schema["properties"].keys() == {"status", "list", "user_id"}
     for name in ("complete_task", "delete_task", "update_task"):
         assert tools[name].input_schema["required"] == ["task_id"]
         assert tools[name].input_schema["properties"]["task_id"]["type"] == "integer"

@@ -47,6 +47,11 @@ def test_a_guidelines_task_gets_the_defaults(client: TestClient, alice: Headers)
         "next_occurrence_id": None,
         "version": 1,
         "reminders": [],
+        "list_id": None,
+        "parent_id": None,
+        "position": task["position"],
+        "subtask_count": 0,
+        "completed_subtask_count": 0,
     }
 
 

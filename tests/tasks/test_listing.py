@@ -472,6 +472,8 @@ def test_openapi_documents_every_listing_parameter(client: TestClient) -> None:
     operation = client.get("/openapi.json").json()["paths"]["/api/{user_id}/tasks"]["get"]
     names = {p["name"] for p in operation["parameters"] if p["in"] == "query"}
     assert names == {
+        "list_id",
+        "parent_id",
         "status",
         "status_filter",
         "priority",

@@ -22,8 +22,9 @@ async def _plans(database_url: str) -> list[str]:
             "VALUES ('big', 'big', 'big@x', false, now(), now())"
         )
         await connection.execute(
-            "INSERT INTO task (user_id, title, completed, created_at, updated_at) "
-            "SELECT 'big', 't' || n, n % 2 = 0, now(), now() FROM generate_series(1, 20000) n"
+            "INSERT INTO task (user_id, title, completed, created_at, updated_at, position) "
+            "SELECT 'big', 't' || n, n % 2 = 0, now(), now(), 'a0V' "
+            "FROM generate_series(1, 20000) n"
         )
         await connection.execute("ANALYZE task")
         # Prepared statements switch to generic plans, which know no owner: force one.
@@ -63,8 +64,8 @@ async def _referencing_rows_plan(database_url: str) -> str:
             "VALUES ('big', 'big', 'big@x', false, now(), now())"
         )
         await connection.execute(
-            "INSERT INTO task (user_id, title, completed, created_at, updated_at) "
-            "SELECT 'big', 't' || n, false, now(), now() FROM generate_series(1, 20000) n"
+            "INSERT INTO task (user_id, title, completed, created_at, updated_at, position) "
+            "SELECT 'big', 't' || n, false, now(), now(), 'a0V' FROM generate_series(1, 20000) n"
         )
         await connection.execute("ANALYZE task")
         # What ON DELETE SET NULL runs for every deleted task, as a generic plan.

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import Headers, part, query
 from todo_api.core.database import Store
-from todo_api.tasks import service as task_service
+from todo_api.tasks import bulk, occurrences
 from todo_api.tasks.recurrence import next_due
 from todo_api.tasks.schemas import BulkComplete
 
@@ -260,11 +260,11 @@ def test_bulk_complete_is_one_transaction(
             raise RuntimeError("midway")
         return next_due(*args)
 
-    monkeypatch.setattr(task_service, "next_due", failing_next_due)
+    monkeypatch.setattr(occurrences, "next_due", failing_next_due)
     before = query(client, "SELECT * FROM task ORDER BY id")
     with pytest.raises(RuntimeError, match="midway"):
         client.portal.call(
-            task_service.complete_tasks,
+            bulk.complete_tasks,
             part(client, Store),
             "alice",
             BulkComplete(all_pending=True),

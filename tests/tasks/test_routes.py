@@ -46,7 +46,7 @@ def test_create_returns_201_with_every_field(client: TestClient, alice: Headers)
         "next_occurrence_id",
         "version",
         "reminders",
-    }
+    } | {"list_id", "parent_id", "position", "subtask_count", "completed_subtask_count"}
     assert task["user_id"] == "alice"
     assert task["title"] == "Buy milk"
     assert task["description"] == "2 l"

@@ -98,14 +98,14 @@ def test_a_bulk_call_completes_at_most_a_bounded_number_of_tasks(
     settings = make_settings(max_tasks_per_user=0)
     with TestClient(create_app(settings)) as client:
         rows = ", ".join(
-            f"('alice', 't{n}', false, '2026-01-01', '2026-01-01', 0, '[]', 1, 1)"
+            f"('alice', 't{n}', false, '2026-01-01', '2026-01-01', 0, '[]', 1, 1, 'a0V')"
             for n in range(BULK_LIMIT + 5)
         )
         client.get("/api/alice/tasks", headers=alice)  # creates alice's user row
         query(
             client,
             "INSERT INTO task (user_id, title, completed, created_at, updated_at, priority, "
-            f"tags, recurrence_interval, version) VALUES {rows}",
+            f"tags, recurrence_interval, version, position) VALUES {rows}",
         )
         first = client.post(
             "/api/alice/tasks/bulk/complete", json={"all_pending": True}, headers=alice

@@ -16,6 +16,9 @@ def row(**fields: object) -> dict[str, object]:
     return {
         "id": 7,
         "user_id": "alice",
+        "list_id": None,
+        "parent_id": None,
+        "position": "i8E94NInKd3v5",
         "title": "Buy milk",
         "description": None,
         "completed": False,
@@ -33,6 +36,8 @@ def row(**fields: object) -> dict[str, object]:
         "version": 1,
         "reminders": [],
         "next_reminder_at": None,
+        "subtask_count": 0,
+        "completed_subtask_count": 0,
         "sort_key": "buy milk",
     } | fields
 
@@ -46,6 +51,7 @@ ROWS = [
     row(due_date=NOW.date(), next_occurrence_id=9),
     row(completed=True, completed_at=NOW, due_date=date(2000, 1, 1), recurrence_anchor=NOW),
     row(created_at=datetime(2030, 1, 1, tzinfo=UTC), title='ünïcode \u2028 "quoted"'),
+    row(list_id=3, parent_id=5, position="a0V", subtask_count=4, completed_subtask_count=1),
 ]
 
 

@@ -15,7 +15,7 @@ from todo_api.accounts.dependencies import (
 )
 from todo_api.accounts.models import User
 from todo_api.accounts.tokens import ACCESS_TOKEN_TYPE, AuthError, Principal, issue_token
-from todo_api.accounts.users import USER, KnownUsers, ensure_user, mail_address
+from todo_api.accounts.users import USER, KnownUsers, ensure_user, lock_user, mail_address
 
 __all__ = [
     "ACCESS_TOKEN_TYPE",
@@ -31,6 +31,7 @@ __all__ = [
     "ensure_user",
     "get_owner",
     "issue_token",
+    "lock_user",
     "mail_address",
     "missing_token_detail",
     "within_rate_limit",

@@ -1,7 +1,6 @@
 """The accounts' failures: wrong credentials, a taken email, a weak password, too many tries."""
 
 from todo_api.core.errors import (
-    ApiError,
     Conflict,
     NotFound,
     TooManyRequests,

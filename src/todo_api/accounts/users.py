@@ -3,7 +3,7 @@ the address a user's mail goes to."""
 
 from collections import OrderedDict
 
-from sqlalchemy import Insert, bindparam, case, or_, select
+from sqlalchemy import Insert, bindparam, case, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -122,3 +122,13 @@ async def mail_address(db: Database, user_id: str) -> str | None:
     nobody proved is theirs could go to anybody."""
     email: str | None = await db.scalar(_EMAIL, {"user_id": user_id})
     return email if deliverable(email) else None
+
+
+_LOCK_USER = update(USER).where(USER.c.id == bindparam("user_id")).values(name=USER.c.name)
+
+
+async def lock_user(tx: Database, user_id: str) -> bool:
+    """Hold the user's row until the transaction `tx` ends (an update that changes nothing,
+    which SQLite, too, takes as a lock: it has no SELECT … FOR UPDATE); whether there is one.
+    What a user owns and has no row of its own to lock (their Inbox's order) waits on it."""
+    return bool(await tx.execute(_LOCK_USER, {"user_id": user_id}))

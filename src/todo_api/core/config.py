@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     max_body_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
     # 0 means no limit (the benchmark uses it); anything else is a hard cap on create.
     max_tasks_per_user: Annotated[int, Field(ge=0)] = 10_000
+    # Lists one user may have (0: no limit).
+    max_lists_per_user: Annotated[int, Field(ge=0)] = 200
     # Idempotency keys one user holds at once (within their 24 hours); the oldest go first.
     idempotency_keys_per_user: Annotated[int, Field(ge=1)] = 1000
     rate_limit_enabled: bool = True

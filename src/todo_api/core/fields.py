@@ -1,6 +1,9 @@
 """Field types any domain's schemas share: text without NUL, JSON integers and booleans, ids."""
 
 import re
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field
 
 # Ids are 32-bit columns: larger ones cannot exist, and PostgreSQL rejects them outright.
 MAX_ID = 2**31 - 1
@@ -62,3 +65,7 @@ def json_true(value: object) -> object:
     if not isinstance(value, bool):
         raise ValueError("must be true")
     return value
+
+
+# The id of a record in a request body: a JSON integer a 32-bit id column can hold.
+RecordId = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(json_integer)]

@@ -55,3 +55,7 @@ IntervalArg = Annotated[
     Interval | None, Field(description="Every N days/weeks/months/years (with recurrence).")
 ]
 Clearable = Literal["description", "priority", "due_date", "due_at", "tags", "recurrence"]
+ListArg = Annotated[
+    int | str | None,
+    Field(description="A list: its id or its name (as list_lists gives them), or `inbox`."),
+]

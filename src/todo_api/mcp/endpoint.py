@@ -21,8 +21,8 @@ from starlette.types import Message, Receive, Scope, Send
 from todo_api.accounts import AuthError, Caller, authenticate, missing_token_detail
 from todo_api.core.config import Settings
 from todo_api.core.state import SettingsDep, app_state
+from todo_api.mcp.calls import CALLER_STATE_KEY
 from todo_api.mcp.server import TaskServer
-from todo_api.mcp.tools import CALLER_STATE_KEY
 
 MCP_PATH = "/mcp"
 RESOURCE_METADATA_PATH = "/.well-known/oauth-protected-resource"

@@ -7,26 +7,24 @@ comes back as an MCP tool error whose text is the `detail` the REST API answers 
 (`server.py`). `TOOLS` lists them, each with its hints for clients.
 """
 
-from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import orjson
 from mcp.server.mcpserver import Context
-from mcp.types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
-from starlette.requests import Request
 from typing_extensions import TypedDict
 
 from todo_api import tasks
-from todo_api.accounts import Caller, within_rate_limit
-from todo_api.core.errors import Forbidden
-from todo_api.core.state import app_state
+from todo_api.mcp import organizing
 from todo_api.mcp.arguments import (
     Clearable,
     DescriptionArg,
     DueAtArg,
     DueDateArg,
     IntervalArg,
+    ListArg,
     PriorityArg,
     RecurrenceArg,
     TagsArg,
@@ -34,19 +32,11 @@ from todo_api.mcp.arguments import (
     TitleArg,
     UserId,
 )
+from todo_api.mcp.calls import TaskChange, change, owner, result, sent
+from todo_api.mcp.organizing import list_id_of
 
-# Where `endpoint` leaves the verified caller in the request's scope state.
-CALLER_STATE_KEY = "mcp_caller"
 # The listing a plain `list_tasks` returns: REST's largest page.
 LIST_LIMIT = 1000
-
-
-class TaskChange(TypedDict):
-    """What a write did to one task."""
-
-    task_id: int
-    status: Literal["created", "completed", "updated", "deleted"]
-    title: str
 
 
 class TaskSummary(TypedDict):
@@ -65,52 +55,6 @@ class SearchResult(TypedDict):
     next_offset: int | None
 
 
-def _request(ctx: Context) -> Request:
-    request = ctx.request_context.request
-    if not isinstance(request, Request):
-        raise RuntimeError("MCP tool called outside an HTTP request")
-    return request
-
-
-def caller_of(ctx: Context) -> Caller:
-    """The verified caller of this MCP request (put there by `endpoint`)."""
-    caller = _request(ctx).scope.get("state", {}).get(CALLER_STATE_KEY)
-    if not isinstance(caller, Caller):
-        raise RuntimeError("MCP tool called without an authenticated caller")
-    return caller
-
-
-async def _owner(ctx: Context, user_id: str | None) -> Caller:
-    """The caller, if `user_id` (when sent) is theirs, within their per-user rate limit: what
-    REST's owner check does for the path's user id."""
-    caller = caller_of(ctx)
-    if user_id is not None and user_id != caller.user_id:
-        raise Forbidden()
-    await within_rate_limit(app_state(_request(ctx).app), caller.user_id)
-    return caller
-
-
-def _sent(**fields: Any) -> dict[str, Any]:
-    """The arguments the client gave (an argument left out arrives as None)."""
-    return {name: value for name, value in fields.items() if value is not None}
-
-
-def _result(value: Mapping[str, Any] | list[Any]) -> CallToolResult:
-    """A tool result: the value as JSON text (what most agents read) and as structured content
-    (an object: a list is wrapped in `result`, as the SDK wraps list results)."""
-    text = orjson.dumps(value).decode()
-    structured = dict(value) if isinstance(value, Mapping) else {"result": value}
-    return CallToolResult(content=[_text(text)], structured_content=structured)
-
-
-def _text(text: str) -> ContentBlock:
-    return TextContent(type="text", text=text)
-
-
-def _change(task: Mapping[str, Any], status: str) -> CallToolResult:
-    return _result({"task_id": task["id"], "status": status, "title": task["title"]})
-
-
 async def add_task(
     ctx: Context,
     title: TitleArg,
@@ -121,13 +65,16 @@ async def add_task(
     tags: TagsArg = None,
     recurrence: RecurrenceArg = None,
     recurrence_interval: IntervalArg = None,
+    list: ListArg = None,
     user_id: UserId = None,
 ) -> Annotated[CallToolResult, TaskChange]:
-    """Add a task to the user's todo list. Only `title` is needed; returns the new task's id
-    (`task_id`), `status: "created"` and its title."""
-    caller = await _owner(ctx, user_id)
+    """Add a task to the user's todo list (to `list`, else the Inbox). Only `title` is
+    needed; returns the new task's id (`task_id`), `status: "created"` and its title."""
+    caller = await owner(ctx, user_id)
+    list_id = None if list is None else await list_id_of(caller, list)
     data = tasks.TaskCreate.model_validate(
-        _sent(
+        sent(
+            list_id=list_id,
             title=title,
             description=description,
             priority=priority,
@@ -145,7 +92,7 @@ async def add_task(
         caller.known_users,
         max_tasks=caller.settings.max_tasks_per_user,
     )
-    return _change(task, "created")
+    return change(task, "created")
 
 
 async def list_tasks(
@@ -154,15 +101,20 @@ async def list_tasks(
         tasks.StatusFilter,
         Field(description="`all` (the default), `pending` (not done yet) or `completed`."),
     ] = tasks.StatusFilter.all,
+    list: ListArg = None,
     user_id: UserId = None,
 ) -> Annotated[CallToolResult, list[TaskSummary]]:
-    """List the user's tasks, oldest first (up to 1000): each with its `id`, `title` and
-    whether it is `completed`. To filter by text, priority, tag or due date, or to see every
-    field of a task, use search_tasks."""
-    caller = await _owner(ctx, user_id)
-    query = tasks.TaskListQuery.model_validate({"status": status, "limit": LIST_LIMIT})
+    """List the user's tasks, oldest first (up to 1000), or those of one `list` in their
+    order: each with its `id`, `title` and whether it is `completed`. To filter by text,
+    priority, tag or due date, or to see every field of a task, use search_tasks."""
+    caller = await owner(ctx, user_id)
+    fields: dict[str, Any] = {"status": status, "limit": LIST_LIMIT}
+    if list is not None:
+        list_id = await list_id_of(caller, list)
+        fields |= {"list_id": "inbox" if list_id is None else list_id, "sort": "position"}
+    query = tasks.TaskListQuery.model_validate(fields)
     page = await tasks.list_tasks(caller.db, caller.user_id, query)
-    return _result(
+    return result(
         [
             {"id": task["id"], "title": task["title"], "completed": task["completed"]}
             for task in page.tasks
@@ -175,23 +127,23 @@ async def complete_task(
 ) -> Annotated[CallToolResult, TaskChange]:
     """Mark a task as done (a task done already stays done). A recurring task gets its next
     occurrence. To reopen a task, use update_task with `completed: false`."""
-    caller = await _owner(ctx, user_id)
+    caller = await owner(ctx, user_id)
     task = await tasks.get_task(caller.db, caller.user_id, task_id)
     if not task["completed"]:
         task = await tasks.update_task(
             caller.store, task, {"completed": True}, max_tasks=caller.settings.max_tasks_per_user
         )
-    return _change(task, "completed")
+    return change(task, "completed")
 
 
 async def delete_task(
     ctx: Context, task_id: TaskId, user_id: UserId = None
 ) -> Annotated[CallToolResult, TaskChange]:
     """Delete a task for good. Returns the deleted task's id and title."""
-    caller = await _owner(ctx, user_id)
+    caller = await owner(ctx, user_id)
     task = await tasks.get_task(caller.db, caller.user_id, task_id)
     await tasks.delete_task(caller.store, task)
-    return _change(task, "deleted")
+    return change(task, "deleted")
 
 
 async def update_task(
@@ -212,28 +164,37 @@ async def update_task(
         list[Clearable] | None,
         Field(description='Fields to empty, e.g. ["due_date"] to remove the due date.'),
     ] = None,
+    list: Annotated[
+        int | str | None,
+        Field(description="Move it (with its subtasks) to this list, last: id, name or `inbox`."),
+    ] = None,
     user_id: UserId = None,
 ) -> Annotated[CallToolResult, TaskChange]:
     """Change a task: only the fields given change, the others keep their values. Returns
     the task's id, `status: "updated"` and its (new) title."""
-    caller = await _owner(ctx, user_id)
+    caller = await owner(ctx, user_id)
     task = await tasks.get_task(caller.db, caller.user_id, task_id)
-    changes = dict.fromkeys(clear or ()) | _sent(
-        title=title,
-        description=description,
-        completed=completed,
-        priority=priority,
-        due_date=due_date,
-        due_at=due_at,
-        tags=tags,
-        recurrence=recurrence,
-        recurrence_interval=recurrence_interval,
+    moved = {} if list is None else {"list_id": await list_id_of(caller, list)}
+    changes = (
+        moved
+        | dict.fromkeys(clear or ())
+        | sent(
+            title=title,
+            description=description,
+            completed=completed,
+            priority=priority,
+            due_date=due_date,
+            due_at=due_at,
+            tags=tags,
+            recurrence=recurrence,
+            recurrence_interval=recurrence_interval,
+        )
     )
     data = tasks.TaskPatch.model_validate(changes)
     task = await tasks.update_task(
         caller.store, task, data.changes(), max_tasks=caller.settings.max_tasks_per_user
     )
-    return _change(task, "updated")
+    return change(task, "updated")
 
 
 async def search_tasks(
@@ -275,9 +236,9 @@ async def search_tasks(
     """Find the user's tasks by text, status, priority, tags or due date, with every field
     of each task (description, priority, due date and time, tags, recurrence, overdue...).
     `total` counts all matches; `next_offset`, when set, fetches the next page."""
-    caller = await _owner(ctx, user_id)
+    caller = await owner(ctx, user_id)
     query = tasks.TaskListQuery.model_validate(
-        _sent(
+        sent(
             q=q,
             status=status,
             priority=priority,
@@ -291,7 +252,7 @@ async def search_tasks(
         | {"offset": offset or 0, "count": True}
     )
     page = await tasks.list_tasks(caller.db, caller.user_id, query)
-    return _result(
+    return result(
         {
             "tasks": orjson.loads(tasks.tasks_json(page.tasks)),
             "total": page.total,
@@ -304,9 +265,9 @@ async def task_stats(
     ctx: Context, user_id: UserId = None
 ) -> Annotated[CallToolResult, tasks.TaskStats]:
     """Count the user's tasks: total, pending, completed, overdue and due today (UTC)."""
-    caller = await _owner(ctx, user_id)
+    caller = await owner(ctx, user_id)
     stats = await tasks.task_stats(caller.db, caller.user_id)
-    return _result(stats.model_dump())
+    return result(stats.model_dump())
 
 
 _READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
@@ -320,4 +281,7 @@ TOOLS: list[tuple[Callable[..., Any], ToolAnnotations]] = [
     (update_task, _WRITE.model_copy(update={"destructive_hint": False})),
     (search_tasks, _READ),
     (task_stats, _READ),
+    (organizing.list_lists, _READ),
+    (organizing.create_list, _WRITE),
+    (organizing.move_task, _WRITE.model_copy(update={"destructive_hint": False})),
 ]

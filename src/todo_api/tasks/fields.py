@@ -1,5 +1,5 @@
 """A task's field types: title, description, tags, search text, recurrence interval, days and
-instants, with their limits."""
+instants, with their limits; and a list's name."""
 
 import re
 from datetime import UTC, date, datetime
@@ -18,6 +18,7 @@ from todo_api.core.fields import (
 )
 
 TITLE_MAX_LENGTH = 200
+LIST_NAME_MAX_LENGTH = 100
 DESCRIPTION_MAX_LENGTH = 1000
 TAG_MAX_LENGTH = 50
 TAGS_PER_TASK = 20
@@ -37,6 +38,7 @@ def _unique_ignoring_case(tags: list[str]) -> list[str]:
     return unique
 
 
+# One line of text, trimmed, not blank: a task's title, a list's name.
 Title = Annotated[
     str,
     StringConstraints(min_length=1, max_length=TITLE_MAX_LENGTH),
@@ -44,6 +46,14 @@ Title = Annotated[
     AfterValidator(one_line),
     AfterValidator(trimmed_not_blank),
     Field(examples=["Buy milk"], json_schema_extra={"pattern": ONE_LINE_PATTERN}),
+]
+ListName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=LIST_NAME_MAX_LENGTH),
+    AfterValidator(reject_nul),
+    AfterValidator(one_line),
+    AfterValidator(trimmed_not_blank),
+    Field(examples=["Groceries"], json_schema_extra={"pattern": ONE_LINE_PATTERN}),
 ]
 Description = Annotated[
     str,

@@ -2,9 +2,10 @@
 
 import base64
 import binascii
+import re
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -19,6 +20,8 @@ from todo_api.tasks.fields import (
     Tag,
 )
 from todo_api.tasks.schemas import PRIORITIES, Priority
+
+_POSITION = re.compile(r"[0-9A-Za-z]{1,64}")
 
 
 class StatusFilter(StrEnum):
@@ -43,6 +46,9 @@ class TaskSort(StrEnum):
     # Not `title`: that would hide str.title.
     title_asc = "title"
     title_desc = "-title"
+    # The manual order (among a list's or a parent's tasks: filter by `list_id`, `parent_id`).
+    position = "position"
+    position_desc = "-position"
 
     @property
     def field(self) -> str:
@@ -81,6 +87,12 @@ class TaskListQuery(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
+    list_id: Annotated[int, Field(ge=1, le=MAX_ID)] | Literal["inbox"] | None = Field(
+        None, description="Only the tasks of this list, or of the Inbox (`inbox`)."
+    )
+    parent_id: Annotated[int, Field(ge=1, le=MAX_ID)] | Literal["none"] | None = Field(
+        None, description="Only the subtasks of this task, or only top-level tasks (`none`)."
+    )
     status: StatusFilter | None = None
     status_filter: StatusFilter | None = Field(
         None, description="Older spelling of `status`.", json_schema_extra={"deprecated": True}
@@ -118,7 +130,9 @@ class TaskListQuery(BaseModel):
     def is_default(self) -> bool:
         """No filter but status, default order: the fast, prebuilt listing."""
         return not (
-            self.priority
+            self.list_id
+            or self.parent_id
+            or self.priority
             or self.tag
             or self.due_before
             or self.due_after
@@ -154,6 +168,8 @@ def _is_sort_key(field: str, key: object) -> bool:
         return type(key) is int and 0 <= key < len(PRIORITIES)
     if not isinstance(key, str) or "\x00" in key:
         return False
+    if field == "position":
+        return bool(_POSITION.fullmatch(key))
     try:
         if field == "due_date":
             date.fromisoformat(key)

@@ -21,7 +21,14 @@ def _json(task: TaskRow) -> str:
 def created(values: dict[str, Any], now: datetime) -> NewRecord:
     """The change that logs a task about to be inserted with `values` (the table's columns, as
     `repository.create` takes them) at `now`."""
-    stored = {"id": 0, "created_at": now, "updated_at": now, "version": 1}
+    stored = {
+        "id": 0,
+        "created_at": now,
+        "updated_at": now,
+        "version": 1,
+        "subtask_count": 0,
+        "completed_subtask_count": 0,
+    }
     shown: Any = {name: stored.get(name, values.get(name)) for name in SHOWN_COLUMNS}
     return NewRecord(KIND, TaskEvent.created, _json(shown), now, (values["user_id"],))
 

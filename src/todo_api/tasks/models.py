@@ -7,7 +7,7 @@ from sqlalchemy import Date, Index, Integer, SmallInteger, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from todo_api.core.clock import utcnow
-from todo_api.core.database import JSONValue, UTCDateTime
+from todo_api.core.database import JSONValue, PositionKey, UTCDateTime
 
 
 class TaskFields(SQLModel):
@@ -18,6 +18,17 @@ class TaskFields(SQLModel):
 
     id: int | None = Field(default=None, sa_type=Integer, primary_key=True)
     user_id: str = Field(sa_type=Text, foreign_key="user.id", ondelete="CASCADE")
+    # The list it is in (None: the user's Inbox), and the task it is a subtask of (same list).
+    # The service deletes a list's tasks and a task's subtasks itself, each a logged change;
+    # the cascades only make sure that nothing is ever left pointing nowhere.
+    list_id: int | None = Field(
+        default=None, sa_type=Integer, foreign_key="task_list.id", ondelete="CASCADE"
+    )
+    parent_id: int | None = Field(
+        default=None, sa_type=Integer, foreign_key="task.id", ondelete="CASCADE"
+    )
+    # Its place among its siblings (same list and parent): see core/positions.py.
+    position: str = Field(sa_type=PositionKey)
     title: str = Field(sa_type=String(200))
     description: str | None = Field(sa_type=String(1000))
     completed: bool
@@ -49,6 +60,11 @@ class TaskFields(SQLModel):
     reminders: list[Any] = Field(
         default_factory=list, sa_type=JSONValue, sa_column_kwargs={"server_default": "[]"}
     )
+    # Its direct subtasks, and how many of them are completed (kept by the service).
+    subtask_count: int = Field(default=0, sa_type=Integer, sa_column_kwargs={"server_default": "0"})
+    completed_subtask_count: int = Field(
+        default=0, sa_type=Integer, sa_column_kwargs={"server_default": "0"}
+    )
 
 
 class Task(TaskFields, table=True):
@@ -63,6 +79,15 @@ class Task(TaskFields, table=True):
         Index("ix_task_user_id_due_date", "user_id", "due_date"),
         Index("ix_task_user_id_updated_at", "user_id", "updated_at", "id"),
         Index("ix_task_user_id_priority", "user_id", "priority", "id"),
+        # A list's tasks in their manual order.
+        Index("ix_task_user_id_list_id_position", "user_id", "list_id", "position"),
+        # A task's subtasks (and what the database looks for when a parent is deleted).
+        Index(
+            "ix_task_parent_id",
+            "parent_id",
+            postgresql_where=text("parent_id IS NOT NULL"),
+            sqlite_where=text("parent_id IS NOT NULL"),
+        ),
         # What the reminder workers poll: the earliest unfired reminder of every task.
         Index(
             "ix_task_next_reminder_at",
@@ -94,6 +119,9 @@ class TaskRow(TypedDict):
 
     id: int
     user_id: str
+    list_id: int | None
+    parent_id: int | None
+    position: str
     title: str
     description: str | None
     completed: bool
@@ -109,6 +137,8 @@ class TaskRow(TypedDict):
     next_occurrence_id: int | None
     version: int
     reminders: list[dict[str, Any]]
+    subtask_count: int
+    completed_subtask_count: int
     # Listings select only the columns clients see, so they leave these two out.
     recurrence_anchor: NotRequired[date | None]
     next_reminder_at: NotRequired[datetime | None]

@@ -155,6 +155,14 @@ def _filters(dialect: str, query: TaskListQuery) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if (status := _STATUS[query.effective_status]) is not None:
         conditions.append(status)
+    if query.list_id == "inbox":
+        conditions.append(TASK.c.list_id.is_(None))
+    elif query.list_id is not None:
+        conditions.append(TASK.c.list_id == query.list_id)
+    if query.parent_id == "none":
+        conditions.append(TASK.c.parent_id.is_(None))
+    elif query.parent_id is not None:
+        conditions.append(TASK.c.parent_id == query.parent_id)
     if query.priority:
         conditions.append(TASK.c.priority.in_(sorted({p.rank for p in query.priority})))
     for tag in query.tag:

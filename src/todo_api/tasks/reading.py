@@ -5,8 +5,11 @@ from datetime import date
 
 from todo_api.core.clock import utcnow
 from todo_api.core.database import Database
-from todo_api.tasks import queries
+from todo_api.tasks import queries, repository
+from todo_api.tasks.errors import ParentNotFound
 from todo_api.tasks.listing import Cursor, TaskListQuery
+from todo_api.tasks.lists import repository as lists
+from todo_api.tasks.lists.errors import ListNotFound
 from todo_api.tasks.queries import ListedTask
 from todo_api.tasks.schemas import TagCount, TaskStats
 
@@ -22,7 +25,12 @@ class Page:
 
 
 async def list_tasks(db: Database, user_id: str, query: TaskListQuery) -> Page:
-    """A page of the user's tasks, filtered and sorted as the query asks."""
+    """A page of the user's tasks, filtered and sorted as the query asks; ListNotFound or
+    ParentNotFound when it names a list or a task that is not the user's."""
+    if isinstance(query.list_id, int) and await lists.get(db, user_id, query.list_id) is None:
+        raise ListNotFound(query.list_id)
+    if isinstance(query.parent_id, int) and not await repository.get(db, user_id, query.parent_id):
+        raise ParentNotFound(query.parent_id)
     position = query.position()
     rows = await queries.page(db, user_id, query, position)
     has_more = len(rows) > query.limit

@@ -35,7 +35,16 @@ _THIS_TASK = (TASK.c.id == bindparam("task_id")) & OWNER
 _EXPECTED_VERSION = TASK.c.version == bindparam("expected_version")
 # What the service sets itself when it stores a task; the rest of the columns come from the
 # request (or, for a recurring task's next occurrence, from the occurrence before).
-_SET_ON_INSERT = {"id", "created_at", "updated_at", "version", "next_occurrence_id"}
+_SET_ON_INSERT = {
+    "id",
+    "created_at",
+    "updated_at",
+    "version",
+    "next_occurrence_id",
+    # A new task has no subtasks yet (the columns' defaults).
+    "subtask_count",
+    "completed_subtask_count",
+}
 CREATED_FIELDS = tuple(column.name for column in TASK.c if column.name not in _SET_ON_INSERT)
 
 _GET = Rows[TaskRow](select(TASK).where(_THIS_TASK))
@@ -46,6 +55,7 @@ _CREATE = Rows[TaskRow](
     .values(
         {name: bindparam(name, type_=TASK.c[name].type) for name in CREATED_FIELDS}
         | {"created_at": NOW, "updated_at": NOW, "version": 1}
+        | {"subtask_count": 0, "completed_subtask_count": 0}
     )
     .returning(*TASK.c)
 )
@@ -69,7 +79,33 @@ _NTH_TASK = select(TASK.c.id).where(OWNER).offset(bindparam("skip")).limit(1)
 _PENDING_OF_OWNER = Rows[TaskRow](
     select(TASK).where(OWNER, PENDING).order_by(TASK.c.id).limit(MAX_BULK_TASKS).with_for_update()
 )
-_DELETE_COMPLETED = delete(TASK).where(OWNER, TASK.c.completed.is_(True)).returning(TASK.c.id)
+_DONE = TASK.c.completed.is_(True)
+
+
+def _doomed() -> Any:
+    """The owner's completed tasks and every task under them, held until the transaction ends
+    (the database deletes a task's subtasks with it: a RETURNING would not name them)."""
+    doomed = select(TASK.c.id).where(OWNER, _DONE).cte("doomed", recursive=True)
+    below = TASK.alias("below")
+    doomed = doomed.union(
+        select(below.c.id).select_from(below).join(doomed, below.c.parent_id == doomed.c.id)
+    )
+    return (
+        select(TASK.c.id)
+        .where(OWNER, TASK.c.id.in_(select(doomed.c.id)))
+        .order_by(TASK.c.id)
+        .with_for_update()
+    )
+
+
+_DOOMED = _doomed()
+# The parents whose subtasks `_DELETE_COMPLETED` deletes (their counts change).
+_PARENTS_OF_COMPLETED = (
+    select(TASK.c.parent_id)
+    .where(OWNER, _DONE, TASK.c.parent_id.is_not(None))
+    .distinct()
+    .order_by(TASK.c.parent_id)
+)
 
 
 def _identity(task: TaskRow) -> dict[str, Any]:
@@ -185,7 +221,124 @@ async def complete_all(db: Database, user_id: str, ids: list[int], now: datetime
     return sorted(rows, key=lambda row: row["id"])
 
 
+async def parents_of_completed(db: Database, user_id: str) -> list[int]:
+    """The tasks with a completed subtask, in id order."""
+    rows = await db.fetch_all(_PARENTS_OF_COMPLETED, {"owner": user_id})
+    return [row["parent_id"] for row in rows]
+
+
 async def delete_completed(db: Database, user_id: str) -> list[int]:
-    """Delete every completed task of the user, in one statement; the ids deleted, in order."""
-    rows = await db.fetch_all(_DELETE_COMPLETED, {"owner": user_id})
-    return sorted(row["id"] for row in rows)
+    """Delete every completed task of the user and every task under one; the ids deleted, in
+    order."""
+    ids = [row["id"] for row in await db.fetch_all(_DOOMED, {"owner": user_id})]
+    return await delete_ids(db, user_id, ids)
+
+
+# --- lists, subtasks and order ------------------------------------------------------------------
+
+_IN_LIST = TASK.c.list_id == bindparam("list_id")
+_IN_LIST_HELD = select(TASK.c.id).where(OWNER, _IN_LIST).order_by(TASK.c.id).with_for_update()
+_SET_PLACE = (
+    update(TASK)
+    .where(_THIS_TASK)
+    .values(
+        list_id=bindparam("list_id"),
+        parent_id=bindparam("parent_id"),
+        position=bindparam("position"),
+        **_CHANGE_STAMP,
+    )
+    .returning(*TASK.c)
+)
+
+
+@functools.cache
+def _neighbours(in_inbox: bool, at_top: bool, upward: bool) -> Any:
+    """The tasks of one container (the same list or the Inbox, the same parent or the top)
+    but `:moving`, from the position `:at` on, nearest first."""
+    in_list = TASK.c.list_id.is_(None) if in_inbox else _IN_LIST
+    parent = TASK.c.parent_id
+    under = parent.is_(None) if at_top else parent == bindparam("parent_id")
+    at = bindparam("at", type_=TASK.c.position.type)
+    order: tuple[Any, ...]
+    if upward:
+        beyond, order = TASK.c.position >= at, (TASK.c.position, TASK.c.id)
+    else:
+        beyond, order = TASK.c.position <= at, (TASK.c.position.desc(), TASK.c.id.desc())
+    return (
+        select(TASK.c.id, TASK.c.position)
+        .where(OWNER, in_list, under, TASK.c.id != bindparam("moving"), beyond)
+        .order_by(*order)
+        .limit(bindparam("count"))
+    )
+
+
+async def delete_in_list(db: Database, user_id: str, list_id: int) -> list[int]:
+    """Delete every task of the user's list; the ids deleted, in order."""
+    rows = await db.fetch_all(_IN_LIST_HELD, {"owner": user_id, "list_id": list_id})
+    return await delete_ids(db, user_id, [row["id"] for row in rows])
+
+
+async def delete_ids(db: Database, user_id: str, ids: list[int]) -> list[int]:
+    """Delete these tasks of the user, held by the transaction `db` (a task with its subtasks,
+    say), in one statement; their ids, in order."""
+    if ids:
+        # Per call, carrying its values: IN lists are rendered with them.
+        await db.execute(delete(TASK).where(TASK.c.user_id == user_id, TASK.c.id.in_(ids)))
+    return sorted(ids)
+
+
+async def siblings_from(
+    db: Database,
+    task: TaskRow,
+    container: tuple[int | None, int | None],
+    at: str,
+    count: int,
+    upward: bool,
+) -> list[tuple[int, str]]:
+    """Up to `count` tasks of the container (list, parent) other than `task`, nearest first,
+    from the position `at` on up (`upward`) or down: (id, position)."""
+    list_id, parent_id = container
+    statement = _neighbours(list_id is None, parent_id is None, upward)
+    params = {
+        "owner": task["user_id"],
+        "moving": task["id"],
+        "list_id": list_id,
+        "parent_id": parent_id,
+        "at": at,
+        "count": count,
+    }
+    return [(row["id"], row["position"]) for row in await db.fetch_all(statement, params)]
+
+
+async def place(
+    db: Database,
+    task: TaskRow,
+    container: tuple[int | None, int | None],
+    position: str,
+    now: datetime,
+) -> TaskRow | None:
+    """Put the task in the container (list, parent) at `position`; None if it is gone."""
+    list_id, parent_id = container
+    params = _identity(task) | {
+        "list_id": list_id,
+        "parent_id": parent_id,
+        "position": position,
+        "now": now,
+    }
+    return await db.fetch_one(Rows[TaskRow](_SET_PLACE), params)
+
+
+_SET_POSITION = (
+    update(TASK)
+    .where(_THIS_TASK)
+    .values(position=bindparam("position"), **_CHANGE_STAMP)
+    .returning(*TASK.c)
+)
+
+
+async def reposition(
+    db: Database, user_id: str, task_id: int, position: str, now: datetime
+) -> TaskRow | None:
+    """Give the task a new position among its siblings (a respacing); None if it is gone."""
+    params = {"task_id": task_id, "owner": user_id, "position": position, "now": now}
+    return await db.fetch_one(Rows[TaskRow](_SET_POSITION), params)

@@ -14,7 +14,7 @@ from todo_api.core.http.etags import etag, expected_version, not_modified
 from todo_api.core.http.messages import ErrorDetail
 from todo_api.core.http.request_parts import HeaderValue, JsonBody, QueryModel, openapi_extra
 from todo_api.core.http.responses import OWNER_ERRORS, Responses
-from todo_api.tasks import reading, service
+from todo_api.tasks import bulk, creation, reading, service
 from todo_api.tasks.events import KIND
 from todo_api.tasks.listing import TaskListQuery
 from todo_api.tasks.models import TaskRow
@@ -22,6 +22,7 @@ from todo_api.tasks.schemas import (
     BulkComplete,
     BulkResult,
     TaskCreate,
+    TaskMove,
     TaskPatch,
     TaskRead,
     TaskStats,
@@ -165,9 +166,9 @@ async def create_task(owner: Owner, request: Request) -> Response:
     store, known_users = owner.store, owner.known_users
     max_tasks = owner.settings.max_tasks_per_user
     if idempotency_key is None:
-        task = await service.create_task(store, owner.user, data, known_users, max_tasks=max_tasks)
+        task = await creation.create_task(store, owner.user, data, known_users, max_tasks=max_tasks)
         return _task_response(task, status.HTTP_201_CREATED)
-    stored = await service.create_task_once(
+    stored = await creation.create_task_once(
         store,
         owner.user,
         data,
@@ -195,7 +196,7 @@ async def complete_tasks(owner: Owner, selection: BulkComplete) -> BulkResult:
 
     Ids that are not the caller's pending tasks are skipped; `ids` in the answer were completed.
     """
-    ids = await service.complete_tasks(
+    ids = await bulk.complete_tasks(
         owner.store, owner.user_id, selection, max_tasks=owner.settings.max_tasks_per_user
     )
     return BulkResult(count=len(ids), ids=ids)
@@ -203,8 +204,8 @@ async def complete_tasks(owner: Owner, selection: BulkComplete) -> BulkResult:
 
 @router.delete("/completed")
 async def delete_completed(owner: Owner) -> BulkResult:
-    """Delete every completed task at once."""
-    ids = await service.delete_completed(owner.store, owner.user_id)
+    """Delete every completed task at once, and every subtask of one."""
+    ids = await bulk.delete_completed(owner.store, owner.user_id)
     return BulkResult(count=len(ids), ids=ids)
 
 
@@ -285,3 +286,16 @@ async def toggle_task(task: OwnTask, request: Request, owner: Owner) -> Response
     return _task_response(
         await service.toggle_task(owner.store, task, version, max_tasks=max_tasks)
     )
+
+
+@router.post(
+    "/{task_id:int}/move",
+    response_model=TaskRead,
+    responses=TASK_ERRORS
+    | {422: {"description": "A spot the task cannot go to (see the `detail`), or a bad body"}},
+)
+async def move_task(task: OwnTask, move: TaskMove, owner: Owner) -> Response:
+    """Move a task, with its subtasks: into `list_id` (null: the Inbox), under `parent_id`
+    (null: at the top), right after `after_id`, right before `before_id`, or first when
+    neither is sent. Fields left out keep the task where it is (in another list, at its top)."""
+    return _task_response(await service.move_task(owner.store, task, move))

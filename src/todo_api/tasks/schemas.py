@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from todo_api.core.fields import MAX_ID, json_integer, json_true
+from todo_api.core.fields import MAX_ID, RecordId, json_integer, json_true
 from todo_api.sync import change_model
 from todo_api.tasks.events import KIND, TaskEvent
 from todo_api.tasks.fields import (
@@ -137,7 +137,7 @@ class _Due(BaseModel):
 
 
 class TaskCreate(_Due):
-    """A new task. Unknown fields are ignored."""
+    """A new task, last in its list (or under its parent). Unknown fields are ignored."""
 
     title: Title
     description: Description | None = None
@@ -148,12 +148,22 @@ class TaskCreate(_Due):
     recurrence: Recurrence | None = None
     recurrence_interval: Interval = 1
     reminders: Reminders = Field(default_factory=list)
+    list_id: RecordId | None = Field(None, description="Its list; null or absent: the Inbox.")
+    parent_id: RecordId | None = Field(
+        None, description="The task it is a subtask of (in the same list; its list if absent)."
+    )
 
     @model_validator(mode="after")
     def _relative_reminders_need_due_at(self) -> Self:
         if self.due_at is None and any(r.before_minutes is not None for r in self.reminders):
             raise ValueError(str(MissingDueTime()))
         return self
+
+
+_MOVED_BY_WRITE = (
+    "Sent with another value than the task has: the task (and its subtasks) moves there, last "
+    "(`list_id` null: the Inbox; `parent_id` null: the top of the list)."
+)
 
 
 class TaskUpdate(_Due):
@@ -170,10 +180,13 @@ class TaskUpdate(_Due):
     recurrence: Recurrence | None = None
     recurrence_interval: Interval | None = None
     reminders: Reminders | None = Field(None, description="Replaces the list when sent.")
+    list_id: RecordId | None = Field(None, description=_MOVED_BY_WRITE)
+    parent_id: RecordId | None = Field(None, description=_MOVED_BY_WRITE)
 
     def changes(self) -> dict[str, Any]:
         """The fields to write: null `due_date` clears the due date altogether, null `due_at`
-        only the time (as PATCH does)."""
+        only the time (as PATCH does); null `list_id` is the Inbox, null `parent_id` the top
+        of the list."""
         sent = self.model_fields_set
         changes = self.model_dump(exclude_none=True, exclude={"due_date", "due_at", "reminders"})
         changes |= {name: None for name in _CLEARED_BY_NULL & sent if getattr(self, name) is None}
@@ -183,7 +196,7 @@ class TaskUpdate(_Due):
 
 
 # What PUT clears when sent as null (the due date's two fields are handled together).
-_CLEARED_BY_NULL = frozenset({"description", "recurrence"})
+_CLEARED_BY_NULL = frozenset({"description", "recurrence", "list_id", "parent_id"})
 
 
 # A field that may be left out but not sent as null: absent, it reads as None.
@@ -202,6 +215,8 @@ class TaskPatch(_Due):
     recurrence: Recurrence | None = None
     recurrence_interval: Interval | None = None
     reminders: Reminders | None = Field(None, description="Replaces the list; null clears it.")
+    list_id: RecordId | None = Field(None, description=_MOVED_BY_WRITE)
+    parent_id: RecordId | None = Field(None, description=_MOVED_BY_WRITE)
 
     def changes(self) -> dict[str, Any]:
         """The fields to write: null priority, tags and interval fall back to their defaults;
@@ -247,6 +262,25 @@ class TaskRead(TaskFields):
     def overdue(self) -> bool:
         """Pending and past due: past `due_at` if set, else past the end of `due_date` (UTC)."""
         return is_overdue(self.completed, self.due_at, self.due_date, datetime.now(UTC))
+
+
+class TaskMove(BaseModel):
+    """Where a task goes, with its subtasks: into `list_id` (null: the Inbox; absent: where it
+    is) under `parent_id` (null: at the top; absent: under the same parent, or at the top of
+    another list), right after its sibling `after_id`, right before `before_id`, or first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    list_id: RecordId | None = None
+    parent_id: RecordId | None = None
+    after_id: RecordId | None = None
+    before_id: RecordId | None = None
+
+    @model_validator(mode="after")
+    def _one_neighbour(self) -> Self:
+        if self.after_id is not None and self.before_id is not None:
+            raise ValueError("send after_id or before_id, not both")
+        return self
 
 
 class BulkComplete(BaseModel):

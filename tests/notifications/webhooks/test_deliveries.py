@@ -112,6 +112,35 @@ def test_every_kind_of_change_is_delivered_in_order(
     assert events[2]["task"] is None
 
 
+def test_list_changes_are_delivered_to_webhooks_that_subscribe_to_them(
+    hooked: TestClient, alice: Headers, receiver: Receiver
+) -> None:
+    subscribe(hooked, alice, receiver, events=["list.created", "list.deleted"])
+    made = hooked.post("/api/alice/lists", json={"name": "Work"}, headers=alice).json()
+    hooked.patch(f"/api/alice/lists/{made['id']}", json={"name": "Job"}, headers=alice)
+    hooked.delete(f"/api/alice/lists/{made['id']}", headers=alice)
+    receiver.wait_for(2)
+    time.sleep(0.3)
+    events = sorted(payloads(receiver), key=lambda change: change["at"])
+    assert [(c["type"], c["list_id"]) for c in events] == [
+        ("list.created", made["id"]),
+        ("list.deleted", made["id"]),
+    ]
+    assert events[0]["list"] == made
+    assert events[1]["list"] is None
+
+
+def test_every_change_type_is_an_event_a_webhook_can_subscribe_to(
+    hooked: TestClient, alice: Headers
+) -> None:
+    schema = hooked.get("/openapi.json").json()["components"]["schemas"]["WebhookEvent"]
+    assert set(schema["enum"]) == {
+        *(f"task.{what}" for what in ("created", "updated", "deleted")),
+        "reminder.due",
+        *(f"list.{what}" for what in ("created", "updated", "deleted")),
+    }
+
+
 def test_a_signature_made_with_another_secret_does_not_verify(receiver: Receiver) -> None:
     # The receiver's check is real: it accepts our signature and refuses anybody else's.
     receiver.secret = new_secret()

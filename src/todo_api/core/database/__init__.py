@@ -3,7 +3,7 @@ opened from DATABASE_URL, migrated with Alembic, and written through units of wo
 their changes (`writes`)."""
 
 from todo_api.core.database.base import Database, IntegrityViolation, Params, Row, Rows
-from todo_api.core.database.columns import JSONValue, UTCDateTime, table_of
+from todo_api.core.database.columns import JSONValue, PositionKey, UTCDateTime, table_of
 from todo_api.core.database.connect import (
     check_connection,
     create_engine,
@@ -29,6 +29,7 @@ __all__ = [
     "JSONValue",
     "NewRecord",
     "Params",
+    "PositionKey",
     "Row",
     "Rows",
     "Store",

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, Table, TypeDecorator, inspect
+from sqlalchemy import JSON, DateTime, String, Table, TypeDecorator, inspect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import SQLModel
 
@@ -39,3 +39,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 # JSONB on PostgreSQL (compact, queryable), JSON text on SQLite.
 JSONValue = JSON().with_variant(JSONB(), "postgresql")
+
+# A manual order's key (`core/positions.py`): compared bytewise, which PostgreSQL does only
+# with the "C" collation (SQLite always does).
+PositionKey = String(64).with_variant(String(64, collation="C"), "postgresql")

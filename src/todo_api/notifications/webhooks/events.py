@@ -4,10 +4,25 @@ A webhook stores the events it subscribes to as bits (`webhook.events`), each ev
 index here: only ever append.
 """
 
-from todo_api.tasks import TaskEvent
+from enum import StrEnum
 
-WebhookEvent = TaskEvent
-EVENTS: tuple[WebhookEvent, ...] = tuple(TaskEvent)
+from todo_api.tasks import ListEvent, TaskEvent
+
+
+class WebhookEvent(StrEnum):
+    """A change type a webhook can subscribe to (each kind of record's, and `reminder.due`)."""
+
+    task_created = TaskEvent.created.value
+    task_updated = TaskEvent.updated.value
+    task_deleted = TaskEvent.deleted.value
+    reminder_due = TaskEvent.reminder_due.value
+    list_created = ListEvent.created.value
+    list_updated = ListEvent.updated.value
+    list_deleted = ListEvent.deleted.value
+
+
+# Bit order: the first four are what webhooks stored before lists came.
+EVENTS: tuple[WebhookEvent, ...] = tuple(WebhookEvent)
 
 
 def event_mask(events: list[WebhookEvent]) -> int:

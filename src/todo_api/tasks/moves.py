@@ -1,0 +1,147 @@
+"""Moving a task: into another list or under another parent, with its subtasks, and to a spot
+among its new siblings (right after one, right before one, first, or last).
+
+Where a task goes is its container, `(list_id, parent_id)`. A move holds the container's row
+first (the parent task, else the list, else, for the Inbox's top level, the user's row), so
+that two moves to one spot take turns and never get one position; and the parents whose
+subtasks change, whose counts it refreshes. Rows are held in one order (user, list, tasks by
+id), so that two moves never wait on each other.
+"""
+
+from dataclasses import dataclass
+
+from todo_api.accounts import lock_user
+from todo_api.core import positions
+from todo_api.core.clock import utcnow
+from todo_api.core.database import Database, UnitOfWork
+from todo_api.tasks import logged, repository, tree
+from todo_api.tasks.errors import (
+    NotASibling,
+    ParentInOtherList,
+    ParentNotFound,
+    TaskNotFound,
+    TooDeep,
+    UnderItself,
+)
+from todo_api.tasks.lists import repository as lists
+from todo_api.tasks.lists.errors import ListNotFound
+from todo_api.tasks.models import TaskRow
+
+Container = tuple[int | None, int | None]
+# After every position: where "last" is looked for from (base-62 digits sort below it).
+_END = "~"
+
+
+@dataclass(frozen=True, slots=True)
+class Spot:
+    """Where among its new siblings a task goes: right after `after_id`, right before
+    `before_id`, else first, or last if `last`."""
+
+    after_id: int | None = None
+    before_id: int | None = None
+    last: bool = False
+
+
+async def container_for(
+    db: Database,
+    task: TaskRow,
+    list_id: int | None,
+    parent_id: int | None,
+    *,
+    list_sent: bool,
+    parent_sent: bool,
+) -> Container:
+    """Where a task goes, from what a request sent: under a parent (in its list), else in a
+    list (at its top if the list changes), else where it is."""
+    if parent_sent and parent_id is not None:
+        parent = await repository.get(db, task["user_id"], parent_id)
+        if parent is None:
+            raise ParentNotFound(parent_id)
+        if list_sent and list_id != parent["list_id"]:
+            raise ParentInOtherList()
+        return parent["list_id"], parent_id
+    if parent_sent:
+        return (list_id if list_sent else task["list_id"]), None
+    if list_sent and list_id != task["list_id"]:
+        return list_id, None
+    return task["list_id"], task["parent_id"]
+
+
+async def hold(uow: UnitOfWork, owner: str, container: Container, parents: set[int]) -> None:
+    """Hold the container's row and the rows of `parents` (whose counts will change), in the
+    one order every write holds them in."""
+    list_id, parent_id = container
+    if parent_id is None and list_id is None:
+        await lock_user(uow.db, owner)
+    if parent_id is None and list_id is not None and not await lists.lock(uow.db, owner, list_id):
+        raise ListNotFound(list_id)
+    for task_id in sorted(parents | ({parent_id} if parent_id is not None else set())):
+        if await tree.lock(uow.db, owner, task_id) is None:
+            raise TaskNotFound(task_id)
+
+
+async def check_parent(db: Database, task: TaskRow, parent_id: int, below: list[TaskRow]) -> None:
+    """UnderItself or TooDeep, if the task (with its subtasks `below`) cannot go there."""
+    if parent_id == task["id"] or parent_id in {row["id"] for row in below}:
+        raise UnderItself()
+    if await tree.depth(db, task["user_id"], parent_id) + tree.height(task, below) > tree.MAX_DEPTH:
+        raise TooDeep("parent_id", tree.MAX_DEPTH)
+
+
+async def relocate(uow: UnitOfWork, task: TaskRow, container: Container, spot: Spot) -> TaskRow:
+    """Move the task (with its subtasks) into `container` at `spot`, in a unit of work; the task
+    as it is then. Its own fields are otherwise left as they were."""
+    owner = task["user_id"]
+    list_id, parent_id = container
+    below = await tree.subtree(uow.db, owner, task["id"])
+    if parent_id is not None:
+        await check_parent(uow.db, task, parent_id, below)
+    old_parent = task["parent_id"]
+    await hold(uow, owner, container, {old_parent} if old_parent is not None else set())
+    lower, upper = await _between(uow.db, task, container, spot)
+
+    async def read(at: str, count: int, upward: bool) -> list[positions.Sibling]:
+        found = await repository.siblings_from(uow.db, task, container, at, count, upward)
+        return [positions.Sibling(sibling_id, position) for sibling_id, position in found]
+
+    placed = await positions.place(lower, upper, read)
+    now = utcnow()
+    for sibling_id, position in placed.respaced:
+        respaced = await repository.reposition(uow.db, owner, sibling_id, position, now)
+        if respaced is not None:
+            uow.record(logged.updated(respaced))
+    moved = await repository.place(uow.db, task, container, placed.position, now)
+    if moved is None:
+        raise TaskNotFound(task["id"])
+    uow.record(logged.updated(moved))
+    if list_id != task["list_id"]:
+        await tree.move_to_list(uow, below, list_id)
+    if parent_id != old_parent:
+        await tree.refresh_counts(uow, owner, [old_parent, parent_id])
+    return moved
+
+
+async def _between(
+    db: Database, task: TaskRow, container: Container, spot: Spot
+) -> tuple[str | None, str | None]:
+    """The positions of the siblings the task goes between (None: an end)."""
+    if spot.after_id is not None or spot.before_id is not None:
+        field = "after_id" if spot.after_id is not None else "before_id"
+        neighbour_id = spot.after_id if spot.after_id is not None else spot.before_id
+        assert neighbour_id is not None
+        if neighbour_id == task["id"]:
+            raise NotASibling(field)
+        neighbour = await repository.get(db, task["user_id"], neighbour_id)
+        if neighbour is None:
+            raise TaskNotFound(neighbour_id)
+        if (neighbour["list_id"], neighbour["parent_id"]) != container:
+            raise NotASibling(field)
+        at, upward = neighbour["position"], spot.after_id is not None
+        beyond = await repository.siblings_from(db, task, container, at, 2, upward)
+        other = next((p for i, p in beyond if i != neighbour_id), None)
+        return (at, other) if upward else (other, at)
+    if spot.last:
+        last = await repository.siblings_from(db, task, container, _END, 1, False)
+        return (last[0][1] if last else None), None
+    first = await repository.siblings_from(db, task, container, "", 1, True)
+    return None, (first[0][1] if first else None)
