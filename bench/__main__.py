@@ -736,6 +736,11 @@ def main() -> None:
     webhooks.report(
         webhooks.run(fairness_url.render_as_string(hide_password=False), quick=args.quick)
     )
+    # Issue 27: a list's tasks in their order, and a move, on a user with 200 lists.
+    from bench import lists
+
+    lists_url = make_url(url).set(database="todo_bench_lists")
+    lists.report(lists.run(lists_url.render_as_string(hide_password=False), quick=args.quick))
 
 
 @dataclass

@@ -82,6 +82,22 @@ def run_schemathesis(server: Server, *, pin_owner: bool) -> Run:
             )
         ]
         + [
+            # A move to where a task cannot go (under itself, five levels deep, next to a task
+            # of another parent) is 422. A move names a neighbour too: a 404 for an unknown
+            # `after_id` or `before_id` is about that one, not the resource in the path.
+            {
+                "include-name": name,
+                "checks": {
+                    "positive_data_acceptance": {"expected-statuses": [*ACCEPTED, 422]},
+                    "ensure_resource_availability": {"enabled": False},
+                },
+            }
+            for name in (
+                "POST /api/{user_id}/tasks/{task_id}/move",
+                "POST /api/{user_id}/lists/{list_id}/move",
+            )
+        ]
+        + [
             # A `since` shaped like a cursor but never issued: 422; one of another log: 410.
             {
                 "include-name": "GET /api/{user_id}/changes",

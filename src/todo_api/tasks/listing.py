@@ -142,6 +142,25 @@ class TaskListQuery(BaseModel):
             or self.offset
         )
 
+    @property
+    def is_list_order(self) -> bool:
+        """One list's (or the Inbox's) tasks in their manual order, at most a status filter and
+        top-level only: the other prebuilt listing."""
+        return (
+            self.list_id is not None
+            and self.parent_id in (None, "none")
+            and self.sort is TaskSort.position
+            and not (
+                self.priority
+                or self.tag
+                or self.due_before
+                or self.due_after
+                or self.overdue is not None
+                or self.q
+                or self.offset
+            )
+        )
+
     def position(self) -> Cursor | None:
         """The decoded cursor, if any (validated with the query)."""
         return Cursor.decode(self.cursor) if self.cursor else None

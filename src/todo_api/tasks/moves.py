@@ -93,6 +93,8 @@ async def relocate(uow: UnitOfWork, task: TaskRow, container: Container, spot: S
     as it is then. Its own fields are otherwise left as they were."""
     owner = task["user_id"]
     list_id, parent_id = container
+    if task["id"] in (spot.after_id, spot.before_id) and container == _container_of(task):
+        return task  # next to itself, it stays where it is
     below = await tree.subtree(uow.db, owner, task["id"])
     if parent_id is not None:
         await check_parent(uow.db, task, parent_id, below)
@@ -121,6 +123,10 @@ async def relocate(uow: UnitOfWork, task: TaskRow, container: Container, spot: S
     return moved
 
 
+def _container_of(task: TaskRow) -> Container:
+    return task["list_id"], task["parent_id"]
+
+
 async def _between(
     db: Database, task: TaskRow, container: Container, spot: Spot
 ) -> tuple[str | None, str | None]:
@@ -134,7 +140,7 @@ async def _between(
         neighbour = await repository.get(db, task["user_id"], neighbour_id)
         if neighbour is None:
             raise TaskNotFound(neighbour_id)
-        if (neighbour["list_id"], neighbour["parent_id"]) != container:
+        if _container_of(neighbour) != container:
             raise NotASibling(field)
         at, upward = neighbour["position"], spot.after_id is not None
         beyond = await repository.siblings_from(db, task, container, at, 2, upward)

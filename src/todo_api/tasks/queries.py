@@ -114,6 +114,30 @@ def _default_page(status: StatusFilter) -> Select[Any]:
 # The default listing (creation order, at most a status filter): one index range scan on
 # (user_id, id) with LIMIT, whatever the number of tasks the user (or the table) has.
 DEFAULT_LIST = {status: Rows[ListedTask](_default_page(status)) for status in StatusFilter}
+
+
+@functools.cache
+def _list_order_page(status: StatusFilter, inbox: bool, top_only: bool) -> Rows[ListedTask]:
+    """One list's tasks in their manual order, from `(:after_key, :after_id)` on: a range scan
+    of (user_id, list_id, position), built once per shape."""
+    conditions = [
+        OWNER,
+        TASK.c.list_id.is_(None) if inbox else TASK.c.list_id == bindparam("list_id"),
+        tuple_(TASK.c.position, TASK.c.id)
+        > tuple_(bindparam("after_key", type_=TASK.c.position.type), bindparam("after_id")),
+    ]
+    if top_only:
+        conditions.append(TASK.c.parent_id.is_(None))
+    if (condition := _STATUS[status]) is not None:
+        conditions.append(condition)
+    return Rows(
+        select(*_SHOWN, TASK.c.position.label("sort_key"))
+        .where(*conditions)
+        .order_by(TASK.c.position, TASK.c.id)
+        .limit(bindparam("fetch"))
+    )
+
+
 _STATS = Rows[TaskCounts](
     select(
         func.count().label("total"),
@@ -137,6 +161,19 @@ async def page(
             "fetch": query.limit + 1,
         }
         return await db.fetch_all(DEFAULT_LIST[query.effective_status], params)
+    if query.is_list_order:
+        in_order = _list_order_page(
+            query.effective_status, query.list_id == "inbox", query.parent_id == "none"
+        )
+        key = "" if position is None else position.key
+        params = {
+            "owner": user_id,
+            "list_id": query.list_id,
+            "after_key": key,
+            "after_id": 0 if position is None else position.id,
+            "fetch": query.limit + 1,
+        }
+        return await db.fetch_all(in_order, params)
     statement = _filtered_page(db.dialect_name, user_id, query, position)
     return await db.fetch_all(Rows[ListedTask](statement))
 

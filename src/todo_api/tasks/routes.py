@@ -31,6 +31,14 @@ from todo_api.tasks.schemas import (
 from todo_api.tasks.views import task_json, tasks_json
 
 TASK_ERRORS: Responses = {404: {"model": ErrorDetail, "description": "No such task"}}
+# A list or parent task named in the body or query that is not the caller's.
+PLACE_ERRORS: Responses = {
+    404: {"model": ErrorDetail, "description": "No such list, or no such parent task"}
+}
+# The task, or a list, parent or neighbour it names, is not the caller's.
+MOVE_ERRORS: Responses = {
+    404: {"model": ErrorDetail, "description": "No such task, list, parent or neighbour"}
+}
 WRITE_ERRORS: Responses = TASK_ERRORS | {
     412: {"model": ErrorDetail, "description": "`If-Match` names an outdated version"}
 }
@@ -104,7 +112,8 @@ def _task_response(task: TaskRow, status_code: int = status.HTTP_200_OK) -> Resp
     "",
     response_model=list[TaskRead],
     openapi_extra=openapi_extra(LIST_QUERY),
-    responses={
+    responses=PLACE_ERRORS
+    | {
         200: {
             "headers": {
                 CHANGES_CURSOR: {
@@ -148,7 +157,8 @@ async def list_tasks(owner: Owner, horizon: sync.HorizonDep, request: Request) -
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses={
+    responses=PLACE_ERRORS
+    | {
         409: {
             "model": ErrorDetail,
             "description": "The user holds the most tasks allowed, or the task an "
@@ -235,7 +245,7 @@ async def _write(
 @router.put(
     "/{task_id:int}",
     response_model=TaskRead,
-    responses=WRITE_ERRORS | TASK_LIMIT,
+    responses=WRITE_ERRORS | MOVE_ERRORS | TASK_LIMIT,
     openapi_extra=openapi_extra(IF_MATCH, UPDATE_BODY),
 )
 async def update_task(task: OwnTask, request: Request, owner: Owner) -> Response:
@@ -250,7 +260,7 @@ async def update_task(task: OwnTask, request: Request, owner: Owner) -> Response
 @router.patch(
     "/{task_id:int}",
     response_model=TaskRead,
-    responses=WRITE_ERRORS | TASK_LIMIT,
+    responses=WRITE_ERRORS | MOVE_ERRORS | TASK_LIMIT,
     openapi_extra=openapi_extra(IF_MATCH, PATCH_BODY),
 )
 async def patch_task(task: OwnTask, request: Request, owner: Owner) -> Response:
@@ -291,7 +301,7 @@ async def toggle_task(task: OwnTask, request: Request, owner: Owner) -> Response
 @router.post(
     "/{task_id:int}/move",
     response_model=TaskRead,
-    responses=TASK_ERRORS
+    responses=MOVE_ERRORS
     | {422: {"description": "A spot the task cannot go to (see the `detail`), or a bad body"}},
 )
 async def move_task(task: OwnTask, move: TaskMove, owner: Owner) -> Response:

@@ -269,7 +269,9 @@ class TaskMove(BaseModel):
     is) under `parent_id` (null: at the top; absent: under the same parent, or at the top of
     another list), right after its sibling `after_id`, right before `before_id`, or first."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"not": {"required": ["after_id", "before_id"]}}
+    )
 
     list_id: RecordId | None = None
     parent_id: RecordId | None = None
@@ -278,7 +280,7 @@ class TaskMove(BaseModel):
 
     @model_validator(mode="after")
     def _one_neighbour(self) -> Self:
-        if self.after_id is not None and self.before_id is not None:
+        if {"after_id", "before_id"} <= self.model_fields_set:
             raise ValueError("send after_id or before_id, not both")
         return self
 

@@ -29,7 +29,15 @@ def test_create_returns_the_secret_once_and_lists_without_it(
     body = created.json()
     secret = body["secret"]
     assert secret.startswith("whsec_") and len(secret) > 40
-    assert body["events"] == ["task.created", "task.updated", "task.deleted", "reminder.due"]
+    assert body["events"] == [
+        "task.created",
+        "task.updated",
+        "task.deleted",
+        "reminder.due",
+        "list.created",
+        "list.updated",
+        "list.deleted",
+    ]
     assert body["enabled"] is True and body["disabled_at"] is None
     listed = client.get("/api/alice/webhooks", headers=alice)
     one = client.get(f"/api/alice/webhooks/{body['id']}", headers=alice)

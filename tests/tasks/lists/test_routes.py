@@ -203,15 +203,29 @@ def test_a_move_puts_a_list_where_it_is_asked(
 
 @pytest.mark.parametrize(
     "body",
-    [{"after_id": "self"}, {"after_id": 1, "before_id": 2}, {"after": 1}, {"after_id": "1"}],
+    [
+        {"after_id": 1, "before_id": 2},
+        {"after_id": None, "before_id": None},
+        {"after": 1},
+        {"after_id": "1"},
+    ],
 )
 def test_a_bad_move_of_a_list_is_422(client: TestClient, alice: Headers, create_list, body) -> None:
     made = create_list("A")
-    if body.get("after_id") == "self":
-        body = {"after_id": made["id"]}
     response = client.post(f"{LISTS}/{made['id']}/move", json=body, headers=alice)
     assert response.status_code == 422
     assert response.json()["detail"]
+
+
+@pytest.mark.parametrize("field", ["after_id", "before_id"])
+def test_moving_a_list_next_to_itself_leaves_it_where_it_is(
+    client: TestClient, alice: Headers, create_list, field
+) -> None:
+    ids = [create_list(name)["id"] for name in ("A", "B")]
+    moved = client.post(f"{LISTS}/{ids[1]}/move", json={field: ids[1]}, headers=alice)
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["version"] == 1
+    assert [row["id"] for row in client.get(LISTS, headers=alice).json()] == ids
 
 
 def test_moving_next_to_another_users_list_is_404(

@@ -65,14 +65,16 @@ class ListMove(BaseModel):
     """Where a list goes: right after the list `after_id`, right before `before_id`, or first
     when neither is sent."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"not": {"required": ["after_id", "before_id"]}}
+    )
 
     after_id: RecordId | None = None
     before_id: RecordId | None = None
 
     @model_validator(mode="after")
     def _one_neighbour(self) -> Self:
-        if self.after_id is not None and self.before_id is not None:
+        if {"after_id", "before_id"} <= self.model_fields_set:
             raise ValueError("send after_id or before_id, not both")
         return self
 

@@ -10,7 +10,7 @@ from todo_api.accounts import KnownUsers, Principal, ensure_user, lock_user
 from todo_api.core import positions
 from todo_api.core.clock import utcnow
 from todo_api.core.database import Database, Store, UnitOfWork
-from todo_api.core.errors import FieldRefused, PreconditionFailed
+from todo_api.core.errors import PreconditionFailed
 from todo_api.tasks import logged as task_logged
 from todo_api.tasks import repository as tasks
 from todo_api.tasks.lists import logged, repository
@@ -79,9 +79,7 @@ async def move_list(store: Store, row: ListRow, move: ListMove) -> ListRow:
     """Put the list right after `after_id`, right before `before_id`, or first."""
     owner, moving = row["user_id"], row["id"]
     if moving in (move.after_id, move.before_id):
-        raise FieldRefused(
-            "after_id" if move.after_id else "before_id", "A list cannot go next to itself"
-        )
+        return row  # next to itself, it stays where it is
     async with store.write() as uow:
         await lock_user(uow.db, owner)
         if await repository.lock(uow.db, owner, moving) is None:

@@ -1,0 +1,223 @@
+"""Lists and manual order: a list's tasks in their order, and a move, against what they are
+held to, on a service with a user of 100,000 tasks in 200 lists.
+
+Starts the real service (`todo-api serve`, one worker) on a PostgreSQL database of its own,
+seeds a user with 100,000 tasks in 200 lists (one of them holding 50) and a user with 50 tasks
+in no list, and measures with wrk in alternating rounds:
+
+- `GET …/tasks?list_id=<the 50-task list>&sort=position` against the 50-task user's plain
+  listing (the same 50 tasks' worth of JSON): its cost, the ratio of their requests per second;
+- `POST …/tasks/{id}/move` (to the top of that list) against a `PATCH` of a title: the move's
+  cost. Both write one row that every request writes, so both wait on that row's lock.
+
+`uv run python -m bench.lists [--quick]`, or as part of `python -m bench`.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+from dataclasses import dataclass
+from datetime import timedelta
+
+import asyncpg
+import httpx2 as httpx
+from sqlalchemy.engine import make_url
+
+from bench.__main__ import (
+    POSITION_OF_N,
+    SECRET,
+    SERVICE_ENV,
+    TODO_API,
+    Result,
+    Server,
+    drop_database,
+    ensure_wrk,
+    median_of,
+    recreate_database,
+    run_wrk,
+)
+from todo_api.accounts import issue_token
+
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/todo_bench_lists"
+BIG_TASKS, LISTS, SMALL_LIST = 100_000, 200, 50
+TARGETS = {"list in order vs plain list: cost": 1.2, "move vs PATCH: cost": 1.2}
+
+
+@dataclass
+class Pair:
+    """One comparison: the measured request and the one it is held to, their medians and the
+    median of the per-round cost ratios (baseline req/s ÷ measured req/s)."""
+
+    name: str
+    measured: Result
+    baseline: Result
+    cost: float
+
+
+async def _seed(url: str) -> tuple[int, int, int]:
+    """The users and their tasks; the 50-task list's id, a task in it, and a small user's task."""
+    connection = await asyncpg.connect(url)
+    try:
+        for user in ("big", "small"):
+            await connection.execute(
+                'INSERT INTO "user" (id, name, email, "emailVerified", "createdAt", '
+                "\"updatedAt\") VALUES ($1, $1, $1 || '@bench.invalid', false, now(), now())",
+                user,
+            )
+        lists = await connection.fetch(
+            "INSERT INTO task_list (user_id, name, position, created_at, updated_at) "
+            f"SELECT 'big', 'List ' || n, {POSITION_OF_N}, now(), now() "
+            "FROM generate_series(1, $1) AS n RETURNING id",
+            LISTS,
+        )
+        ids = sorted(row["id"] for row in lists)
+        small_list, others = ids[0], ids[1:]
+        await connection.execute(
+            "INSERT INTO task (user_id, list_id, title, description, completed, created_at, "
+            f"updated_at, position) SELECT 'big', $1, 'Task ' || n, 'Seeded', false, now(), "
+            f"now(), {POSITION_OF_N} FROM generate_series(1, $2) AS n",
+            small_list,
+            SMALL_LIST,
+        )
+        await connection.execute(
+            "INSERT INTO task (user_id, list_id, title, description, completed, created_at, "
+            f"updated_at, position) SELECT 'big', ($1::int[])[1 + n % $2], 'Task ' || n, "
+            f"'Seeded', n % 3 = 0, now(), now(), {POSITION_OF_N} "
+            "FROM generate_series(1, $3) AS n",
+            others,
+            len(others),
+            BIG_TASKS - SMALL_LIST,
+        )
+        await connection.execute(
+            "INSERT INTO task (user_id, title, description, completed, created_at, updated_at, "
+            f"position) SELECT 'small', 'Task ' || n, 'Seeded', false, now(), now(), "
+            f"{POSITION_OF_N} FROM generate_series(1, $1) AS n",
+            SMALL_LIST,
+        )
+        await connection.execute("VACUUM ANALYZE")
+        moving = await connection.fetchval(
+            "SELECT max(id) FROM task WHERE list_id = $1", small_list
+        )
+        patched = await connection.fetchval("SELECT min(id) FROM task WHERE user_id = 'small'")
+        return small_list, moving, patched
+    finally:
+        await connection.close()
+
+
+def _alternating(
+    wrk: str, base: str, pair: tuple[dict, dict], rounds: int, load: dict
+) -> tuple[list[Result], list[Result]]:
+    measured, baseline = [], []
+    for number in range(rounds):
+        order = [(measured, pair[0]), (baseline, pair[1])]
+        for results, request in order if number % 2 == 0 else order[::-1]:
+            results.append(run_wrk(wrk, base, **request, **load))
+    return measured, baseline
+
+
+def run(database_url: str = DEFAULT_URL, *, quick: bool = False) -> list[Pair]:
+    """Measure against a fresh service on `database_url`."""
+    asyncio.run(recreate_database(database_url))
+    env = (
+        os.environ
+        | SERVICE_ENV
+        | {
+            "DATABASE_URL": make_url(database_url).render_as_string(hide_password=False),
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    service = Server("service", [TODO_API, "serve", "--port", "{port}"], env)
+    try:
+        small_list, moving, patched = asyncio.run(
+            _seed(make_url(database_url).render_as_string(hide_password=False))
+        )
+        tokens = {
+            user: issue_token(SECRET, subject=user, expires_in=timedelta(hours=2))
+            for user in ("big", "small")
+        }
+        listing = f"/api/big/tasks?list_id={small_list}&sort=position"
+        check = httpx.get(
+            service.base + listing, headers={"Authorization": f"Bearer {tokens['big']}"}
+        )
+        if check.status_code != 200 or len(check.json()) != SMALL_LIST:
+            sys.exit(f"the list's listing is not its {SMALL_LIST} tasks: {check.text[:200]}")
+        wrk = ensure_wrk()
+        load = {"duration": 3 if quick else 10, "connections": 32}
+        rounds = 1 if quick else 3
+        comparisons = {
+            "list in order vs plain list": (
+                {"method": "GET", "path": listing, "token": tokens["big"]},
+                {"method": "GET", "path": "/api/small/tasks", "token": tokens["small"]},
+            ),
+            "move vs PATCH": (
+                {
+                    "method": "POST",
+                    "path": "/api/big/tasks/ID/move",
+                    "token": tokens["big"],
+                    "body": "{}",
+                    "ids": (moving, moving),
+                },
+                {
+                    "method": "PATCH",
+                    "path": "/api/small/tasks/ID",
+                    "token": tokens["small"],
+                    "body": '{"title": "Renamed by wrk"}',
+                    "ids": (patched, patched),
+                },
+            ),
+        }
+        pairs = []
+        for name, pair in comparisons.items():
+            measured, baseline = _alternating(wrk, service.base, pair, rounds, load)
+            cost = statistics.median(
+                b.requests_per_second / m.requests_per_second
+                for m, b in zip(measured, baseline, strict=True)
+            )
+            pairs.append(Pair(name, median_of(measured), median_of(baseline), cost))
+    finally:
+        service.stop()
+        asyncio.run(drop_database(database_url))
+    return pairs
+
+
+def report(pairs: list[Pair]) -> bool:
+    """Print the rows and the targets; whether they were met and nothing failed."""
+    print(
+        "| lists and order (100,000 tasks in 200 lists) | req/s | p50 ms | p99 ms | errors "
+        "| held to | req/s | p50 ms | cost | goal | met |"
+    )
+    print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|:-:|")
+    held_to = {"list in order vs plain list": "plain list (50 tasks)", "move vs PATCH": "PATCH"}
+    met = True
+    for pair in pairs:
+        goal = TARGETS[f"{pair.name}: cost"]
+        errors = pair.measured.errors + pair.baseline.errors
+        ok = pair.cost <= goal and errors == 0
+        met &= ok
+        print(
+            f"| {pair.name.split(' vs ')[0]} | {pair.measured.requests_per_second:,.0f} "
+            f"| {pair.measured.p50_ms:.2f} | {pair.measured.p99_ms:.2f} | {errors} "
+            f"| {held_to[pair.name]} | {pair.baseline.requests_per_second:,.0f} "
+            f"| {pair.baseline.p50_ms:.2f} | {pair.cost:.2f}× | ≤ {goal} | "
+            f"{'yes' if ok else 'NO'} |"
+        )
+    print(json.dumps({"lists": [pair.__dict__ for pair in pairs]}, default=vars), file=sys.stderr)
+    return met
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="short rounds (CI smoke)")
+    parser.add_argument("--database-url", default=DEFAULT_URL)
+    args = parser.parse_args()
+    pairs = run(args.database_url, quick=args.quick)
+    report(pairs)
+    if any(pair.measured.errors or pair.baseline.errors for pair in pairs):
+        sys.exit("error responses")
+
+
+if __name__ == "__main__":
+    main()
