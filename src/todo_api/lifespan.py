@@ -27,6 +27,8 @@ from todo_api.sync.log import LogWriter
 from todo_api.sync.notifier import Notifier
 from todo_api.sync.retention import ChangeRetention
 from todo_api.sync.tickets import TicketSigner
+from todo_api.tasks.sharing import repository as sharing
+from todo_api.tasks.sharing.limits import AcceptLimiter
 
 
 @asynccontextmanager
@@ -38,11 +40,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     db = await open_database(settings, migrate=settings.run_migrations_on_startup)
     notifier = Notifier()
     log = LogWriter() if settings.changes_enabled else None
-    store = state.add(Store(db, log, on_commit=notifier.committed))
+    store = state.add(Store(db, log, on_commit=notifier.committed, audience=sharing.audience))
     http = httpx.AsyncClient(timeout=settings.jwks_timeout_seconds, follow_redirects=True)
     verifier = state.add(create_verifier(settings, http))
     state.add(KnownUsers())
     state.add(LoginThrottle(settings, db))
+    state.add(AcceptLimiter(settings))
     if SmtpMailer.configured(settings):
         state.add(SmtpMailer(settings))
     state.add(TicketSigner(settings.service_key()))

@@ -35,6 +35,7 @@ from todo_api.sync.routes import changes_router
 from todo_api.tasks import ListChange, TaskChange, tags
 from todo_api.tasks import routes as tasks
 from todo_api.tasks.lists import routes as lists
+from todo_api.tasks.sharing import routes as sharing
 
 STATIC_DOCS_URL = "/static/docs"
 DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> TodoApi:
     app.include_router(mcp_endpoint.router)
     app.include_router(accounts.router, prefix="/api/auth", responses=API_ERRORS)
     app.include_router(lists.router)
+    app.include_router(sharing.router)
     app.include_router(webhooks.router)
     if settings.accounts_enabled:
         app.include_router(accounts.accounts_router, prefix="/api/auth", responses=API_ERRORS)

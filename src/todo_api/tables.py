@@ -7,6 +7,7 @@ from todo_api.notifications.webhooks.models import Webhook, WebhookAttempt, Webh
 from todo_api.sync.models import ChangeEntry, ChangeLog, SpentTicket
 from todo_api.tasks.lists.models import TaskList
 from todo_api.tasks.models import IdempotencyKey, Task
+from todo_api.tasks.sharing.models import ListInvitation, ListMember
 
 __all__ = [
     "ChangeEntry",
@@ -14,6 +15,8 @@ __all__ = [
     "Credential",
     "EmailVerification",
     "IdempotencyKey",
+    "ListInvitation",
+    "ListMember",
     "ReminderEmail",
     "SignInEvent",
     "SpentTicket",

@@ -52,6 +52,8 @@ def test_a_guidelines_task_gets_the_defaults(client: TestClient, alice: Headers)
         "position": task["position"],
         "subtask_count": 0,
         "completed_subtask_count": 0,
+        "created_by": "alice",
+        "completed_by": None,
     }
 
 

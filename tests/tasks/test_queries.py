@@ -1,4 +1,5 @@
-"""The default listing stays one index range scan with LIMIT, however many tasks there are."""
+"""The default listing stays one index range scan with LIMIT, however many tasks there are
+(and one per list shared with the user, merged with it)."""
 
 import asyncio
 
@@ -53,7 +54,13 @@ def test_default_list_is_an_index_range_scan_with_limit(
         assert plan.startswith("Limit"), plan
         assert "Index Scan using ix_task_user_id_id" in plan, plan
         assert "Index Cond: ((ROW(user_id, id) > ROW($1, $2)) AND (user_id <= $1))" in plan, plan
-        assert "Sort" not in plan and "task_pkey" not in plan, plan
+        # The shared lists' part: the user's memberships, then each list's tasks by id.
+        assert "ix_list_member_user_id" in plan and "ix_task_list_id_id" in plan, plan
+        assert "Seq Scan" not in plan and "task_pkey" not in plan, plan
+        # The user's own tasks are limited before they are sorted: a page's rows at most.
+        lines = [line for line in plan.splitlines() if "Sort Key" not in line]
+        own = next(at for at, line in enumerate(lines) if "ix_task_user_id_id" in line)
+        assert "Limit" in lines[own - 1], plan
 
 
 async def _referencing_rows_plan(database_url: str) -> str:

@@ -46,8 +46,11 @@ def test_create_returns_201_with_every_field(client: TestClient, alice: Headers)
         "next_occurrence_id",
         "version",
         "reminders",
-    } | {"list_id", "parent_id", "position", "subtask_count", "completed_subtask_count"}
-    assert task["user_id"] == "alice"
+    } | {"list_id", "parent_id", "position", "subtask_count", "completed_subtask_count"} | {
+        "created_by",
+        "completed_by",
+    }
+    assert task["user_id"] == task["created_by"] == "alice"
     assert task["title"] == "Buy milk"
     assert task["description"] == "2 l"
     assert task["completed"] is False

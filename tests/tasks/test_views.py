@@ -38,6 +38,8 @@ def row(**fields: object) -> dict[str, object]:
         "next_reminder_at": None,
         "subtask_count": 0,
         "completed_subtask_count": 0,
+        "created_by": "alice",
+        "completed_by": None,
         "sort_key": "buy milk",
     } | fields
 
@@ -49,7 +51,7 @@ ROWS = [
     row(priority=2, due_at=NOW + timedelta(hours=1), due_date=(NOW + timedelta(hours=1)).date()),
     row(due_date=date(2000, 1, 1), recurrence="weekly", recurrence_interval=2),
     row(due_date=NOW.date(), next_occurrence_id=9),
-    row(completed=True, completed_at=NOW, due_date=date(2000, 1, 1), recurrence_anchor=NOW),
+    row(completed=True, completed_at=NOW, completed_by="bob", due_date=date(2000, 1, 1)),
     row(created_at=datetime(2030, 1, 1, tzinfo=UTC), title='ünïcode \u2028 "quoted"'),
     row(list_id=3, parent_id=5, position="a0V", subtask_count=4, completed_subtask_count=1),
 ]

@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     max_tasks_per_user: Annotated[int, Field(ge=0)] = 10_000
     # Lists one user may have (0: no limit).
     max_lists_per_user: Annotated[int, Field(ge=0)] = 200
+    # People a list may be shared with, its owner left out, and its open invitations (0: no
+    # limit); invitations one user may accept (`limits` notation; empty: no limit).
+    max_members_per_list: Annotated[int, Field(ge=0)] = 50
+    max_invitations_per_list: Annotated[int, Field(ge=0)] = 20
+    invitation_accept_rate_limit: str = "20/hour"
     # Idempotency keys one user holds at once (within their 24 hours); the oldest go first.
     idempotency_keys_per_user: Annotated[int, Field(ge=1)] = 1000
     rate_limit_enabled: bool = True
@@ -171,7 +176,12 @@ class Settings(BaseSettings):
                 )
         return origins
 
-    @field_validator("rate_limit_per_user", "rate_limit_per_ip", "sign_up_rate_limit")
+    @field_validator(
+        "rate_limit_per_user",
+        "rate_limit_per_ip",
+        "sign_up_rate_limit",
+        "invitation_accept_rate_limit",
+    )
     @classmethod
     def _valid_rate_limit(cls, value: str) -> str:
         if value.strip():

@@ -26,7 +26,7 @@ async def list_id_of(caller: Caller, ref: int | str) -> int | None:
 
 
 def _shown(row: tasks.ListRow) -> dict[str, object]:
-    view: dict[str, object] = orjson.loads(tasks.ListRead.model_validate(row).model_dump_json())
+    view: dict[str, object] = orjson.loads(tasks.ListRead.of(row).model_dump_json())
     return view
 
 

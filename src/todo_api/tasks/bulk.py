@@ -37,8 +37,9 @@ async def delete_completed(store: Store, user_id: str) -> list[int]:
         parents = await repository.parents_of_completed(uow.db, user_id)
         for parent_id in parents:  # their counts change: held first, in id order
             await tree.lock(uow.db, user_id, parent_id)
-        ids = await repository.delete_completed(uow.db, user_id)
+        doomed = await repository.delete_completed(uow.db, user_id)
         now = utcnow()
-        uow.record(*(logged.deleted(user_id, task_id, now) for task_id in ids))
+        uow.record(*(logged.deleted(user_id, i, now, list_id) for i, list_id in doomed))
+        ids = [task_id for task_id, _ in doomed]
         await tree.refresh_counts(uow, user_id, set(parents) - set(ids))
     return ids

@@ -13,7 +13,7 @@ from todo_api.accounts import KnownUsers, Principal, ensure_user
 from todo_api.core import positions
 from todo_api.core.clock import utcnow
 from todo_api.core.database import Database, IntegrityViolation, Store, UnitOfWork
-from todo_api.tasks import idempotency, logged, repository, tree
+from todo_api.tasks import actor, idempotency, logged, repository, tree
 from todo_api.tasks.errors import (
     IdempotentTaskDeleted,
     ParentInOtherList,
@@ -33,6 +33,8 @@ from todo_api.tasks.reminders import (
     resolve,
 )
 from todo_api.tasks.schemas import Priority, Recurrence, TaskCreate
+from todo_api.tasks.sharing import access
+from todo_api.tasks.sharing.models import Role
 from todo_api.tasks.views import task_view
 
 _T = TypeVar("_T")
@@ -66,6 +68,8 @@ def _new_task(owner: str, data: TaskCreate, now: datetime) -> dict[str, Any]:
         "user_id": owner,
         "position": positions.created(now),
         "completed_at": now if data.completed else None,
+        "created_by": actor.current() or owner,
+        "completed_by": (actor.current() or owner) if data.completed else None,
         "recurrence_anchor": data.due_date if data.recurrence else None,
         "reminders": reminders,
         "next_reminder_at": next_fire_at(reminders),
@@ -132,12 +136,15 @@ async def create_task(
     known_users: KnownUsers,
     *,
     max_tasks: int = 0,
+    tenant: str | None = None,
 ) -> TaskRow:
-    """Store a new task for the user, last in its list (or under its parent); TaskLimitReached
-    if they hold `max_tasks` (0: no limit)."""
-    await check_task_limit(store.db, owner.user_id, max_tasks)
+    """Store a new task for the user (or for `tenant`, the owner of the shared list it goes
+    in), last in its list (or under its parent); TaskLimitReached if the owner holds
+    `max_tasks` (0: no limit)."""
+    tenant = tenant or owner.user_id
+    await check_task_limit(store.db, tenant, max_tasks)
     now = utcnow()
-    values = _new_task(owner.user_id, data, now)
+    values = _new_task(tenant, data, now)
     if data.list_id is None and data.parent_id is None:
         return await _recreating_user(
             store.db, owner, known_users, lambda: _insert(store, values, now)
@@ -156,6 +163,7 @@ async def create_task_once(
     *,
     max_tasks: int = 0,
     keys_per_user: int = 1000,
+    tenant: str | None = None,
 ) -> StoredResponse:
     """Create a task unless this `Idempotency-Key` already did (then answer with that task).
 
@@ -167,9 +175,10 @@ async def create_task_once(
     request = IdempotentRequest.of(owner.user_id, key, data, now)
     if (stored := await idempotency.find(db, request)) is not None:
         return await _replay(db, owner.user_id, stored)
-    await check_task_limit(db, owner.user_id, max_tasks)
+    tenant = tenant or owner.user_id
+    await check_task_limit(db, tenant, max_tasks)
     await ensure_user(db, owner, known_users)
-    values = _new_task(owner.user_id, data, now)
+    values = _new_task(tenant, data, now)
 
     async def create() -> StoredResponse:
         try:
@@ -186,8 +195,10 @@ async def create_task_once(
 
 
 async def _replay(db: Database, user_id: str, stored: StoredKey) -> StoredResponse:
-    """The answer to a retry: the task the key created, as it is now."""
-    task = await repository.get(db, user_id, stored.task_id)
-    if task is None:
-        raise IdempotentTaskDeleted()
+    """The answer to a retry: the task the key created, as it is now (as the user sees it:
+    one made in a shared list is the list owner's)."""
+    try:
+        task = (await access.task_for(db, user_id, stored.task_id, Role.viewer)).row
+    except TaskNotFound:
+        raise IdempotentTaskDeleted() from None
     return StoredResponse(stored.status_code, task_view(task), replayed=True)

@@ -143,6 +143,12 @@ class TaskListQuery(BaseModel):
         )
 
     @property
+    def sees_shared(self) -> bool:
+        """Whether the listing spans the lists shared with the caller, not one list (or the
+        Inbox) or one parent's subtasks."""
+        return self.list_id is None and self.parent_id in (None, "none")
+
+    @property
     def is_list_order(self) -> bool:
         """One list's (or the Inbox's) tasks in their manual order, at most a status filter and
         top-level only: the other prebuilt listing."""

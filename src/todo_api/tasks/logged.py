@@ -1,4 +1,4 @@
-"""What a task's writes put in its owner's change log.
+"""What a task's writes put in the change log: its owner's, and the members' of its list.
 
 Each change carries the task's JSON as clients see it right after the write (`views.task_json`),
 written once and served as it is by `/changes`, the event streams and webhooks.
@@ -30,13 +30,15 @@ def created(values: dict[str, Any], now: datetime) -> NewRecord:
         "completed_subtask_count": 0,
     }
     shown: Any = {name: stored.get(name, values.get(name)) for name in SHOWN_COLUMNS}
-    return NewRecord(KIND, TaskEvent.created, _json(shown), now, (values["user_id"],))
+    feeds = (values["user_id"],)
+    return NewRecord(KIND, TaskEvent.created, _json(shown), now, feeds, values["list_id"])
 
 
 def updated(task: TaskRow) -> Change:
     """The change that logs a task's new state (from its row as stored)."""
+    feeds = (task["user_id"],)
     return Change(
-        KIND, TaskEvent.updated, task["id"], _json(task), task["updated_at"], (task["user_id"],)
+        KIND, TaskEvent.updated, task["id"], _json(task), task["updated_at"], feeds, task["list_id"]
     )
 
 
@@ -45,6 +47,13 @@ def reminder_due(task: TaskRow, at: datetime) -> Change:
     return Change(KIND, TaskEvent.reminder_due, task["id"], _json(task), at, (task["user_id"],))
 
 
-def deleted(user_id: str, task_id: int, at: datetime | None = None) -> Change:
-    """The tombstone of a deleted task."""
-    return Change(KIND, TaskEvent.deleted, task_id, None, at or utcnow(), (user_id,))
+def deleted(
+    user_id: str, task_id: int, at: datetime | None = None, list_id: int | None = None
+) -> Change:
+    """The tombstone of a deleted task (of the list `list_id`, whose members get it too)."""
+    return Change(KIND, TaskEvent.deleted, task_id, None, at or utcnow(), (user_id,), list_id)
+
+
+def gone(feeds: tuple[str, ...], task_id: int, at: datetime) -> Change:
+    """The tombstone of a task that left what `feeds` see (moved out of a shared list)."""
+    return Change(KIND, TaskEvent.deleted, task_id, None, at, feeds)

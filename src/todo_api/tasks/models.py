@@ -65,6 +65,10 @@ class TaskFields(SQLModel):
     completed_subtask_count: int = Field(
         default=0, sa_type=Integer, sa_column_kwargs={"server_default": "0"}
     )
+    # Who added it and who completed it (a shared list's tasks are written by its members
+    # too): user ids, kept when that account is gone.
+    created_by: str | None = Field(default=None, sa_type=Text)
+    completed_by: str | None = Field(default=None, sa_type=Text)
 
 
 class Task(TaskFields, table=True):
@@ -81,6 +85,8 @@ class Task(TaskFields, table=True):
         Index("ix_task_user_id_priority", "user_id", "priority", "id"),
         # A list's tasks in their manual order.
         Index("ix_task_user_id_list_id_position", "user_id", "list_id", "position"),
+        # A shared list's tasks, in the order its members list them.
+        Index("ix_task_list_id_id", "list_id", "id"),
         # A task's subtasks (and what the database looks for when a parent is deleted).
         Index(
             "ix_task_parent_id",
@@ -139,6 +145,8 @@ class TaskRow(TypedDict):
     reminders: list[dict[str, Any]]
     subtask_count: int
     completed_subtask_count: int
+    created_by: str | None
+    completed_by: str | None
     # Listings select only the columns clients see, so they leave these two out.
     recurrence_anchor: NotRequired[date | None]
     next_reminder_at: NotRequired[datetime | None]

@@ -9,6 +9,7 @@ id), so that two moves never wait on each other.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from todo_api.accounts import lock_user
 from todo_api.core import positions
@@ -26,6 +27,7 @@ from todo_api.tasks.errors import (
 from todo_api.tasks.lists import repository as lists
 from todo_api.tasks.lists.errors import ListNotFound
 from todo_api.tasks.models import TaskRow
+from todo_api.tasks.sharing import repository as sharing
 
 Container = tuple[int | None, int | None]
 # After every position: where "last" is looked for from (base-62 digits sort below it).
@@ -115,12 +117,29 @@ async def relocate(uow: UnitOfWork, task: TaskRow, container: Container, spot: S
     moved = await repository.place(uow.db, task, container, placed.position, now)
     if moved is None:
         raise TaskNotFound(task["id"])
+    if list_id != task["list_id"]:
+        await _leave_members(uow, task, below, list_id, now)
     uow.record(logged.updated(moved))
     if list_id != task["list_id"]:
         await tree.move_to_list(uow, below, list_id)
     if parent_id != old_parent:
         await tree.refresh_counts(uow, owner, [old_parent, parent_id])
     return moved
+
+
+async def _leave_members(
+    uow: UnitOfWork, task: TaskRow, below: list[TaskRow], list_id: int | None, now: datetime
+) -> None:
+    """Tell the members of the task's shared list who are not in `list_id` that the task (and
+    its subtasks) left their sight: a tombstone in their feeds."""
+    if task["list_id"] is None:
+        return
+    staying = set(await sharing.member_ids(uow.db, list_id)) if list_id is not None else set()
+    leaving = tuple(
+        m for m in await sharing.member_ids(uow.db, task["list_id"]) if m not in staying
+    )
+    if leaving:
+        uow.record(*(logged.gone(leaving, row["id"], now) for row in [task, *below]))
 
 
 def _container_of(task: TaskRow) -> Container:

@@ -34,6 +34,7 @@ def _occurrence(
     return {name: task[name] for name in repository.CREATED_FIELDS} | {
         "completed": False,
         "completed_at": None,
+        "completed_by": None,
         "due_date": due_date,
         "due_at": due_at,
         "reminders": reminders,
@@ -85,4 +86,5 @@ async def delete_if_pending(uow: UnitOfWork, owner: str, occurrence_id: int) -> 
     below = await tree.subtree(uow.db, owner, occurrence_id, held=True)
     ids = await repository.delete_ids(uow.db, owner, [occurrence_id, *(t["id"] for t in below)])
     now = utcnow()
-    uow.record(*(logged.deleted(owner, task_id, now) for task_id in ids))
+    list_id = occurrence["list_id"]
+    uow.record(*(logged.deleted(owner, task_id, now, list_id) for task_id in ids))

@@ -6,6 +6,7 @@ request (their conditions carry the values).
 """
 
 import functools
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, TypedDict, cast
 
@@ -22,6 +23,7 @@ from sqlalchemy import (
     select,
     true,
     tuple_,
+    union_all,
 )
 
 from todo_api.core.clock import utcnow
@@ -29,6 +31,7 @@ from todo_api.core.database import Database, Rows
 from todo_api.tasks.listing import Cursor, StatusFilter, TaskListQuery
 from todo_api.tasks.models import TaskRow
 from todo_api.tasks.repository import NOW, OWNER, PENDING, TASK
+from todo_api.tasks.sharing.repository import MEMBER
 from todo_api.tasks.views import SHOWN_COLUMNS
 
 _TODAY = bindparam("today", type_=Date)
@@ -98,21 +101,52 @@ def _owned_after_id(owner: Any, after_id: Any) -> tuple[ColumnElement[bool], ...
 _SHOWN = [TASK.c[name] for name in SHOWN_COLUMNS]
 
 
+def _in_shared_lists(user: Any) -> Any:
+    """The tasks of the lists shared with `user` (joined to their membership)."""
+    return TASK.join(MEMBER, (MEMBER.c.list_id == TASK.c.list_id) & (MEMBER.c.user_id == user))
+
+
+def _with_shared(
+    own: Select[Any], shared: Select[Any], order: Callable[[Any], tuple[Any, ...]], fetch: Any
+) -> Select[Any]:
+    """The user's own page and the page of their shared lists' tasks, merged into one: each
+    part is a range scan of its own index with LIMIT, so a user in no shared list pays for
+    an empty join and nothing else. `order` gives the order by a row's columns."""
+    parts = [part.subquery() for part in (own, shared)]
+    both = union_all(*(select(*part.c) for part in parts)).subquery("both")
+    # Named afresh: SQLAlchemy's own names of a subquery's columns are str subclasses, which
+    # SQLite's rows would carry as their keys (and orjson writes no such key).
+    named = [column.label(str(column.key)) for column in both.c]
+    return select(*named).order_by(*order(both.c)).limit(fetch)
+
+
 def _default_page(status: StatusFilter) -> Select[Any]:
-    conditions = [*_owned_after_id(bindparam("owner"), bindparam("after_id"))]
+    owner: Any = bindparam("owner")
+    after_id: Any = bindparam("after_id")
+    fetch: Any = bindparam("fetch")
+    conditions = []
     if (condition := _STATUS[status]) is not None:
         conditions.append(condition)
     # One more row than the page holds tells whether another page follows.
-    return (
+    own = (
         select(*_SHOWN)
-        .where(*conditions)
+        .where(*_owned_after_id(owner, after_id), *conditions)
         .order_by(TASK.c.user_id, TASK.c.id)
-        .limit(bindparam("fetch"))
+        .limit(fetch)
     )
+    shared = (
+        select(*_SHOWN)
+        .select_from(_in_shared_lists(owner))
+        .where(TASK.c.id > after_id, *conditions)
+        .order_by(TASK.c.id)
+        .limit(fetch)
+    )
+    return _with_shared(own, shared, lambda c: (c.id,), fetch)
 
 
 # The default listing (creation order, at most a status filter): one index range scan on
-# (user_id, id) with LIMIT, whatever the number of tasks the user (or the table) has.
+# (user_id, id) with LIMIT, whatever the number of tasks the user (or the table) has, and one
+# of (list_id, id) per list shared with them.
 DEFAULT_LIST = {status: Rows[ListedTask](_default_page(status)) for status in StatusFilter}
 
 
@@ -152,8 +186,10 @@ _STATS = Rows[TaskCounts](
 async def page(
     db: Database, user_id: str, query: TaskListQuery, position: Cursor | None
 ) -> list[ListedTask]:
-    """Up to `query.limit + 1` of the user's tasks, from `position` on (the extra one tells
-    that another page follows). Sorted pages carry each row's `sort_key` as well."""
+    """Up to `query.limit + 1` of the tasks `user_id` sees, from `position` on (the extra one
+    tells that another page follows): their own, and unless the query names a list or a
+    parent, those of the lists shared with them. Sorted pages carry each row's `sort_key` as
+    well."""
     if query.is_default:
         params = {
             "owner": user_id,
@@ -179,10 +215,13 @@ async def page(
 
 
 async def count(db: Database, user_id: str, query: TaskListQuery) -> int:
-    """How many of the user's tasks match the query's filters (COUNT(*): grows with them)."""
-    statement = select(func.count()).where(
-        TASK.c.user_id == user_id, *_filters(db.dialect_name, query)
-    )
+    """How many of the tasks `page` lists match the query's filters (COUNT(*): grows with
+    them)."""
+    seen = TASK.c.user_id == user_id
+    if query.sees_shared:
+        shared_lists = select(MEMBER.c.list_id).where(MEMBER.c.user_id == user_id)
+        seen = or_(seen, TASK.c.list_id.in_(shared_lists))
+    statement = select(func.count()).where(seen, *_filters(db.dialect_name, query))
     return int(await db.scalar(statement))
 
 
@@ -250,25 +289,45 @@ def _filtered_page(
     dialect: str, user_id: str, query: TaskListQuery, position: Cursor | None
 ) -> Select[Any]:
     conditions = _filters(dialect, query)
+    fetch = query.limit + 1 + (query.offset or 0)
     if query.sort is None:
-        statement = select(*_SHOWN).order_by(TASK.c.user_id, TASK.c.id)
         after_id = 0 if position is None else position.id
-        conditions += _owned_after_id(user_id, after_id)
+        own = (
+            select(*_SHOWN)
+            .where(*conditions, *_owned_after_id(user_id, after_id))
+            .order_by(TASK.c.user_id, TASK.c.id)
+        )
+        shared = select(*_SHOWN).where(*conditions, TASK.c.id > after_id).order_by(TASK.c.id)
+
+        def order(c: Any) -> tuple[Any, ...]:
+            return (c.id,)
     else:
-        conditions.append(TASK.c.user_id == user_id)
         key = _sort_key(query.sort.field, query.sort.descending)
-        if query.sort.descending:
-            order = (key.desc(), TASK.c.id.desc())
-        else:
-            order = (key.asc(), TASK.c.id.asc())
-        statement = select(*_SHOWN, key.label("sort_key")).order_by(*order)
+        descending = query.sort.descending
         if position is not None:
             after = bindparam("after_key", _cursor_value(query.sort.field, position.key), key.type)
-            if query.sort.descending:
+            if descending:
                 conditions.append(or_(key < after, and_(key == after, TASK.c.id < position.id)))
             else:
                 conditions.append(or_(key > after, and_(key == after, TASK.c.id > position.id)))
-    statement = statement.where(*conditions).limit(query.limit + 1)
+        by_key = (key.desc(), TASK.c.id.desc()) if descending else (key.asc(), TASK.c.id.asc())
+        own = (
+            select(*_SHOWN, key.label("sort_key"))
+            .where(*conditions, TASK.c.user_id == user_id)
+            .order_by(*by_key)
+        )
+        shared = select(*_SHOWN, key.label("sort_key")).where(*conditions).order_by(*by_key)
+
+        def order(c: Any) -> tuple[Any, ...]:
+            if descending:
+                return (c.sort_key.desc(), c.id.desc())
+            return (c.sort_key.asc(), c.id.asc())
+
+    if query.sees_shared:
+        shared = shared.select_from(_in_shared_lists(user_id)).limit(fetch)
+        statement = _with_shared(own.limit(fetch), shared, order, query.limit + 1)
+    else:
+        statement = own.limit(query.limit + 1)
     if query.offset:
         statement = statement.offset(query.offset)
     return statement

@@ -5,13 +5,13 @@ from datetime import date
 
 from todo_api.core.clock import utcnow
 from todo_api.core.database import Database
-from todo_api.tasks import queries, repository
-from todo_api.tasks.errors import ParentNotFound
+from todo_api.tasks import queries
+from todo_api.tasks.errors import ParentNotFound, TaskNotFound
 from todo_api.tasks.listing import Cursor, TaskListQuery
-from todo_api.tasks.lists import repository as lists
-from todo_api.tasks.lists.errors import ListNotFound
 from todo_api.tasks.queries import ListedTask
 from todo_api.tasks.schemas import TagCount, TaskStats
+from todo_api.tasks.sharing import access
+from todo_api.tasks.sharing.models import Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,14 +25,20 @@ class Page:
 
 
 async def list_tasks(db: Database, user_id: str, query: TaskListQuery) -> Page:
-    """A page of the user's tasks, filtered and sorted as the query asks; ListNotFound or
-    ParentNotFound when it names a list or a task that is not the user's."""
-    if isinstance(query.list_id, int) and await lists.get(db, user_id, query.list_id) is None:
-        raise ListNotFound(query.list_id)
-    if isinstance(query.parent_id, int) and not await repository.get(db, user_id, query.parent_id):
-        raise ParentNotFound(query.parent_id)
+    """A page of the tasks the user sees (their own, and those of the lists shared with
+    them), filtered and sorted as the query asks; ListNotFound or ParentNotFound when it names
+    a list or a task the user does not see."""
+    owner = user_id  # whose tasks the page holds: a shared list's are its owner's
+    if isinstance(query.list_id, int):
+        owner = (await access.list_for(db, user_id, query.list_id, Role.viewer)).row["user_id"]
+    if isinstance(query.parent_id, int):
+        try:
+            parent = await access.task_for(db, user_id, query.parent_id, Role.viewer)
+        except TaskNotFound:
+            raise ParentNotFound(query.parent_id) from None
+        owner = parent.row["user_id"]
     position = query.position()
-    rows = await queries.page(db, user_id, query, position)
+    rows = await queries.page(db, owner, query, position)
     has_more = len(rows) > query.limit
     rows = rows[: query.limit]
     next_cursor = next_offset = total = None
@@ -46,7 +52,7 @@ async def list_tasks(db: Database, user_id: str, query: TaskListQuery) -> Page:
         next_cursor = Cursor(sort=query.sort_name, key=key, id=rows[-1]["id"]).encode()
     if query.count:
         # COUNT(*) grows with the user's tasks: only when asked for.
-        total = await queries.count(db, user_id, query)
+        total = await queries.count(db, owner, query)
     elif not has_more and position is None and not query.offset:
         # The whole result is on this first page: its count costs nothing.
         total = len(rows)

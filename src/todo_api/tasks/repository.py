@@ -12,10 +12,12 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    Text,
     Update,
     bindparam,
     case,
     delete,
+    func,
     insert,
     literal,
     select,
@@ -24,6 +26,7 @@ from sqlalchemy import (
 
 from todo_api.core.database import Database, NewRecord, Rows, Store, UnitOfWork, table_of
 from todo_api.core.fields import MAX_ID
+from todo_api.tasks import actor
 from todo_api.tasks.models import Task, TaskRow
 from todo_api.tasks.schemas import MAX_BULK_TASKS
 
@@ -33,6 +36,8 @@ PENDING = TASK.c.completed.is_(False)
 NOW = bindparam("now", type_=TASK.c.updated_at.type)
 _THIS_TASK = (TASK.c.id == bindparam("task_id")) & OWNER
 _EXPECTED_VERSION = TASK.c.version == bindparam("expected_version")
+# Who completes a task: the user writing (`actor.py`), else its owner.
+_ACTOR = func.coalesce(bindparam("actor", type_=Text), TASK.c.user_id)
 # What the service sets itself when it stores a task; the rest of the columns come from the
 # request (or, for a recurring task's next occurrence, from the occurrence before).
 _SET_ON_INSERT = {
@@ -64,6 +69,7 @@ _CHANGE_STAMP = {"updated_at": NOW, "version": TASK.c.version + 1}
 _TOGGLE_VALUES = {
     "completed": ~TASK.c.completed,
     "completed_at": case((TASK.c.completed, None), else_=NOW),
+    "completed_by": case((TASK.c.completed, None), else_=_ACTOR),
 } | _CHANGE_STAMP
 _TOGGLE = Rows[TaskRow](update(TASK).where(_THIS_TASK).values(_TOGGLE_VALUES).returning(*TASK.c))
 _TOGGLE_IF_MATCH = Rows[TaskRow](
@@ -91,7 +97,7 @@ def _doomed() -> Any:
         select(below.c.id).select_from(below).join(doomed, below.c.parent_id == doomed.c.id)
     )
     return (
-        select(TASK.c.id)
+        select(TASK.c.id, TASK.c.list_id)
         .where(OWNER, TASK.c.id.in_(select(doomed.c.id)))
         .order_by(TASK.c.id)
         .with_for_update()
@@ -155,6 +161,9 @@ def _update_statement(fields: frozenset[str], if_match: bool) -> Rows[TaskRow]:
         values["completed_at"] = case(
             (TASK.c.completed == new, TASK.c.completed_at), (new, NOW), else_=None
         )
+        values["completed_by"] = case(
+            (TASK.c.completed == new, TASK.c.completed_by), (new, _ACTOR), else_=None
+        )
     where = [_THIS_TASK, _EXPECTED_VERSION] if if_match else [_THIS_TASK]
     return Rows(update(TASK).where(*where).values(values | _CHANGE_STAMP).returning(*TASK.c))
 
@@ -166,12 +175,13 @@ async def update_fields(
     id (deleted) or, when `version` is given, that version (changed meanwhile)."""
     params = {f"new_{name}": value for name, value in changes.items()}
     params |= _identity(task) | {"now": now, "expected_version": version}
+    params["actor"] = actor.current()
     return await db.fetch_one(_update_statement(frozenset(changes), version is not None), params)
 
 
 async def toggle(db: Database, task: TaskRow, version: int | None, now: datetime) -> TaskRow | None:
     """Flip `completed` in SQL; None as for update_fields."""
-    statement, params = _TOGGLE, _identity(task) | {"now": now}
+    statement, params = _TOGGLE, _identity(task) | {"now": now, "actor": actor.current()}
     if version is not None:
         statement, params = _TOGGLE_IF_MATCH, params | {"expected_version": version}
     return await db.fetch_one(statement, params)
@@ -212,6 +222,7 @@ async def complete_all(db: Database, user_id: str, ids: list[int], now: datetime
         .values(
             completed=True,
             completed_at=literal(now, TASK.c.completed_at.type),
+            completed_by=literal(actor.current() or user_id, Text),
             updated_at=literal(now, TASK.c.updated_at.type),
             version=TASK.c.version + 1,
         )
@@ -227,11 +238,14 @@ async def parents_of_completed(db: Database, user_id: str) -> list[int]:
     return [row["parent_id"] for row in rows]
 
 
-async def delete_completed(db: Database, user_id: str) -> list[int]:
+async def delete_completed(db: Database, user_id: str) -> list[tuple[int, int | None]]:
     """Delete every completed task of the user and every task under one; the ids deleted, in
-    order."""
-    ids = [row["id"] for row in await db.fetch_all(_DOOMED, {"owner": user_id})]
-    return await delete_ids(db, user_id, ids)
+    order, each with its list's."""
+    doomed = [
+        (row["id"], row["list_id"]) for row in await db.fetch_all(_DOOMED, {"owner": user_id})
+    ]
+    await delete_ids(db, user_id, [task_id for task_id, _ in doomed])
+    return doomed
 
 
 # --- lists, subtasks and order ------------------------------------------------------------------

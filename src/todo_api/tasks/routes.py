@@ -14,7 +14,7 @@ from todo_api.core.http.etags import etag, expected_version, not_modified
 from todo_api.core.http.messages import ErrorDetail
 from todo_api.core.http.request_parts import HeaderValue, JsonBody, QueryModel, openapi_extra
 from todo_api.core.http.responses import OWNER_ERRORS, Responses
-from todo_api.tasks import bulk, creation, reading, service
+from todo_api.tasks import actor, bulk, creation, reading, service
 from todo_api.tasks.events import KIND
 from todo_api.tasks.listing import TaskListQuery
 from todo_api.tasks.models import TaskRow
@@ -28,6 +28,8 @@ from todo_api.tasks.schemas import (
     TaskStats,
     TaskUpdate,
 )
+from todo_api.tasks.sharing import access
+from todo_api.tasks.sharing.models import Role
 from todo_api.tasks.views import task_json, tasks_json
 
 TASK_ERRORS: Responses = {404: {"model": ErrorDetail, "description": "No such task"}}
@@ -93,12 +95,31 @@ IF_NONE_MATCH = HeaderValue.like_fastapi("If-None-Match", max_length=1000)
 CHANGES_CURSOR = "X-Changes-Cursor"
 
 
-async def get_own_task(task_id: Annotated[int, Path()], owner: Owner) -> TaskRow:
-    """The task `{task_id}` if the caller owns it; 404 otherwise, whoever else may own it."""
-    return await service.get_task(owner.db, owner.user_id, task_id)
+async def get_visible_task(task_id: Annotated[int, Path()], owner: Owner) -> TaskRow:
+    """The task `{task_id}` if the caller owns it or is in its shared list; 404 otherwise,
+    whoever else may own it."""
+    return (await access.task_for(owner.db, owner.user_id, task_id, Role.viewer)).row
 
 
-OwnTask = Annotated[TaskRow, Depends(get_own_task)]
+async def get_editable_task(
+    task_id: Annotated[int, Path()], owner: Owner
+) -> access.Shared[TaskRow]:
+    """The task `{task_id}` if the caller owns it or edits its shared list (403 for a
+    viewer of it; 404 for anybody else), and the caller's role. Writes from here on are the
+    caller's (`completed_by`)."""
+    shared = await access.task_for(owner.db, owner.user_id, task_id, Role.editor)
+    actor.act_as(owner.user_id)
+    return shared
+
+
+VisibleTask = Annotated[TaskRow, Depends(get_visible_task)]
+EditableTask = Annotated[access.Shared[TaskRow], Depends(get_editable_task)]
+FORBIDDEN: Responses = {
+    403: {
+        "model": ErrorDetail,
+        "description": "A viewer of the task's shared list (or a member moving it out)",
+    }
+}
 
 
 def _task_response(task: TaskRow, status_code: int = status.HTTP_200_OK) -> Response:
@@ -158,6 +179,7 @@ async def list_tasks(owner: Owner, horizon: sync.HorizonDep, request: Request) -
     "",
     status_code=status.HTTP_201_CREATED,
     responses=PLACE_ERRORS
+    | FORBIDDEN
     | {
         409: {
             "model": ErrorDetail,
@@ -175,8 +197,14 @@ async def create_task(owner: Owner, request: Request) -> Response:
     idempotency_key = IDEMPOTENCY_KEY.read(request)
     store, known_users = owner.store, owner.known_users
     max_tasks = owner.settings.max_tasks_per_user
+    actor.act_as(owner.user_id)
+    tenant = owner.user_id
+    if data.list_id is not None or data.parent_id is not None:
+        tenant = await access.creator_of(owner.db, owner.user_id, data.list_id, data.parent_id)
     if idempotency_key is None:
-        task = await creation.create_task(store, owner.user, data, known_users, max_tasks=max_tasks)
+        task = await creation.create_task(
+            store, owner.user, data, known_users, max_tasks=max_tasks, tenant=tenant
+        )
         return _task_response(task, status.HTTP_201_CREATED)
     stored = await creation.create_task_once(
         store,
@@ -186,6 +214,7 @@ async def create_task(owner: Owner, request: Request) -> Response:
         idempotency_key,
         max_tasks=max_tasks,
         keys_per_user=owner.settings.idempotency_keys_per_user,
+        tenant=tenant,
     )
     headers = {"ETag": etag(stored.body)}
     if stored.replayed:
@@ -225,7 +254,7 @@ async def delete_completed(owner: Owner) -> BulkResult:
     responses=TASK_ERRORS | {304: {"description": "`If-None-Match` names the current ETag"}},
     openapi_extra=openapi_extra(IF_NONE_MATCH),
 )
-async def get_task(task: OwnTask, request: Request) -> Response:
+async def get_task(task: VisibleTask, request: Request) -> Response:
     """One task; `304 Not Modified` when `If-None-Match` has its current ETag."""
     if not_modified(IF_NONE_MATCH.read(request), task):
         headers = {"ETag": etag(task)}
@@ -234,67 +263,75 @@ async def get_task(task: OwnTask, request: Request) -> Response:
 
 
 async def _write(
-    owner: Owner, task: TaskRow, changes: dict[str, Any], version: int | None
+    owner: Owner, shared: access.Shared[TaskRow], changes: dict[str, Any], version: int | None
 ) -> Response:
     # PUT and PATCH differ only in how the body becomes changes.
-    max_tasks = owner.settings.max_tasks_per_user
-    changed = await service.update_task(owner.store, task, changes, version, max_tasks=max_tasks)
+    changed = await service.update_task(
+        owner.store,
+        shared.row,
+        changes,
+        version,
+        max_tasks=owner.settings.max_tasks_per_user,
+        may_leave_list=shared.role is Role.owner,
+    )
     return _task_response(changed)
 
 
 @router.put(
     "/{task_id:int}",
     response_model=TaskRead,
-    responses=WRITE_ERRORS | MOVE_ERRORS | TASK_LIMIT,
+    responses=WRITE_ERRORS | MOVE_ERRORS | TASK_LIMIT | FORBIDDEN,
     openapi_extra=openapi_extra(IF_MATCH, UPDATE_BODY),
 )
-async def update_task(task: OwnTask, request: Request, owner: Owner) -> Response:
+async def update_task(shared: EditableTask, request: Request, owner: Owner) -> Response:
     """Change the fields sent; fields left out keep their values, and so do `title`,
     `completed`, `priority`, `tags` and `recurrence_interval` sent as null; null clears
     `description`, `due_date`, `due_at` and `recurrence`."""
     if_match = IF_MATCH.read(request)
     data = await UPDATE_BODY.read(request)
-    return await _write(owner, task, data.changes(), expected_version(if_match, task, KIND))
+    version = expected_version(if_match, shared.row, KIND)
+    return await _write(owner, shared, data.changes(), version)
 
 
 @router.patch(
     "/{task_id:int}",
     response_model=TaskRead,
-    responses=WRITE_ERRORS | MOVE_ERRORS | TASK_LIMIT,
+    responses=WRITE_ERRORS | MOVE_ERRORS | TASK_LIMIT | FORBIDDEN,
     openapi_extra=openapi_extra(IF_MATCH, PATCH_BODY),
 )
-async def patch_task(task: OwnTask, request: Request, owner: Owner) -> Response:
+async def patch_task(shared: EditableTask, request: Request, owner: Owner) -> Response:
     """Partial update, JSON merge semantics: absent fields are untouched, null clears."""
     if_match = IF_MATCH.read(request)
     data = await PATCH_BODY.read(request)
-    return await _write(owner, task, data.changes(), expected_version(if_match, task, KIND))
+    version = expected_version(if_match, shared.row, KIND)
+    return await _write(owner, shared, data.changes(), version)
 
 
 @router.delete(
     "/{task_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=WRITE_ERRORS,
+    responses=WRITE_ERRORS | FORBIDDEN,
     openapi_extra=openapi_extra(IF_MATCH),
 )
-async def delete_task(task: OwnTask, request: Request, owner: Owner) -> None:
-    """Delete a task."""
-    version = expected_version(IF_MATCH.read(request), task, KIND)
-    await service.delete_task(owner.store, task, version)
+async def delete_task(shared: EditableTask, request: Request, owner: Owner) -> None:
+    """Delete a task, and its subtasks."""
+    version = expected_version(IF_MATCH.read(request), shared.row, KIND)
+    await service.delete_task(owner.store, shared.row, version)
 
 
 @router.patch(
     "/{task_id:int}/complete",
     response_model=TaskRead,
-    responses=WRITE_ERRORS | TASK_LIMIT,
+    responses=WRITE_ERRORS | TASK_LIMIT | FORBIDDEN,
     openapi_extra=openapi_extra(IF_MATCH),
 )
-async def toggle_task(task: OwnTask, request: Request, owner: Owner) -> Response:
+async def toggle_task(shared: EditableTask, request: Request, owner: Owner) -> Response:
     """Flip a task between pending and completed (a recurring one spawns its next occurrence)."""
-    version = expected_version(IF_MATCH.read(request), task, KIND)
+    version = expected_version(IF_MATCH.read(request), shared.row, KIND)
     max_tasks = owner.settings.max_tasks_per_user
     return _task_response(
-        await service.toggle_task(owner.store, task, version, max_tasks=max_tasks)
+        await service.toggle_task(owner.store, shared.row, version, max_tasks=max_tasks)
     )
 
 
@@ -302,10 +339,14 @@ async def toggle_task(task: OwnTask, request: Request, owner: Owner) -> Response
     "/{task_id:int}/move",
     response_model=TaskRead,
     responses=MOVE_ERRORS
+    | FORBIDDEN
     | {422: {"description": "A spot the task cannot go to (see the `detail`), or a bad body"}},
 )
-async def move_task(task: OwnTask, move: TaskMove, owner: Owner) -> Response:
+async def move_task(shared: EditableTask, move: TaskMove, owner: Owner) -> Response:
     """Move a task, with its subtasks: into `list_id` (null: the Inbox), under `parent_id`
     (null: at the top), right after `after_id`, right before `before_id`, or first when
     neither is sent. Fields left out keep the task where it is (in another list, at its top)."""
-    return _task_response(await service.move_task(owner.store, task, move))
+    moved = await service.move_task(
+        owner.store, shared.row, move, may_leave_list=shared.role is Role.owner
+    )
+    return _task_response(moved)

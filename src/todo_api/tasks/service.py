@@ -31,6 +31,7 @@ from todo_api.tasks.reminders import (
     resolve,
 )
 from todo_api.tasks.schemas import TaskMove
+from todo_api.tasks.sharing.errors import NotAllowed
 
 _T = TypeVar("_T")
 
@@ -81,6 +82,7 @@ async def update_task(
     version: int | None = None,
     *,
     max_tasks: int = 0,
+    may_leave_list: bool = True,
 ) -> TaskRow:
     """Write the changed fields (from TaskUpdate/TaskPatch.changes()); bump the version.
 
@@ -98,6 +100,7 @@ async def update_task(
             target = await moves.container_for(
                 uow.db, task, list_id, parent_id, list_sent=list_sent, parent_sent=parent_sent
             )
+            _check_stays(task, target, may_leave_list)
             if target != (task["list_id"], task["parent_id"]):
                 await _check_version(uow, task, version)
                 task = await moves.relocate(uow, task, target, moves.Spot(last=True))
@@ -209,7 +212,16 @@ def _new_reminders(current: TaskRow, changes: dict[str, Any]) -> list[Reminder]:
         raise ReminderTooEarly() from None
 
 
-async def move_task(store: Store, task: TaskRow, move: TaskMove) -> TaskRow:
+def _check_stays(task: TaskRow, target: moves.Container, may_leave_list: bool) -> None:
+    """NotAllowed if the task would leave its list and the caller may not take it out (a
+    member of a shared list, not its owner)."""
+    if not may_leave_list and target[0] != task["list_id"]:
+        raise NotAllowed("Only the list's owner can move its tasks to another list")
+
+
+async def move_task(
+    store: Store, task: TaskRow, move: TaskMove, *, may_leave_list: bool = True
+) -> TaskRow:
     """Move the task (and its subtasks) where `move` says: fields left out keep it where it
     is (in another list, at its top); no neighbour puts it first."""
     sent = move.model_fields_set
@@ -223,6 +235,7 @@ async def move_task(store: Store, task: TaskRow, move: TaskMove) -> TaskRow:
             list_sent="list_id" in sent,
             parent_sent="parent_id" in sent,
         )
+        _check_stays(task, target, may_leave_list)
         return await moves.relocate(uow, task, target, spot)
 
 
@@ -241,7 +254,8 @@ async def delete_task(store: Store, task: TaskRow, version: int | None = None) -
         below = await tree.subtree(uow.db, owner, task["id"], held=True)
         ids = await repository.delete_ids(uow.db, owner, [task["id"], *(t["id"] for t in below)])
         now = utcnow()
-        uow.record(*(logged.deleted(owner, task_id, now) for task_id in ids))
+        list_id = current["list_id"]
+        uow.record(*(logged.deleted(owner, task_id, now, list_id) for task_id in ids))
         await tree.refresh_counts(uow, owner, [current["parent_id"]])
 
 

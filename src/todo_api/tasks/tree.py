@@ -10,11 +10,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, literal, or_, select, update
+from sqlalchemy import Text, bindparam, func, literal, or_, select, update
 
 from todo_api.core.clock import utcnow
 from todo_api.core.database import Database, Rows, UnitOfWork
-from todo_api.tasks import logged, repository
+from todo_api.tasks import actor, logged, repository
 from todo_api.tasks.models import TaskRow
 from todo_api.tasks.reminders import cancelled
 from todo_api.tasks.repository import OWNER, TASK
@@ -161,6 +161,9 @@ async def complete_all(uow: UnitOfWork, tasks: list[TaskRow], now: datetime) -> 
         statement = _update_these(tasks[0]["user_id"], rest, now).values(
             completed=True,
             completed_at=func.coalesce(TASK.c.completed_at, literal(now, TASK.c.completed_at.type)),
+            completed_by=func.coalesce(
+                TASK.c.completed_by, literal(actor.current() or tasks[0]["user_id"], Text)
+            ),
             completed_subtask_count=TASK.c.subtask_count,
         )
         for row in await uow.db.fetch_all(Rows[TaskRow](statement)):

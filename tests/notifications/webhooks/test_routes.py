@@ -37,6 +37,8 @@ def test_create_returns_the_secret_once_and_lists_without_it(
         "list.created",
         "list.updated",
         "list.deleted",
+        "list.joined",
+        "list.left",
     ]
     assert body["enabled"] is True and body["disabled_at"] is None
     listed = client.get("/api/alice/webhooks", headers=alice)

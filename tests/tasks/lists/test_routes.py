@@ -32,7 +32,9 @@ def test_a_new_list_has_every_field_and_no_tasks(client: TestClient, alice: Head
     created = response.json()
     assert set(created) == {
         "id", "name", "color", "position", "task_count", "created_at", "updated_at", "version",
+        "role", "owner_id",
     }  # fmt: skip
+    assert (created["role"], created["owner_id"]) == ("owner", "alice")
     assert (created["name"], created["color"], created["task_count"]) == ("Groceries", "blue", 0)
     assert created["version"] == 1
     assert response.headers["ETag"]
@@ -176,8 +178,9 @@ def test_list_writes_are_in_the_change_log_as_get_shows_them(
         ("list.created", made["id"]),
         ("list.updated", made["id"]),
     ]
-    assert log[0]["list"] == made
-    assert log[1]["list"] == renamed
+    # The reader's role is left out: the list's members each have their own.
+    assert log[0]["list"] == {name: v for name, v in made.items() if name != "role"}
+    assert log[1]["list"] == {name: v for name, v in renamed.items() if name != "role"}
 
 
 @pytest.mark.parametrize(

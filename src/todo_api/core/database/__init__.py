@@ -18,9 +18,17 @@ from todo_api.core.database.migrations import (
     upgrade_schema,
 )
 from todo_api.core.database.urls import DatabaseTarget, database_target
-from todo_api.core.database.writes import Change, ChangeSink, NewRecord, Store, UnitOfWork
+from todo_api.core.database.writes import (
+    Audience,
+    Change,
+    ChangeSink,
+    NewRecord,
+    Store,
+    UnitOfWork,
+)
 
 __all__ = [
+    "Audience",
     "Change",
     "ChangeSink",
     "Database",

@@ -7,12 +7,14 @@ after every row the write locked, so that one record's changes keep the order of
 Once the transaction commits, `on_commit` hears whose feeds got changes.
 
 Where changes go is a `ChangeSink`, given when the store is built (the sync domain's change log,
-or none when the log is off): this module knows no kind of record.
+or none when the log is off): this module knows no kind of record. A change may name a `group`
+(a shared list): the store's `Audience`, given by the domain that has groups, says who else is
+in it, in the write's transaction, and their feeds get the change too.
 """
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, cast
 
@@ -29,7 +31,7 @@ NO_ID_YET = '{"id":0'
 class Change:
     """A write to one record as the log keeps it: its `type` (`task.updated`), the record's
     `kind` and id, its JSON as clients see it (None once deleted), when, and the feeds (user
-    ids) it goes to."""
+    ids) it goes to, besides those of the members of `group`."""
 
     kind: str
     type: str
@@ -37,6 +39,7 @@ class Change:
     data: str | None
     at: datetime
     feeds: tuple[str, ...]
+    group: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,7 @@ class NewRecord:
     data: str
     at: datetime
     feeds: tuple[str, ...]
+    group: int | None = None
 
     def __post_init__(self) -> None:
         if not self.data.startswith(NO_ID_YET):
@@ -61,7 +65,15 @@ class NewRecord:
     def change(self, record_id: int) -> Change:
         """The change, once the record has its id."""
         data = f'{{"id":{record_id}{self.tail()}'
-        return Change(self.kind, self.type, record_id, data, self.at, self.feeds)
+        return Change(self.kind, self.type, record_id, data, self.at, self.feeds, self.group)
+
+
+class Audience(Protocol):
+    """Who, besides the feeds a change names, is in each group (a shared list's members),
+    read in the write's transaction so that a member joining or leaving is ordered with it."""
+
+    async def __call__(self, db: Database, groups: Collection[int]) -> Mapping[int, Sequence[str]]:
+        """The members of each of `groups` (a group with none may be left out)."""
 
 
 class ChangeSink(Protocol):
@@ -80,9 +92,12 @@ class ChangeSink(Protocol):
 class UnitOfWork:
     """One write: its statements on `db` (one transaction) and the changes it records."""
 
-    def __init__(self, db: Database, sink: ChangeSink | None) -> None:
+    def __init__(
+        self, db: Database, sink: ChangeSink | None, audience: Audience | None = None
+    ) -> None:
         self.db = db
         self._sink = sink
+        self._audience = audience
         self._changes: list[Change] = []
         # Whose feeds this write changed, told once it commits.
         self.feeds: set[str] = set()
@@ -96,6 +111,9 @@ class UnitOfWork:
 
     async def create(self, statement: Rows[R], params: Mapping[str, Any], record: NewRecord) -> R:
         """Insert one record (`statement`: INSERT … RETURNING it) and log its creation."""
+        if record.group is not None and self._audience is not None:
+            members = await self._audience(self.db, [record.group])
+            record = replace(record, feeds=(*record.feeds, *members.get(record.group, ())))
         self.feeds.update(record.feeds)
         if self._sink is None:
             row = await self.db.fetch_one(statement, params)
@@ -106,8 +124,18 @@ class UnitOfWork:
     async def flush(self) -> None:
         """Write the recorded changes (the store does, before it commits)."""
         changes, self._changes = self._changes, []
+        groups = {change.group for change in changes if change.group is not None}
+        if groups and self._audience is not None:
+            members = await self._audience(self.db, groups)
+            changes = [_with_members(change, members) for change in changes]
+            self.feeds.update(feed for change in changes for feed in change.feeds)
         if changes and self._sink is not None:
             await self._sink.append(self.db, changes)
+
+
+def _with_members(change: Change, members: Mapping[int, Sequence[str]]) -> Change:
+    extra = members.get(change.group, ()) if change.group is not None else ()
+    return replace(change, feeds=(*change.feeds, *extra)) if extra else change
 
 
 class Store:
@@ -119,10 +147,12 @@ class Store:
         db: Database,
         sink: ChangeSink | None = None,
         on_commit: Callable[[set[str]], None] = lambda feeds: None,
+        audience: Audience | None = None,
     ) -> None:
         self.db = db
         self._sink = sink
         self._on_commit = on_commit
+        self._audience = audience
 
     @property
     def logs_changes(self) -> bool:
@@ -133,7 +163,7 @@ class Store:
     async def write(self) -> AsyncIterator[UnitOfWork]:
         """A unit of work: committed, its changes with it, when the block ends without error."""
         async with self.db.transaction() as tx:
-            uow = UnitOfWork(tx, self._sink)
+            uow = UnitOfWork(tx, self._sink, self._audience)
             yield uow
             await uow.flush()
         if uow.feeds:
@@ -142,6 +172,9 @@ class Store:
     async def create(self, statement: Rows[R], params: Mapping[str, Any], record: NewRecord) -> R:
         """One record inserted and its creation logged, as a write of its own: a single
         statement where the log can take it in one (PostgreSQL), else one transaction."""
+        if record.group is not None:
+            async with self.write() as uow:
+                return await uow.create(statement, params, record)
         uow = UnitOfWork(self.db, self._sink)
         row = await uow.create(statement, params, record)
         self._on_commit(uow.feeds)

@@ -19,6 +19,8 @@ class WebhookEvent(StrEnum):
     list_created = ListEvent.created.value
     list_updated = ListEvent.updated.value
     list_deleted = ListEvent.deleted.value
+    list_joined = ListEvent.joined.value
+    list_left = ListEvent.left.value
 
 
 # Bit order: the first four are what webhooks stored before lists came.

@@ -12,3 +12,7 @@ class ListEvent(StrEnum):
     created = "list.created"
     updated = "list.updated"
     deleted = "list.deleted"
+    # Someone became a member (their feed only, with the list and their role), or stopped
+    # being one (theirs only; nothing of the list follows in it).
+    joined = "list.joined"
+    left = "list.left"

@@ -13,8 +13,20 @@ from todo_api.tasks.lists.schemas import ListRead
 
 
 def list_json(row: ListRow) -> str:
-    """The list as clients see it."""
-    return ListRead.model_validate(row).model_dump_json()
+    """The list as its changes show it: as clients see it, but for the reader's role."""
+    return ListRead.of(row).model_dump_json(exclude={"role"})
+
+
+def joined(row: ListRow, member: str, role: str, at: datetime) -> Change:
+    """The change that tells a new member about the list they are now in."""
+    shown = ListRead.of(row | {"role": role})
+    return Change(KIND, ListEvent.joined, row["id"], shown.model_dump_json(), at, (member,))
+
+
+def left(list_id: int, member: str, at: datetime) -> Change:
+    """The change that tells a member who left (or was removed) that the list is gone for
+    them: nothing of it reaches their feed after this."""
+    return Change(KIND, ListEvent.left, list_id, None, at, (member,))
 
 
 def created(values: Mapping[str, object], now: datetime) -> NewRecord:
@@ -28,18 +40,21 @@ def created(values: Mapping[str, object], now: datetime) -> NewRecord:
         created_at=now,
         updated_at=now,
         version=1,
+        owner_id=str(values["owner"]),
     )
     owner = str(values["owner"])
-    return NewRecord(KIND, ListEvent.created, shown.model_dump_json(), now, (owner,))
+    data = shown.model_dump_json(exclude={"role"})
+    return NewRecord(KIND, ListEvent.created, data, now, (owner,))
 
 
 def updated(row: ListRow) -> Change:
-    """The change that logs a list's new state."""
-    return Change(
-        KIND, ListEvent.updated, row["id"], list_json(row), row["updated_at"], (row["user_id"],)
-    )
+    """The change that logs a list's new state, for its owner and members."""
+    feeds = (row["user_id"],)
+    at = row["updated_at"]
+    return Change(KIND, ListEvent.updated, row["id"], list_json(row), at, feeds, row["id"])
 
 
-def deleted(user_id: str, list_id: int) -> Change:
-    """The tombstone of a deleted list."""
-    return Change(KIND, ListEvent.deleted, list_id, None, utcnow(), (user_id,))
+def deleted(feeds: tuple[str, ...], list_id: int) -> Change:
+    """The tombstone of a deleted list, for `feeds` (its owner and members: by then the
+    members are gone with it)."""
+    return Change(KIND, ListEvent.deleted, list_id, None, utcnow(), feeds)

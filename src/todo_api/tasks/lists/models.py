@@ -46,3 +46,5 @@ class ListRow(TypedDict):
     user_id: str
     # Counted when the list is read to be shown.
     task_count: NotRequired[int]
+    # The reader's role in it (`owner` for their own lists), when read for someone.
+    role: NotRequired[str]

@@ -18,7 +18,7 @@ LIST = table_of(TaskList)
 _OWNER = LIST.c.user_id == bindparam("owner")
 _THIS_LIST = (LIST.c.id == bindparam("list_id")) & _OWNER
 _NOW = bindparam("now", type_=LIST.c.updated_at.type)
-_TASK_COUNT = (
+TASK_COUNT = (
     select(func.count())
     .where(TASK.c.user_id == LIST.c.user_id, TASK.c.list_id == LIST.c.id)
     .scalar_subquery()
@@ -26,11 +26,11 @@ _TASK_COUNT = (
 )
 _ORDER = (LIST.c.position, LIST.c.id)
 
-_ALL = Rows[ListRow](select(LIST, _TASK_COUNT).where(_OWNER).order_by(*_ORDER))
-_GET = Rows[ListRow](select(LIST, _TASK_COUNT).where(_THIS_LIST))
+_ALL = Rows[ListRow](select(LIST, TASK_COUNT).where(_OWNER).order_by(*_ORDER))
+_GET = Rows[ListRow](select(LIST, TASK_COUNT).where(_THIS_LIST))
 _COUNT = select(func.count()).where(_OWNER)
 _FIND_BY_NAME = Rows[ListRow](
-    select(LIST, _TASK_COUNT)
+    select(LIST, TASK_COUNT)
     .where(_OWNER, func.lower(LIST.c.name) == func.lower(bindparam("name")))
     .order_by(*_ORDER)
     .limit(1)

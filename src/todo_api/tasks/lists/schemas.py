@@ -9,7 +9,8 @@ from todo_api.core.fields import RecordId
 from todo_api.sync import change_model
 from todo_api.tasks.fields import ListName
 from todo_api.tasks.lists.events import KIND, ListEvent
-from todo_api.tasks.lists.models import ListFields
+from todo_api.tasks.lists.models import ListFields, ListRow
+from todo_api.tasks.sharing.models import Role
 
 # The colors a list may have by name (as the apps that show lists name theirs), or `#rrggbb`.
 PALETTE = ("red", "orange", "yellow", "green", "teal", "blue", "purple", "pink", "brown", "grey")
@@ -85,6 +86,16 @@ class ListRead(ListFields):
 
     id: int
     task_count: int = 0
+    # The reader's: their own lists' `owner`; a list shared with them, `editor` or `viewer`.
+    # Left out of a list's changes (its members each have their own), but for `list.joined`.
+    role: Role | None = Role.owner
+    # Whose list it is.
+    owner_id: str | None = None
+
+    @classmethod
+    def of(cls, row: ListRow) -> "ListRead":
+        """The list a row holds (its `role` the reader's, when read for one)."""
+        return cls.model_validate(row | {"owner_id": row["user_id"]})
 
 
 # A change to a list, as `/changes`, the event streams and webhooks carry it.

@@ -18,6 +18,7 @@ from todo_api.tasks.lists.errors import ListLimitReached, ListNotFound
 from todo_api.tasks.lists.events import KIND
 from todo_api.tasks.lists.models import ListRow
 from todo_api.tasks.lists.schemas import ListCreate, ListMove
+from todo_api.tasks.sharing import repository as sharing
 
 
 async def get_list(db: Database, user_id: str, list_id: int) -> ListRow:
@@ -69,10 +70,12 @@ async def delete_list(store: Store, row: ListRow, version: int | None) -> None:
         if version is not None and current["version"] != version:
             raise PreconditionFailed(KIND, row["id"])
         now = utcnow()
+        # Read before the list goes: its members go with it.
+        feeds = (row["user_id"], *await sharing.member_ids(uow.db, row["id"]))
         for task_id in await tasks.delete_in_list(uow.db, row["user_id"], row["id"]):
-            uow.record(task_logged.deleted(row["user_id"], task_id, now))
+            uow.record(task_logged.gone(feeds, task_id, now))
         await repository.delete_one(uow.db, row, None)
-        uow.record(logged.deleted(row["user_id"], row["id"]))
+        uow.record(logged.deleted(feeds, row["id"]))
 
 
 async def move_list(store: Store, row: ListRow, move: ListMove) -> ListRow:
@@ -153,5 +156,7 @@ async def find_list(db: Database, user_id: str, ref: int | str) -> ListRow | Non
 
 
 async def lists_of(db: Database, user_id: str) -> list[ListRow]:
-    """The user's lists in their order, each with its task count."""
-    return await repository.all_of(db, user_id)
+    """The user's lists in their order, then those shared with them in the order they joined,
+    each with its task count and the user's role."""
+    own = [row | {"role": "owner"} for row in await repository.all_of(db, user_id)]
+    return [*own, *await sharing.shared_with(db, user_id)]
