@@ -82,11 +82,12 @@ async def move_task(
     (`parent_id`), out from under its parent (`top_level`), and right after or before one of
     its new siblings; with neither `after_id` nor `before_id` it goes first."""
     caller = await owner(ctx, user_id)
-    task = await tasks.get_task(caller.db, caller.user_id, task_id)
+    shared = await tasks.writable_task(caller.db, caller.user_id, task_id)
     fields = sent(parent_id=parent_id, after_id=after_id, before_id=before_id)
     if list is not None:
         fields["list_id"] = await list_id_of(caller, list)
     if top_level:
         fields["parent_id"] = None
-    moved = await tasks.move_task(caller.store, task, tasks.TaskMove.model_validate(fields))
+    move = tasks.TaskMove.model_validate(fields)
+    moved = await tasks.move_task(caller.store, shared.row, move, may_leave_list=shared.owned)
     return change(moved, "moved")

@@ -128,7 +128,7 @@ async def complete_task(
     """Mark a task as done (a task done already stays done). A recurring task gets its next
     occurrence. To reopen a task, use update_task with `completed: false`."""
     caller = await owner(ctx, user_id)
-    task = await tasks.get_task(caller.db, caller.user_id, task_id)
+    task = (await tasks.writable_task(caller.db, caller.user_id, task_id)).row
     if not task["completed"]:
         task = await tasks.update_task(
             caller.store, task, {"completed": True}, max_tasks=caller.settings.max_tasks_per_user
@@ -141,7 +141,7 @@ async def delete_task(
 ) -> Annotated[CallToolResult, TaskChange]:
     """Delete a task for good. Returns the deleted task's id and title."""
     caller = await owner(ctx, user_id)
-    task = await tasks.get_task(caller.db, caller.user_id, task_id)
+    task = (await tasks.writable_task(caller.db, caller.user_id, task_id)).row
     await tasks.delete_task(caller.store, task)
     return change(task, "deleted")
 
@@ -173,7 +173,7 @@ async def update_task(
     """Change a task: only the fields given change, the others keep their values. Returns
     the task's id, `status: "updated"` and its (new) title."""
     caller = await owner(ctx, user_id)
-    task = await tasks.get_task(caller.db, caller.user_id, task_id)
+    shared = await tasks.writable_task(caller.db, caller.user_id, task_id)
     moved = {} if list is None else {"list_id": await list_id_of(caller, list)}
     changes = (
         moved
@@ -192,7 +192,11 @@ async def update_task(
     )
     data = tasks.TaskPatch.model_validate(changes)
     task = await tasks.update_task(
-        caller.store, task, data.changes(), max_tasks=caller.settings.max_tasks_per_user
+        caller.store,
+        shared.row,
+        data.changes(),
+        max_tasks=caller.settings.max_tasks_per_user,
+        may_leave_list=shared.owned,
     )
     return change(task, "updated")
 

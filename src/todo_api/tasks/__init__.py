@@ -41,6 +41,7 @@ from todo_api.tasks.schemas import (
     TaskStats,
 )
 from todo_api.tasks.service import delete_task, get_task, move_task, update_task
+from todo_api.tasks.sharing.access import writable_task
 from todo_api.tasks.views import tasks_json
 
 __all__ = [
@@ -86,4 +87,5 @@ __all__ = [
     "task_stats",
     "tasks_json",
     "update_task",
+    "writable_task",
 ]

@@ -76,6 +76,15 @@ def _new_task(owner: str, data: TaskCreate, now: datetime) -> dict[str, Any]:
     }
 
 
+async def _tenant(db: Database, caller: str, data: TaskCreate) -> str:
+    """Whose the new task is: the caller's, or the owner's of the shared list (or parent) it
+    goes in, if the caller edits it; the caller writes it either way (`created_by`)."""
+    actor.act_as(caller)
+    if data.list_id is None and data.parent_id is None:
+        return caller
+    return await access.creator_of(db, caller, data.list_id, data.parent_id)
+
+
 async def check_task_limit(db: Database, user_id: str, max_tasks: int, adding: int = 1) -> None:
     """TaskLimitReached if `adding` more tasks would pass `max_tasks` (0: no limit)."""
     # Creates racing each other near the limit may overshoot it by the number of concurrent
@@ -136,12 +145,11 @@ async def create_task(
     known_users: KnownUsers,
     *,
     max_tasks: int = 0,
-    tenant: str | None = None,
 ) -> TaskRow:
-    """Store a new task for the user (or for `tenant`, the owner of the shared list it goes
-    in), last in its list (or under its parent); TaskLimitReached if the owner holds
-    `max_tasks` (0: no limit)."""
-    tenant = tenant or owner.user_id
+    """Store a new task for the user (or, in a shared list they edit, for its owner), last
+    in its list (or under its parent); TaskLimitReached if that owner holds `max_tasks` (0: no
+    limit)."""
+    tenant = await _tenant(store.db, owner.user_id, data)
     await check_task_limit(store.db, tenant, max_tasks)
     now = utcnow()
     values = _new_task(tenant, data, now)
@@ -163,7 +171,6 @@ async def create_task_once(
     *,
     max_tasks: int = 0,
     keys_per_user: int = 1000,
-    tenant: str | None = None,
 ) -> StoredResponse:
     """Create a task unless this `Idempotency-Key` already did (then answer with that task).
 
@@ -175,7 +182,7 @@ async def create_task_once(
     request = IdempotentRequest.of(owner.user_id, key, data, now)
     if (stored := await idempotency.find(db, request)) is not None:
         return await _replay(db, owner.user_id, stored)
-    tenant = tenant or owner.user_id
+    tenant = await _tenant(db, owner.user_id, data)
     await check_task_limit(db, tenant, max_tasks)
     await ensure_user(db, owner, known_users)
     values = _new_task(tenant, data, now)

@@ -14,7 +14,7 @@ from todo_api.core.http.etags import etag, expected_version, not_modified
 from todo_api.core.http.messages import ErrorDetail
 from todo_api.core.http.request_parts import HeaderValue, JsonBody, QueryModel, openapi_extra
 from todo_api.core.http.responses import OWNER_ERRORS, Responses
-from todo_api.tasks import actor, bulk, creation, reading, service
+from todo_api.tasks import bulk, creation, reading, service
 from todo_api.tasks.events import KIND
 from todo_api.tasks.listing import TaskListQuery
 from todo_api.tasks.models import TaskRow
@@ -107,9 +107,7 @@ async def get_editable_task(
     """The task `{task_id}` if the caller owns it or edits its shared list (403 for a
     viewer of it; 404 for anybody else), and the caller's role. Writes from here on are the
     caller's (`completed_by`)."""
-    shared = await access.task_for(owner.db, owner.user_id, task_id, Role.editor)
-    actor.act_as(owner.user_id)
-    return shared
+    return await access.writable_task(owner.db, owner.user_id, task_id)
 
 
 VisibleTask = Annotated[TaskRow, Depends(get_visible_task)]
@@ -197,14 +195,8 @@ async def create_task(owner: Owner, request: Request) -> Response:
     idempotency_key = IDEMPOTENCY_KEY.read(request)
     store, known_users = owner.store, owner.known_users
     max_tasks = owner.settings.max_tasks_per_user
-    actor.act_as(owner.user_id)
-    tenant = owner.user_id
-    if data.list_id is not None or data.parent_id is not None:
-        tenant = await access.creator_of(owner.db, owner.user_id, data.list_id, data.parent_id)
     if idempotency_key is None:
-        task = await creation.create_task(
-            store, owner.user, data, known_users, max_tasks=max_tasks, tenant=tenant
-        )
+        task = await creation.create_task(store, owner.user, data, known_users, max_tasks=max_tasks)
         return _task_response(task, status.HTTP_201_CREATED)
     stored = await creation.create_task_once(
         store,
@@ -214,7 +206,6 @@ async def create_task(owner: Owner, request: Request) -> Response:
         idempotency_key,
         max_tasks=max_tasks,
         keys_per_user=owner.settings.idempotency_keys_per_user,
-        tenant=tenant,
     )
     headers = {"ETag": etag(stored.body)}
     if stored.replayed:
@@ -272,7 +263,7 @@ async def _write(
         changes,
         version,
         max_tasks=owner.settings.max_tasks_per_user,
-        may_leave_list=shared.role is Role.owner,
+        may_leave_list=shared.owned,
     )
     return _task_response(changed)
 
@@ -346,7 +337,5 @@ async def move_task(shared: EditableTask, move: TaskMove, owner: Owner) -> Respo
     """Move a task, with its subtasks: into `list_id` (null: the Inbox), under `parent_id`
     (null: at the top), right after `after_id`, right before `before_id`, or first when
     neither is sent. Fields left out keep the task where it is (in another list, at its top)."""
-    moved = await service.move_task(
-        owner.store, shared.row, move, may_leave_list=shared.role is Role.owner
-    )
+    moved = await service.move_task(owner.store, shared.row, move, may_leave_list=shared.owned)
     return _task_response(moved)

@@ -372,3 +372,22 @@ def test_secrets_are_sealed_at_rest_and_old_plain_ones_still_sign(
     create(hooked, alice, "signed with the old plain one")
     requests = receiver.wait_for(2)
     assert all(request.verified for request in requests)
+
+
+def test_a_members_webhook_gets_the_shared_lists_changes_and_list_joined(
+    hooked: TestClient, alice: Headers, bob: Headers, receiver: Receiver
+) -> None:
+    subscribe(hooked, bob, receiver, user="bob")
+    home = hooked.post("/api/alice/lists", json={"name": "Home"}, headers=alice).json()
+    url = f"/api/alice/lists/{home['id']}/invitations"
+    link = hooked.post(url, json={"role": "viewer"}, headers=alice).json()["token"]
+    hooked.post("/api/bob/invitations/accept", json={"token": link}, headers=bob)
+    task = hooked.post(
+        "/api/alice/tasks", json={"title": "Sink", "list_id": home["id"]}, headers=alice
+    ).json()
+    create(hooked, alice, "Alice's own")
+    receiver.wait_for(2)
+    time.sleep(0.3)
+    events = sorted(payloads(receiver), key=lambda change: change["at"])
+    assert [c["type"] for c in events] == ["list.joined", "task.created"]
+    assert events[1]["task"] == task

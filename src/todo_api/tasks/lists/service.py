@@ -142,17 +142,26 @@ async def _written(db: Database, changed: ListRow | None, row: ListRow) -> ListR
 
 
 async def find_list(db: Database, user_id: str, ref: int | str) -> ListRow | None:
-    """The user's list `ref` names: by id, or by name (ignoring case; a name of digits that
-    no list has is read as an id); None for the Inbox (`inbox`). ListNotFound otherwise."""
+    """The list `ref` names among the user's own and those shared with them: by id, or by
+    name (ignoring case, their own first; a name of digits that no list has is read as an
+    id); None for the Inbox (`inbox`). ListNotFound otherwise."""
     if isinstance(ref, str):
-        if ref.strip().casefold() == "inbox":
+        name = ref.strip()
+        if name.casefold() == "inbox":
             return None
-        if (row := await repository.named(db, user_id, ref.strip())) is not None:
+        if (row := await repository.named(db, user_id, name)) is not None:
             return row
-        if not ref.strip().isdigit():
+        shared = await sharing.shared_with(db, user_id)
+        if row := next((r for r in shared if r["name"].casefold() == name.casefold()), None):
+            return row
+        if not name.isdigit():
             raise ListNotFound(0)
-        ref = int(ref.strip())
-    return await get_list(db, user_id, ref)
+        ref = int(name)
+    if (row := await repository.get(db, user_id, ref)) is not None:
+        return row
+    if row := next((r for r in await sharing.shared_with(db, user_id) if r["id"] == ref), None):
+        return row
+    raise ListNotFound(ref)
 
 
 async def lists_of(db: Database, user_id: str) -> list[ListRow]:

@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, select
 
 from todo_api.core.database import Database, Rows
 from todo_api.core.fields import MAX_ID
+from todo_api.tasks import actor
 from todo_api.tasks import repository as tasks
 from todo_api.tasks.errors import ParentNotFound, TaskNotFound
 from todo_api.tasks.lists import repository as lists
@@ -54,6 +55,11 @@ class Shared(Generic[R]):
     row: R
     role: Role
 
+    @property
+    def owned(self) -> bool:
+        """Whether the caller owns it (and may, say, take a task out of its list)."""
+        return self.role is Role.owner
+
 
 def require(role: Role, needed: Role) -> None:
     """NotAllowed unless `role` is `needed` or more."""
@@ -74,6 +80,14 @@ async def task_for(db: Database, caller: str, task_id: int, needed: Role) -> Sha
     role = Role(row.pop("role"))
     require(role, needed)
     return Shared(row, role)
+
+
+async def writable_task(db: Database, caller: str, task_id: int) -> Shared[TaskRow]:
+    """The task `task_id` if the caller may write it (theirs, or of a list they edit), whose
+    writes from here on are the caller's (`completed_by`)."""
+    shared = await task_for(db, caller, task_id, Role.editor)
+    actor.act_as(caller)
+    return shared
 
 
 async def creator_of(db: Database, caller: str, list_id: int | None, parent_id: int | None) -> str:
