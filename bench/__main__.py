@@ -741,6 +741,11 @@ def main() -> None:
 
     lists_url = make_url(url).set(database="todo_bench_lists")
     lists.report(lists.run(lists_url.render_as_string(hide_password=False), quick=args.quick))
+    # Issue 28: a member of 20 shared lists lists their tasks; one change reaches 50 members.
+    from bench import sharing
+
+    sharing_url = make_url(url).set(database="todo_bench_sharing")
+    sharing.report(sharing.run(sharing_url.render_as_string(hide_password=False), quick=args.quick))
 
 
 @dataclass

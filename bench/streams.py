@@ -1,6 +1,8 @@
-"""The event-stream load: `python -m bench.streams URL TOKEN USER STREAMS` (run by bench/).
+"""The event-stream load: `python -m bench.streams URL TOKEN USER STREAMS [USERS]` (run by
+bench/).
 
-Opens STREAMS event streams of USER on one server, prints `ready` once every one is open, then
+Opens STREAMS event streams of USER on one server (or, given USERS, a JSON file of
+`[user, token]` pairs, one stream of each), prints `ready` once every one is open, then
 notes when each event reaches each stream (wall clock, as the benchmark's own notes when it
 sent the write) and prints the arrivals as JSON when it reads `done` on stdin.
 Plain asyncio sockets: a few KB per stream, so the client is not what runs out.
@@ -12,6 +14,7 @@ import re
 import sys
 import time
 from collections import defaultdict
+from pathlib import Path
 from urllib.parse import urlsplit
 
 _TASK_ID = re.compile(rb'"task_id":(\d+)')
@@ -42,17 +45,22 @@ async def _read(reader: asyncio.StreamReader, arrivals: dict[int, list[float]]) 
             arrivals[int(match.group(1))].append(now)
 
 
-async def main(url: str, token: str, user: str, streams: int) -> None:
+async def main(url: str, pairs: list[tuple[str, str]]) -> None:
+    """One stream for each `(user, token)` of `pairs`."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    request = (
-        f"GET /api/{user}/events HTTP/1.1\r\nHost: {host}\r\n"
-        f"Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
-    ).encode()
+
+    def request(user: str, token: str) -> bytes:
+        return (
+            f"GET /api/{user}/events HTTP/1.1\r\nHost: {host}\r\n"
+            f"Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
+        ).encode()
+
+    requests = [request(user, token) for user, token in pairs]
     readers: list[asyncio.StreamReader] = []
-    for start in range(0, streams, _OPEN_AT_ONCE):
-        batch = min(_OPEN_AT_ONCE, streams - start)
-        readers += await asyncio.gather(*(_open(host, port, request) for _ in range(batch)))
+    for start in range(0, len(requests), _OPEN_AT_ONCE):
+        batch = requests[start : start + _OPEN_AT_ONCE]
+        readers += await asyncio.gather(*(_open(host, port, one) for one in batch))
     arrivals: dict[int, list[float]] = defaultdict(list)
     tasks = [asyncio.create_task(_read(reader, arrivals)) for reader in readers]
     print("ready", flush=True)
@@ -64,4 +72,8 @@ async def main(url: str, token: str, user: str, streams: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])))
+    if len(sys.argv) > 5:
+        streams = [tuple(pair) for pair in json.loads(Path(sys.argv[5]).read_text())]
+    else:
+        streams = [(sys.argv[3], sys.argv[2])] * int(sys.argv[4])
+    asyncio.run(main(sys.argv[1], streams))

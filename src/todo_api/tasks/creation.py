@@ -69,6 +69,7 @@ def _new_task(owner: str, data: TaskCreate, now: datetime) -> dict[str, Any]:
         "position": positions.created(now),
         "completed_at": now if data.completed else None,
         "created_by": actor.current() or owner,
+        "reminders_by": (actor.current() or owner) if reminders else None,
         "completed_by": (actor.current() or owner) if data.completed else None,
         "recurrence_anchor": data.due_date if data.recurrence else None,
         "reminders": reminders,

@@ -19,6 +19,7 @@ from todo_api.tasks import logged
 from todo_api.tasks.models import TaskRow
 from todo_api.tasks.reminders import fire_due, next_fire_at
 from todo_api.tasks.repository import TASK
+from todo_api.tasks.sharing import access
 
 
 class ReminderSubject(TypedDict):
@@ -59,11 +60,13 @@ _SUBJECT = Rows[ReminderSubject](
 
 @dataclass(frozen=True, slots=True)
 class Fired:
-    """A task whose reminders went off: the task after firing, how many, how many late."""
+    """A task whose reminders went off: the task after firing, how many, how many late, and
+    whom they remind (who set them)."""
 
     task: TaskRow
     count: int
     late: int
+    recipient: str
 
 
 async def fire_due_reminders(
@@ -85,10 +88,20 @@ async def fire_due_reminders(
         changed = await uow.db.fetch_one(_FIRED, params)
         assert changed is not None  # the row is locked
         if fired:
-            uow.record(logged.reminder_due(changed, now))
+            recipient = await _recipient(uow.db, changed)
+            uow.record(*logged.reminder_due(changed, recipient, now))
             late = sum(1 for reminder in fired if reminder["late"])
-            result.append(Fired(changed, len(fired), late))
+            result.append(Fired(changed, len(fired), late, recipient))
     return result
+
+
+async def _recipient(db: Database, task: TaskRow) -> str:
+    """Whom the task's reminders remind: who set them, while they still see the task (a
+    member may have left its list since); else its owner."""
+    setter = task.get("reminders_by") or task["user_id"]
+    if setter != task["user_id"] and not await access.sees(db, setter, task):
+        return task["user_id"]
+    return setter
 
 
 async def next_reminder_at(db: Database) -> datetime | None:

@@ -42,9 +42,16 @@ def updated(task: TaskRow) -> Change:
     )
 
 
-def reminder_due(task: TaskRow, at: datetime) -> Change:
-    """The change that tells the owner one of the task's reminders went off."""
-    return Change(KIND, TaskEvent.reminder_due, task["id"], _json(task), at, (task["user_id"],))
+def reminder_due(task: TaskRow, recipient: str, at: datetime) -> tuple[Change, ...]:
+    """The changes of a task whose reminders went off: `reminder.due` for whom they remind,
+    and, in a shared list, first the task's new state (its reminders' `fired_at`) for everyone
+    who sees it (a member who set them gets both)."""
+    due = Change(KIND, TaskEvent.reminder_due, task["id"], _json(task), at, (recipient,))
+    if task["list_id"] is None:
+        return (due,)  # the Inbox: the owner is the only one who sees it, and set them
+    others = () if recipient == task["user_id"] else (task["user_id"],)
+    seen = Change(KIND, TaskEvent.updated, task["id"], due.data, at, others, task["list_id"])
+    return seen, due
 
 
 def deleted(

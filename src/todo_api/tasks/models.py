@@ -117,6 +117,8 @@ class Task(TaskFields, table=True):
     )
     # The series' first due date: monthly from Jan 31 gives Feb 28, then Mar 31 again.
     recurrence_anchor: date | None = Field(default=None, sa_type=Date)
+    # Who last set its reminders, whom they remind (None: its owner).
+    reminders_by: str | None = Field(default=None, sa_type=Text)
     next_reminder_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
@@ -150,6 +152,7 @@ class TaskRow(TypedDict):
     # Listings select only the columns clients see, so they leave these two out.
     recurrence_anchor: NotRequired[date | None]
     next_reminder_at: NotRequired[datetime | None]
+    reminders_by: NotRequired[str | None]
 
 
 class IdempotencyKey(SQLModel, table=True):

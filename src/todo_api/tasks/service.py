@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from todo_api.core.clock import utcnow
 from todo_api.core.database import Database, Store, UnitOfWork
 from todo_api.core.errors import ApiError, PreconditionFailed
-from todo_api.tasks import logged, moves, occurrences, repository, tree
+from todo_api.tasks import actor, logged, moves, occurrences, repository, tree
 from todo_api.tasks.creation import check_task_limit, columns
 from todo_api.tasks.errors import (
     RemindersNeedDueTime,
@@ -162,6 +162,7 @@ async def _update_locked(
     completed = changes.get("completed", current["completed"])
     completing = completed and not current["completed"]
     reopening = current["completed"] and not completed
+    set_reminders = "reminders" in changes
     reminders = _new_reminders(current, changes)
     if completing:
         below = await tree.subtree(uow.db, owner, current["id"], held=True)
@@ -181,6 +182,8 @@ async def _update_locked(
         reminders = cancelled(reminders)  # a done task reminds nobody
     if reminders != current["reminders"]:
         changes |= {"reminders": reminders, "next_reminder_at": next_fire_at(reminders)}
+    if set_reminders:
+        changes["reminders_by"] = actor.current() or current["user_id"]
     changed = await repository.update_fields(uow.db, task, changes, None, now)
     assert changed is not None  # the row is locked
     uow.record(logged.updated(changed))

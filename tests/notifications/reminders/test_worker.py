@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import TEST_DATABASE_URL, Headers, query
+from tests.conftest import TEST_DATABASE_URL, Headers, bearer, make_token, query
 from tests.notifications.webhooks.test_deliveries import wait_until
 from tests.support.receiver import Receiver
 from tests.support.smtp import Mailbox
@@ -201,3 +201,30 @@ def test_concurrent_workers_fire_each_reminder_once(
 
     totals = asyncio.run(race())
     assert sum(totals) == 120
+
+
+def test_a_members_reminder_reminds_them_not_the_lists_owner(
+    make_settings: Callable[..., Settings], alice: Headers, mailbox: Mailbox
+) -> None:
+    bob = bearer(make_token("bob", email="bob@example.com", emailVerified=True))
+    settings = make_settings(**FAST, smtp_url=mailbox.url, smtp_from="todo@example.com")
+    with TestClient(create_app(settings)) as client:
+        home = client.post("/api/alice/lists", json={"name": "Home"}, headers=alice).json()
+        url = f"/api/alice/lists/{home['id']}/invitations"
+        link = client.post(url, json={"role": "editor"}, headers=alice).json()["token"]
+        client.post("/api/bob/invitations/accept", json={"token": link}, headers=bob)
+        task = remind(client, alice, title="Water plants", list_id=home["id"])
+        soon = at(utcnow() + timedelta(seconds=1))
+        patched = client.patch(
+            f"/api/bob/tasks/{task['id']}", json={"reminders": soon}, headers=bob
+        )
+        assert patched.status_code == 200, patched.text
+        wait_until_fired(client, alice, "alice", task["id"])
+        mailbox.wait_for(1)
+        assert mailbox.recipients == [["bob@example.com"]]
+        bobs = client.get("/api/bob/changes", headers=bob).json()["changes"]
+        alices = client.get("/api/alice/changes", headers=alice).json()["changes"]
+        assert bobs[-1]["type"] == "reminder.due"
+        assert alices[-1]["type"] == "task.updated"
+        assert "reminder.due" not in {change["type"] for change in alices}
+        assert alices[-1]["task"]["reminders"] == bobs[-1]["task"]["reminders"]

@@ -50,6 +50,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_list_invitation_list_id", "list_invitation", ["list_id"])
     op.add_column("task", sa.Column("created_by", sa.Text(), nullable=True))
+    op.add_column("task", sa.Column("reminders_by", sa.Text(), nullable=True))
+    op.add_column("reminder_email", sa.Column("recipient", sa.Text(), nullable=True))
     op.add_column("task", sa.Column("completed_by", sa.Text(), nullable=True))
     op.execute("UPDATE task SET created_by = user_id")
     op.execute("UPDATE task SET completed_by = user_id WHERE completed")
@@ -59,7 +61,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_task_list_id_id", "task")
+    with op.batch_alter_table("reminder_email") as email:
+        email.drop_column("recipient")
     with op.batch_alter_table("task") as task:
+        task.drop_column("reminders_by")
         task.drop_column("completed_by")
         task.drop_column("created_by")
     op.drop_index("ix_list_invitation_list_id", "list_invitation")

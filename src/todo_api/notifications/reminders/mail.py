@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 20
 LEASE = timedelta(seconds=SMTP_TIMEOUT_SECONDS * 2)
 
-_CLAIM = claim_due(EMAIL, EMAIL.c.task_id, EMAIL.c.late)
+_CLAIM = claim_due(EMAIL, EMAIL.c.task_id, EMAIL.c.late, EMAIL.c.recipient)
 _THIS_ATTEMPT = this_attempt(EMAIL)
 _SENT = update(EMAIL).where(_THIS_ATTEMPT).values(status="sent")
 _GIVE_UP = update(EMAIL).where(_THIS_ATTEMPT).values(status="failed")
@@ -83,7 +83,7 @@ class Mailer(Job):
         task = await tasks.reminder_subject(self._db, reminder["task_id"])
         if task is None:
             return  # the task is gone, and its reminders with it
-        address = await accounts.mail_address(self._db, task["user_id"])
+        address = await accounts.mail_address(self._db, reminder["recipient"] or task["user_id"])
         if address is None:  # the user has no address to send to any more
             await self._db.execute(_GIVE_UP, identity)
             return

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, String, text
+from sqlalchemy import Index, Integer, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from todo_api.core.clock import utcnow
@@ -24,6 +24,9 @@ class ReminderEmail(SQLModel, table=True):
 
     id: int | None = Field(default=None, sa_type=Integer, primary_key=True)
     task_id: int = Field(sa_type=Integer, foreign_key="task.id", ondelete="CASCADE", index=True)
+    # Whom it goes to: who set the task's reminders (None: its owner, as before lists were
+    # shared).
+    recipient: str | None = Field(default=None, sa_type=Text)
     # Fired well after it was due (every process was down): the email says so.
     late: bool = Field(default=False)
     # pending → sent, or failed once every attempt has.

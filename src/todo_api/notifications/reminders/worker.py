@@ -28,6 +28,7 @@ EMAIL = table_of(ReminderEmail)
 
 _QUEUE_EMAIL = insert(EMAIL).values(
     task_id=bindparam("task_id"),
+    recipient=bindparam("to"),
     late=bindparam("late"),
     status="pending",
     attempts=0,
@@ -67,10 +68,9 @@ class ReminderWorker(Job):
             fired = await tasks.fire_due_reminders(uow, now, BATCH_SIZE, self._late)
             if self._email:
                 for task in fired:
-                    owner = task.task["user_id"]
-                    if await accounts.mail_address(uow.db, owner) is not None:
+                    if await accounts.mail_address(uow.db, task.recipient) is not None:
                         params = {"task_id": task.task["id"], "late": task.late > 0, "now": now}
-                        await uow.db.execute(_QUEUE_EMAIL, params)
+                        await uow.db.execute(_QUEUE_EMAIL, params | {"to": task.recipient})
         count = sum(task.count for task in fired)
         if count:
             logger.info("Fired %d reminders (%d late)", count, sum(task.late for task in fired))

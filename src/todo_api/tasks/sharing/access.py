@@ -103,6 +103,17 @@ async def creator_of(db: Database, caller: str, list_id: int | None, parent_id: 
     return caller
 
 
+async def sees(db: Database, user_id: str, task: TaskRow) -> bool:
+    """Whether the user sees the task: theirs, or in a list they are in."""
+    if task["user_id"] == user_id:
+        return True
+    try:
+        await task_for(db, user_id, task["id"], Role.viewer)
+    except TaskNotFound:
+        return False
+    return True
+
+
 async def list_for(db: Database, caller: str, list_id: int, needed: Role) -> Shared[ListRow]:
     """The list `list_id` if the caller owns it or is in it with `needed` or more."""
     row = await lists.get(db, caller, list_id)
