@@ -28,6 +28,7 @@ from todo_api.tasks.lists import repository as lists
 from todo_api.tasks.lists.errors import ListNotFound
 from todo_api.tasks.models import TaskRow
 from todo_api.tasks.sharing import repository as sharing
+from todo_api.tasks.sharing.errors import NotAllowed
 
 Container = tuple[int | None, int | None]
 # After every position: where "last" is looked for from (base-62 digits sort below it).
@@ -52,12 +53,19 @@ async def container_for(
     *,
     list_sent: bool,
     parent_sent: bool,
+    within_list: bool = False,
 ) -> Container:
     """Where a task goes, from what a request sent: under a parent (in its list), else in a
-    list (at its top if the list changes), else where it is."""
+    list (at its top if the list changes), else where it is.
+
+    `within_list`: the caller (a member of the task's shared list) may not take it out:
+    NotAllowed for another list, and a parent elsewhere is one they cannot see (404).
+    """
+    if within_list and list_sent and list_id != task["list_id"]:
+        raise NotAllowed("Only the list's owner can move its tasks to another list")
     if parent_sent and parent_id is not None:
         parent = await repository.get(db, task["user_id"], parent_id)
-        if parent is None:
+        if parent is None or (within_list and parent["list_id"] != task["list_id"]):
             raise ParentNotFound(parent_id)
         if list_sent and list_id != parent["list_id"]:
             raise ParentInOtherList()
@@ -90,7 +98,9 @@ async def check_parent(db: Database, task: TaskRow, parent_id: int, below: list[
         raise TooDeep("parent_id", tree.MAX_DEPTH)
 
 
-async def relocate(uow: UnitOfWork, task: TaskRow, container: Container, spot: Spot) -> TaskRow:
+async def relocate(
+    uow: UnitOfWork, task: TaskRow, container: Container, spot: Spot, *, within_list: bool = False
+) -> TaskRow:
     """Move the task (with its subtasks) into `container` at `spot`, in a unit of work; the task
     as it is then. Its own fields are otherwise left as they were."""
     owner = task["user_id"]
@@ -102,7 +112,7 @@ async def relocate(uow: UnitOfWork, task: TaskRow, container: Container, spot: S
         await check_parent(uow.db, task, parent_id, below)
     old_parent = task["parent_id"]
     await hold(uow, owner, container, {old_parent} if old_parent is not None else set())
-    lower, upper = await _between(uow.db, task, container, spot)
+    lower, upper = await _between(uow.db, task, container, spot, within_list)
 
     async def read(at: str, count: int, upward: bool) -> list[positions.Sibling]:
         found = await repository.siblings_from(uow.db, task, container, at, count, upward)
@@ -147,7 +157,7 @@ def _container_of(task: TaskRow) -> Container:
 
 
 async def _between(
-    db: Database, task: TaskRow, container: Container, spot: Spot
+    db: Database, task: TaskRow, container: Container, spot: Spot, within_list: bool
 ) -> tuple[str | None, str | None]:
     """The positions of the siblings the task goes between (None: an end)."""
     if spot.after_id is not None or spot.before_id is not None:
@@ -157,7 +167,8 @@ async def _between(
         if neighbour_id == task["id"]:
             raise NotASibling(field)
         neighbour = await repository.get(db, task["user_id"], neighbour_id)
-        if neighbour is None:
+        # A member sees the list's tasks only: the owner's others are not there for them.
+        if neighbour is None or (within_list and neighbour["list_id"] != task["list_id"]):
             raise TaskNotFound(neighbour_id)
         if _container_of(neighbour) != container:
             raise NotASibling(field)

@@ -31,7 +31,6 @@ from todo_api.tasks.reminders import (
     resolve,
 )
 from todo_api.tasks.schemas import TaskMove
-from todo_api.tasks.sharing.errors import NotAllowed
 
 _T = TypeVar("_T")
 
@@ -98,9 +97,14 @@ async def update_task(
     async with store.write() as uow:
         if list_sent or parent_sent:
             target = await moves.container_for(
-                uow.db, task, list_id, parent_id, list_sent=list_sent, parent_sent=parent_sent
+                uow.db,
+                task,
+                list_id,
+                parent_id,
+                list_sent=list_sent,
+                parent_sent=parent_sent,
+                within_list=not may_leave_list,
             )
-            _check_stays(task, target, may_leave_list)
             if target != (task["list_id"], task["parent_id"]):
                 await _check_version(uow, task, version)
                 task = await moves.relocate(uow, task, target, moves.Spot(last=True))
@@ -215,13 +219,6 @@ def _new_reminders(current: TaskRow, changes: dict[str, Any]) -> list[Reminder]:
         raise ReminderTooEarly() from None
 
 
-def _check_stays(task: TaskRow, target: moves.Container, may_leave_list: bool) -> None:
-    """NotAllowed if the task would leave its list and the caller may not take it out (a
-    member of a shared list, not its owner)."""
-    if not may_leave_list and target[0] != task["list_id"]:
-        raise NotAllowed("Only the list's owner can move its tasks to another list")
-
-
 async def move_task(
     store: Store, task: TaskRow, move: TaskMove, *, may_leave_list: bool = True
 ) -> TaskRow:
@@ -237,9 +234,9 @@ async def move_task(
             move.parent_id,
             list_sent="list_id" in sent,
             parent_sent="parent_id" in sent,
+            within_list=not may_leave_list,
         )
-        _check_stays(task, target, may_leave_list)
-        return await moves.relocate(uow, task, target, spot)
+        return await moves.relocate(uow, task, target, spot, within_list=not may_leave_list)
 
 
 async def delete_task(store: Store, task: TaskRow, version: int | None = None) -> None:

@@ -211,3 +211,47 @@ def test_deleting_the_list_removes_everyone(
     assert client.delete(f"/api/alice/lists/{home['list']['id']}", headers=alice).status_code == 204
     assert client.get("/api/bob/lists", headers=bob).json() == []
     assert client.get("/api/bob/tasks", headers=bob).json() == []
+
+
+def test_a_members_move_tells_nothing_of_the_owners_other_tasks_and_lists(
+    client: TestClient, alice: Headers, bob: Headers, home
+) -> None:
+    private_task = client.post("/api/alice/tasks", json={"title": "Diary"}, headers=alice).json()
+    private_list = client.post("/api/alice/lists", json={"name": "Mine"}, headers=alice).json()
+    url = f"/api/bob/tasks/{home['task']['id']}/move"
+    answers = {
+        field: [
+            client.post(url, json={field: value}, headers=bob).status_code
+            for value in (real, 2**31 - 1)
+        ]
+        for field, real in (
+            ("parent_id", private_task["id"]),
+            ("after_id", private_task["id"]),
+            ("before_id", private_task["id"]),
+            ("list_id", private_list["id"]),
+        )
+    }
+    # The same answer whether or not the id is the owner's: nothing to learn from it.
+    assert answers == {
+        "parent_id": [404, 404],
+        "after_id": [404, 404],
+        "before_id": [404, 404],
+        "list_id": [403, 403],
+    }
+    unchanged(client, alice, home)
+
+
+def test_a_members_bulk_calls_touch_only_their_own_tasks(
+    client: TestClient, alice: Headers, bob: Headers, home
+) -> None:
+    task_id = home["task"]["id"]
+    done = client.post("/api/bob/tasks/bulk/complete", json={"ids": [task_id]}, headers=bob)
+    assert done.json() == {"count": 0, "ids": []}
+    everything = client.post(
+        "/api/bob/tasks/bulk/complete", json={"all_pending": True}, headers=bob
+    )
+    assert everything.json()["count"] == 0
+    client.patch(f"/api/alice/tasks/{task_id}/complete", headers=alice)
+    cleared = client.delete("/api/bob/tasks/completed", headers=bob)
+    assert cleared.json() == {"count": 0, "ids": []}
+    assert client.get(f"/api/alice/tasks/{task_id}", headers=alice).status_code == 200
