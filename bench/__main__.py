@@ -39,6 +39,18 @@ ROOT = HERE.parent
 SECRET = secrets.token_urlsafe(48)
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/todo_bench"
 TODO_API = str(Path(sys.executable).parent / "todo-api")
+# The ceiling (bench/ceiling.py) on uvicorn, as the service runs, without its access log.
+CEILING = [
+    sys.executable,
+    "-m",
+    "uvicorn",
+    "bench.ceiling:app",
+    "--port",
+    "{port}",
+    "--no-access-log",
+    "--log-level",
+    "warning",
+]
 # How every benchmarked service runs: as in production, without a task cap or rate limits
 # (and the stream benchmark holds thousands of one user's streams, from one address).
 SERVICE_ENV = {
@@ -467,21 +479,7 @@ def main() -> None:
         [TODO_API, "serve", "--port", "{port}"],
         env | {"CHANGES_ENABLED": "false"},
     )
-    ceiling = Server(
-        "ceiling",
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench.ceiling:app",
-            "--port",
-            "{port}",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        env,
-    )
+    ceiling = Server("ceiling", CEILING, env)
     try:
         memory["service idle RSS"] = service.rss_mb()
         memory["ceiling idle RSS"] = ceiling.rss_mb()

@@ -29,6 +29,7 @@ import httpx2 as httpx
 from sqlalchemy.engine import make_url
 
 from bench.__main__ import (
+    CEILING,
     CREATE_BODY,
     SECRET,
     SERVICE_ENV,
@@ -137,21 +138,7 @@ def run(database_url: str = DEFAULT_URL, *, quick: bool = False) -> tuple[dict, 
             env | {"DATABASE_URL": delayed.url(url)},
         )
         servers.append(service)
-        ceiling = Server(
-            "ceiling",
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "bench.ceiling:app",
-                "--port",
-                "{port}",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            env | {"DATABASE_URL": ceiling_proxy.url(url)},
-        )
+        ceiling = Server("ceiling", CEILING, env | {"DATABASE_URL": ceiling_proxy.url(url)})
         servers.append(ceiling)
         wrk = ensure_wrk()
         load = {"duration": 3 if quick else 10, "connections": 32}

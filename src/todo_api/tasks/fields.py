@@ -3,14 +3,24 @@ instants, with their limits; and a list's name."""
 
 import re
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from todo_api.core.fields import (
     NO_NUL_PATTERN,
     NOT_BLANK_PATTERN,
     ONE_LINE_PATTERN,
+    RecordId,
     json_integer,
     one_line,
     reject_nul,
@@ -114,3 +124,21 @@ def _iso_time_only(value: object) -> object:
 
 IsoDay = Annotated[date, BeforeValidator(_iso_day_only)]
 DueAt = Annotated[AwareDatetime, BeforeValidator(_iso_time_only), AfterValidator(_as_utc)]
+
+
+class Neighbours(BaseModel):
+    """Where a move puts a task or a list among its siblings: right after `after_id`, right
+    before `before_id`, or first when neither is sent (both: 422)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"not": {"required": ["after_id", "before_id"]}}
+    )
+
+    after_id: RecordId | None = None
+    before_id: RecordId | None = None
+
+    @model_validator(mode="after")
+    def _one_neighbour(self) -> Self:
+        if {"after_id", "before_id"} <= self.model_fields_set:
+            raise ValueError("send after_id or before_id, not both")
+        return self

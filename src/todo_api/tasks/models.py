@@ -117,9 +117,9 @@ class Task(TaskFields, table=True):
     )
     # The series' first due date: monthly from Jan 31 gives Feb 28, then Mar 31 again.
     recurrence_anchor: date | None = Field(default=None, sa_type=Date)
+    next_reminder_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Who last set its reminders, whom they remind (None: its owner).
     reminders_by: str | None = Field(default=None, sa_type=Text)
-    next_reminder_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class TaskRow(TypedDict):

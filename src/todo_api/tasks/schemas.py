@@ -23,6 +23,7 @@ from todo_api.tasks.fields import (
     DueAt,
     Interval,
     IsoDay,
+    Neighbours,
     Tags,
     Title,
 )
@@ -264,25 +265,13 @@ class TaskRead(TaskFields):
         return is_overdue(self.completed, self.due_at, self.due_date, datetime.now(UTC))
 
 
-class TaskMove(BaseModel):
+class TaskMove(Neighbours):
     """Where a task goes, with its subtasks: into `list_id` (null: the Inbox; absent: where it
     is) under `parent_id` (null: at the top; absent: under the same parent, or at the top of
     another list), right after its sibling `after_id`, right before `before_id`, or first."""
 
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"not": {"required": ["after_id", "before_id"]}}
-    )
-
     list_id: RecordId | None = None
     parent_id: RecordId | None = None
-    after_id: RecordId | None = None
-    before_id: RecordId | None = None
-
-    @model_validator(mode="after")
-    def _one_neighbour(self) -> Self:
-        if {"after_id", "before_id"} <= self.model_fields_set:
-            raise ValueError("send after_id or before_id, not both")
-        return self
 
 
 class BulkComplete(BaseModel):

@@ -1,13 +1,12 @@
 """A list as clients send it (create, PATCH, move) and see it (`ListRead`, its change)."""
 
 import re
-from typing import Annotated, Any, Self
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, WithJsonSchema, model_validator
+from pydantic import AfterValidator, BaseModel, WithJsonSchema
 
-from todo_api.core.fields import RecordId
 from todo_api.sync import change_model
-from todo_api.tasks.fields import ListName
+from todo_api.tasks.fields import ListName, Neighbours
 from todo_api.tasks.lists.events import KIND, ListEvent
 from todo_api.tasks.lists.models import ListFields, ListRow
 from todo_api.tasks.sharing.models import Role
@@ -62,22 +61,9 @@ class ListPatch(BaseModel):
         return self.model_dump(include=self.model_fields_set)
 
 
-class ListMove(BaseModel):
+class ListMove(Neighbours):
     """Where a list goes: right after the list `after_id`, right before `before_id`, or first
     when neither is sent."""
-
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"not": {"required": ["after_id", "before_id"]}}
-    )
-
-    after_id: RecordId | None = None
-    before_id: RecordId | None = None
-
-    @model_validator(mode="after")
-    def _one_neighbour(self) -> Self:
-        if {"after_id", "before_id"} <= self.model_fields_set:
-            raise ValueError("send after_id or before_id, not both")
-        return self
 
 
 class ListRead(ListFields):
