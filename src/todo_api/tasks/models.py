@@ -85,8 +85,15 @@ class Task(TaskFields, table=True):
         Index("ix_task_user_id_priority", "user_id", "priority", "id"),
         # A list's tasks in their manual order.
         Index("ix_task_user_id_list_id_position", "user_id", "list_id", "position"),
-        # A shared list's tasks, in the order its members list them.
-        Index("ix_task_list_id_id", "list_id", "id"),
+        # A shared list's tasks, for its members' listings (the Inbox's, most tasks, left out:
+        # so the planners also know how few tasks one list holds).
+        Index(
+            "ix_task_list_id_id",
+            "list_id",
+            "id",
+            postgresql_where=text("list_id IS NOT NULL"),
+            sqlite_where=text("list_id IS NOT NULL"),
+        ),
         # A task's subtasks (and what the database looks for when a parent is deleted).
         Index(
             "ix_task_parent_id",

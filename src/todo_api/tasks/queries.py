@@ -101,9 +101,44 @@ def _owned_after_id(owner: Any, after_id: Any) -> tuple[ColumnElement[bool], ...
 _SHOWN = [TASK.c[name] for name in SHOWN_COLUMNS]
 
 
-def _in_shared_lists(user: Any) -> Any:
-    """The tasks of the lists shared with `user` (joined to their membership)."""
-    return TASK.join(MEMBER, (MEMBER.c.list_id == TASK.c.list_id) & (MEMBER.c.user_id == user))
+def _shared_part(
+    dialect: str,
+    columns: list[Any],
+    conditions: list[Any],
+    order: tuple[Any, ...],
+    fetch: Any,
+    user: Any,
+) -> Select[Any]:
+    """Up to `fetch` tasks, in `order`, of the lists shared with `user` that meet `conditions`.
+
+    Led by the user's memberships, never by the task table: walking the primary key (or
+    hashing the whole table) for a LIMIT would read every task there is for a user in few or
+    no shared lists, which both planners would otherwise choose. PostgreSQL takes each list's
+    tasks by a LATERAL range scan of `ix_task_list_id_id`, limited; SQLite, which has no
+    LATERAL, is kept off the primary key by ordering on `id + 0`.
+    """
+    if dialect == "postgresql":
+        per_list = (
+            select(*columns)
+            .where(TASK.c.list_id == MEMBER.c.list_id, *conditions)
+            .order_by(*order)
+            .limit(fetch)
+            .lateral("per_list")
+        )
+        return (
+            select(*per_list.c)
+            .select_from(MEMBER)
+            .join(per_list, true())
+            .where(MEMBER.c.user_id == user)
+        )
+    shared_lists = select(MEMBER.c.list_id).where(MEMBER.c.user_id == user)
+    unindexed = tuple(TASK.c.id + 0 if term is TASK.c.id else term for term in order)
+    return (
+        select(*columns)
+        .where(TASK.c.list_id.in_(shared_lists), *conditions)
+        .order_by(*unindexed)
+        .limit(fetch)
+    )
 
 
 def _with_shared(
@@ -120,7 +155,11 @@ def _with_shared(
     return select(*named).order_by(*order(both.c)).limit(fetch)
 
 
-def _default_page(status: StatusFilter) -> Select[Any]:
+@functools.cache
+def default_list(dialect: str, status: StatusFilter) -> Rows[ListedTask]:
+    """The default listing (creation order, at most a status filter): one index range scan on
+    (user_id, id) with LIMIT, whatever the number of tasks the user (or the table) has, and
+    one of (list_id, id) per list shared with them; built once per database and status."""
     owner: Any = bindparam("owner")
     after_id: Any = bindparam("after_id")
     fetch: Any = bindparam("fetch")
@@ -134,20 +173,10 @@ def _default_page(status: StatusFilter) -> Select[Any]:
         .order_by(TASK.c.user_id, TASK.c.id)
         .limit(fetch)
     )
-    shared = (
-        select(*_SHOWN)
-        .select_from(_in_shared_lists(owner))
-        .where(TASK.c.id > after_id, *conditions)
-        .order_by(TASK.c.id)
-        .limit(fetch)
+    shared = _shared_part(
+        dialect, _SHOWN, [TASK.c.id > after_id, *conditions], (TASK.c.id,), fetch, owner
     )
-    return _with_shared(own, shared, lambda c: (c.id,), fetch)
-
-
-# The default listing (creation order, at most a status filter): one index range scan on
-# (user_id, id) with LIMIT, whatever the number of tasks the user (or the table) has, and one
-# of (list_id, id) per list shared with them.
-DEFAULT_LIST = {status: Rows[ListedTask](_default_page(status)) for status in StatusFilter}
+    return Rows(_with_shared(own, shared, lambda c: (c.id,), fetch))
 
 
 @functools.cache
@@ -196,7 +225,7 @@ async def page(
             "after_id": 0 if position is None else position.id,
             "fetch": query.limit + 1,
         }
-        return await db.fetch_all(DEFAULT_LIST[query.effective_status], params)
+        return await db.fetch_all(default_list(db.dialect_name, query.effective_status), params)
     if query.is_list_order:
         in_order = _list_order_page(
             query.effective_status, query.list_id == "inbox", query.parent_id == "none"
@@ -292,12 +321,14 @@ def _filtered_page(
     fetch = query.limit + 1 + (query.offset or 0)
     if query.sort is None:
         after_id = 0 if position is None else position.id
+        columns: list[Any] = _SHOWN
+        by_key: tuple[Any, ...] = (TASK.c.id,)
         own = (
             select(*_SHOWN)
             .where(*conditions, *_owned_after_id(user_id, after_id))
             .order_by(TASK.c.user_id, TASK.c.id)
         )
-        shared = select(*_SHOWN).where(*conditions, TASK.c.id > after_id).order_by(TASK.c.id)
+        shared_conditions = [*conditions, TASK.c.id > after_id]
 
         def order(c: Any) -> tuple[Any, ...]:
             return (c.id,)
@@ -311,12 +342,9 @@ def _filtered_page(
             else:
                 conditions.append(or_(key > after, and_(key == after, TASK.c.id > position.id)))
         by_key = (key.desc(), TASK.c.id.desc()) if descending else (key.asc(), TASK.c.id.asc())
-        own = (
-            select(*_SHOWN, key.label("sort_key"))
-            .where(*conditions, TASK.c.user_id == user_id)
-            .order_by(*by_key)
-        )
-        shared = select(*_SHOWN, key.label("sort_key")).where(*conditions).order_by(*by_key)
+        columns = [*_SHOWN, key.label("sort_key")]
+        own = select(*columns).where(*conditions, TASK.c.user_id == user_id).order_by(*by_key)
+        shared_conditions = conditions
 
         def order(c: Any) -> tuple[Any, ...]:
             if descending:
@@ -324,7 +352,7 @@ def _filtered_page(
             return (c.sort_key.asc(), c.id.asc())
 
     if query.sees_shared:
-        shared = shared.select_from(_in_shared_lists(user_id)).limit(fetch)
+        shared = _shared_part(dialect, columns, shared_conditions, by_key, fetch, user_id)
         statement = _with_shared(own.limit(fetch), shared, order, query.limit + 1)
     else:
         statement = own.limit(query.limit + 1)

@@ -56,7 +56,13 @@ def upgrade() -> None:
     op.execute("UPDATE task SET created_by = user_id")
     op.execute("UPDATE task SET completed_by = user_id WHERE completed")
     # A shared list's tasks, for its members' listings.
-    op.create_index("ix_task_list_id_id", "task", ["list_id", "id"])
+    op.create_index(
+        "ix_task_list_id_id",
+        "task",
+        ["list_id", "id"],
+        postgresql_where=sa.text("list_id IS NOT NULL"),
+        sqlite_where=sa.text("list_id IS NOT NULL"),
+    )
 
 
 def downgrade() -> None:
