@@ -719,7 +719,7 @@ def main() -> None:
         unlogged.stop()
         ceiling.stop()
 
-    report(rows, memory, table_size, args, duration, rounds, ratios, streaming)
+    errors = report(rows, memory, table_size, args, duration, rounds, ratios, streaming)
     # Issue 16: reminders are due on time, on a database of their own.
     from bench import reminders
 
@@ -744,6 +744,17 @@ def main() -> None:
 
     sharing_url = make_url(url).set(database="todo_bench_sharing")
     sharing.report(sharing.run(sharing_url.render_as_string(hide_password=False), quick=args.quick))
+    # Issue 30: round trips per request, and the database 1 ms away.
+    from bench import roundtrips
+
+    trips_url = make_url(url).set(database="todo_bench_roundtrips")
+    roundtrips.report(
+        *roundtrips.run(trips_url.render_as_string(hide_password=False), quick=args.quick)
+    )
+    # Timings never fail the run (this machine is noisy); error responses do, once every
+    # table is out.
+    if errors:
+        sys.exit(1)
 
 
 @dataclass
@@ -824,7 +835,8 @@ def report(
     rounds: int,
     ratios: dict[str, float],
     streaming: Streaming,
-) -> None:
+) -> int:
+    """Print the tables; the number of error responses."""
     print()
     print(
         f"wrk, {args.connections} connections, {duration} s each; service vs ceiling: medians "
@@ -923,9 +935,7 @@ def report(
         f"p50 {streaming.p50_ms:.0f} ms, p99 {streaming.p99_ms:.0f} ms, max "
         f"{streaming.max_ms:.0f} ms ({streaming.delivered:,} of {streaming.expected:,} deliveries)"
     )
-    # Timings never fail the run (this machine is noisy); error responses do.
-    if errors:
-        sys.exit(1)
+    return errors
 
 
 if __name__ == "__main__":
