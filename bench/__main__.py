@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -771,15 +772,22 @@ class Streaming:
     expected: int
 
 
-def measure_streams(service: Server, token: str, streams: int, changes: int) -> Streaming:
-    """Open `streams` event streams of one user, then time `changes` creates reaching them all.
+def time_streams(
+    service: Server,
+    client_args: list[str],
+    write: Callable[[int], int],
+    changes: int,
+    opened: Callable[[], None] = lambda: None,
+) -> list[float]:
+    """Open event streams with `python -m bench.streams <client_args>`, call `opened()`, then
+    make `changes` writes 2 s apart (`write(n)` makes the n-th, the id of the task it wrote);
+    the latencies (ms), sorted, of each write reaching each stream.
 
-    Each latency runs from just before the create is sent (its commit is a little later) to
+    Each latency runs from just before the write is sent (its commit is a little later) to
     the moment the client process reads the event on one stream.
     """
-    idle = service.rss_mb()
     client = subprocess.Popen(
-        [sys.executable, "-m", "bench.streams", service.base, token, "streamer", str(streams)],
+        [sys.executable, "-m", "bench.streams", service.base, *client_args],
         cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -789,30 +797,47 @@ def measure_streams(service: Server, token: str, streams: int, changes: int) -> 
     if client.stdout.readline().strip() != "ready":
         sys.exit("the event-stream client could not open its streams")
     time.sleep(2)
-    rss = service.rss_mb()
+    opened()
     sent: dict[int, float] = {}
-    with httpx.Client(base_url=service.base, headers=bearer(token), timeout=30) as writer:
-        for n in range(changes):
-            started = time.time()
-            response = writer.post("/api/streamer/tasks", json={"title": f"Live {n}"})
-            response.raise_for_status()
-            sent[response.json()["id"]] = started
-            time.sleep(2)
+    for n in range(changes):
+        started = time.time()
+        sent[write(n)] = started
+        time.sleep(2)
     client.stdin.write("done\n")
     client.stdin.flush()
     arrivals = json.loads(client.stdout.readline())
     client.wait(timeout=60)
-    latencies = sorted(
+    return sorted(
         (arrived - sent[int(task_id)]) * 1000
         for task_id, times in arrivals.items()
         if int(task_id) in sent
         for arrived in times
     )
+
+
+def measure_streams(service: Server, token: str, streams: int, changes: int) -> Streaming:
+    """Open `streams` event streams of one user, then time `changes` creates reaching them all."""
+    idle = service.rss_mb()
+    rss: list[float] = []
+    with httpx.Client(base_url=service.base, headers=bearer(token), timeout=30) as writer:
+
+        def create(n: int) -> int:
+            response = writer.post("/api/streamer/tasks", json={"title": f"Live {n}"})
+            response.raise_for_status()
+            return int(response.json()["id"])
+
+        latencies = time_streams(
+            service,
+            [token, "streamer", str(streams)],
+            create,
+            changes,
+            lambda: rss.append(service.rss_mb()),
+        )
     if not latencies:
         sys.exit("no event reached the streams")
     return Streaming(
         streams,
-        rss,
+        rss[0],
         idle,
         statistics.median(latencies),
         latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],

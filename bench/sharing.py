@@ -19,10 +19,8 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -32,7 +30,6 @@ from sqlalchemy.engine import make_url
 
 from bench.__main__ import (
     POSITION_OF_N,
-    ROOT,
     SECRET,
     SERVICE_ENV,
     TODO_API,
@@ -43,6 +40,7 @@ from bench.__main__ import (
     median_of,
     recreate_database,
     run_wrk,
+    time_streams,
 )
 from todo_api.accounts import issue_token
 
@@ -121,39 +119,17 @@ def _fan_out(service: Server, list_id: int, changes: int) -> tuple[list[float], 
     members = ["sharer", *(f"member-{n}" for n in range(1, MEMBERS))]
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as pairs:
         json.dump([[member, _token(member)] for member in members], pairs)
-    client = subprocess.Popen(
-        [sys.executable, "-m", "bench.streams", service.base, "-", "-", "0", pairs.name],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert client.stdin is not None and client.stdout is not None
-    if client.stdout.readline().strip() != "ready":
-        sys.exit("the event-stream client could not open its streams")
-    time.sleep(2)
-    sent: dict[int, float] = {}
     owner = {"Authorization": f"Bearer {_token('owner-1')}"}
     with httpx.Client(base_url=service.base, headers=owner, timeout=30) as writer:
-        for n in range(changes):
-            started = time.time()
-            response = writer.post(
-                "/api/owner-1/tasks", json={"title": f"Live {n}", "list_id": list_id}
-            )
+
+        def create(n: int) -> int:
+            body = {"title": f"Live {n}", "list_id": list_id}
+            response = writer.post("/api/owner-1/tasks", json=body)
             response.raise_for_status()
-            sent[response.json()["id"]] = started
-            time.sleep(2)
-    client.stdin.write("done\n")
-    client.stdin.flush()
-    arrivals = json.loads(client.stdout.readline())
-    client.wait(timeout=60)
+            return int(response.json()["id"])
+
+        latencies = time_streams(service, ["-", "-", "0", pairs.name], create, changes)
     os.unlink(pairs.name)
-    latencies = sorted(
-        (arrived - sent[int(task_id)]) * 1000
-        for task_id, times in arrivals.items()
-        if int(task_id) in sent
-        for arrived in times
-    )
     return latencies, len(members) * changes
 
 

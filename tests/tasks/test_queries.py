@@ -64,9 +64,9 @@ def test_default_list_is_an_index_range_scan_with_limit(
         # The shared lists' part is led by the user's memberships (none here: nothing more is
         # read), then each list's tasks, limited: never the task table as a whole.
         lines = [line.strip() for line in plan.splitlines()]
-        loop = lines.index(next(line for line in lines if line.startswith("->  Nested Loop")))
-        assert "on list_member" in lines[loop + 1], plan
-        assert "Seq Scan on task" not in plan and "Hash" not in plan, plan
+        members = lines.index(next(line for line in lines if "on list_member" in line))
+        assert lines[members - 1].startswith("->  Nested Loop"), plan  # the loop's outer side
+        assert "Seq Scan on task" not in plan and "Hash Join" not in plan, plan
         # The user's own tasks are limited before they are sorted: a page's rows at most.
         lines = [line for line in plan.splitlines() if "Sort Key" not in line]
         own = next(at for at, line in enumerate(lines) if "ix_task_user_id_id" in line)

@@ -117,20 +117,15 @@ def _shared_part(
     tasks by a LATERAL range scan of `ix_task_list_id_id`, limited; SQLite, which has no
     LATERAL, is kept off the primary key by ordering on `id + 0`.
     """
+    by_id = len(order) == 1 and order[0] is TASK.c.id
+    if dialect == "postgresql" and by_id:
+        # By id: each list's first ids straight from the index, the page's ids of them all,
+        # and only then those tasks' rows.
+        per_list = _per_list(user, [TASK.c.id], conditions, order, fetch)
+        first = select(per_list.c.id).order_by(per_list.c.id).limit(fetch)
+        return select(*columns).where(TASK.c.id.in_(first))
     if dialect == "postgresql":
-        per_list = (
-            select(*columns)
-            .where(TASK.c.list_id == MEMBER.c.list_id, *conditions)
-            .order_by(*order)
-            .limit(fetch)
-            .lateral("per_list")
-        )
-        return (
-            select(*per_list.c)
-            .select_from(MEMBER)
-            .join(per_list, true())
-            .where(MEMBER.c.user_id == user)
-        )
+        return select(*_per_list(user, columns, conditions, order, fetch).c)
     shared_lists = select(MEMBER.c.list_id).where(MEMBER.c.user_id == user)
     unindexed = tuple(TASK.c.id + 0 if term is TASK.c.id else term for term in order)
     return (
@@ -138,6 +133,27 @@ def _shared_part(
         .where(TASK.c.list_id.in_(shared_lists), *conditions)
         .order_by(*unindexed)
         .limit(fetch)
+    )
+
+
+def _per_list(
+    user: Any, columns: list[Any], conditions: list[Any], order: tuple[Any, ...], fetch: Any
+) -> Any:
+    """For each list shared with `user`, its first `fetch` tasks in `order` (`columns` of them):
+    a LATERAL range scan of `ix_task_list_id_id` per membership."""
+    per_list = (
+        select(*columns)
+        .where(TASK.c.list_id == MEMBER.c.list_id, *conditions)
+        .order_by(*order)
+        .limit(fetch)
+        .lateral("per_list")
+    )
+    return (
+        select(*per_list.c)
+        .select_from(MEMBER)
+        .join(per_list, true())
+        .where(MEMBER.c.user_id == user)
+        .subquery("shared")
     )
 
 
