@@ -18,7 +18,9 @@ from todo_api.tasks.lists.errors import ListLimitReached, ListNotFound
 from todo_api.tasks.lists.events import KIND
 from todo_api.tasks.lists.models import ListRow
 from todo_api.tasks.lists.schemas import ListCreate, ListMove
+from todo_api.tasks.sharing import access
 from todo_api.tasks.sharing import repository as sharing
+from todo_api.tasks.sharing.models import Role
 
 
 async def get_list(db: Database, user_id: str, list_id: int) -> ListRow:
@@ -157,11 +159,7 @@ async def find_list(db: Database, user_id: str, ref: int | str) -> ListRow | Non
         if not name.isdigit():
             raise ListNotFound(0)
         ref = int(name)
-    if (row := await repository.get(db, user_id, ref)) is not None:
-        return row
-    if row := next((r for r in await sharing.shared_with(db, user_id) if r["id"] == ref), None):
-        return row
-    raise ListNotFound(ref)
+    return (await access.list_for(db, user_id, ref, Role.viewer)).row
 
 
 async def lists_of(db: Database, user_id: str) -> list[ListRow]:

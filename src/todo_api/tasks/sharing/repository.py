@@ -121,16 +121,22 @@ async def remove(db: Database, list_id: int, user_id: str) -> bool:
 
 
 async def invite(
-    db: Database, list_id: int, digest: str, role: str, uses: int, expires_at: datetime
+    db: Database,
+    list_id: int,
+    digest: str,
+    role: str,
+    uses: int,
+    expires_at: datetime,
+    now: datetime,
 ) -> InvitationRow:
-    """Store an invitation (by its token's digest)."""
+    """Store an invitation (by its token's digest), made `now`."""
     params = {
         "list_id": list_id,
         "digest": digest,
         "role": role,
         "uses_left": uses,
         "expires_at": expires_at,
-        "now": datetime.now(expires_at.tzinfo),
+        "now": now,
     }
     row = await db.fetch_one(_INVITE, params)
     assert row is not None  # INSERT … RETURNING always returns the row

@@ -55,7 +55,7 @@ async def invite(
     token = secrets.token_urlsafe(32)
     expires_at = now + timedelta(hours=data.expires_in_hours)
     invitation = await repository.invite(
-        db, row["id"], _digest(token), data.role.value, data.max_uses, expires_at
+        db, row["id"], _digest(token), data.role.value, data.max_uses, expires_at, now
     )
     return invitation, token
 
