@@ -83,8 +83,12 @@ async def hold(uow: UnitOfWork, owner: str, container: Container, parents: set[i
     list_id, parent_id = container
     if parent_id is None and list_id is None:
         await lock_user(uow.db, owner)
-    if parent_id is None and list_id is not None and not await lists.lock(uow.db, owner, list_id):
-        raise ListNotFound(list_id)
+    if parent_id is None and list_id is not None:
+        held = await lists.lock(uow.db, owner, list_id)
+        if held is None:
+            raise ListNotFound(list_id)
+        if not held["member_count"]:
+            uow.knows(list_id, ())
     for task_id in sorted(parents | ({parent_id} if parent_id is not None else set())):
         if await tree.lock(uow.db, owner, task_id) is None:
             raise TaskNotFound(task_id)
@@ -105,10 +109,12 @@ async def relocate(
     as it is then. Its own fields are otherwise left as they were."""
     owner = task["user_id"]
     list_id, parent_id = container
-    if task["id"] in (spot.after_id, spot.before_id) and container == _container_of(task):
+    staying = container == _container_of(task)
+    if staying and task["id"] in (spot.after_id, spot.before_id):
         return task  # next to itself, it stays where it is
-    below = await tree.subtree(uow.db, owner, task["id"])
-    if parent_id is not None:
+    # Reordered among its siblings, neither it nor what is under it changes place otherwise.
+    below = [] if staying else await tree.subtree(uow.db, owner, task["id"])
+    if parent_id is not None and not staying:
         await check_parent(uow.db, task, parent_id, below)
     old_parent = task["parent_id"]
     await hold(uow, owner, container, {old_parent} if old_parent is not None else set())

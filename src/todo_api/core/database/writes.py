@@ -101,6 +101,19 @@ class UnitOfWork:
         self._changes: list[Change] = []
         # Whose feeds this write changed, told once it commits.
         self.feeds: set[str] = set()
+        # The members of groups this write read itself, while holding them.
+        self._known: dict[int, Sequence[str]] = {}
+
+    def knows(self, group: int, members: Sequence[str]) -> None:
+        """`members` are all of `group`'s, as read while this write holds the group (so that
+        nobody joins or leaves before it commits): the audience need not be asked."""
+        self._known[group] = members
+
+    async def _members(self, groups: Collection[int]) -> Mapping[int, Sequence[str]]:
+        unknown = [group for group in groups if group not in self._known]
+        if not unknown or self._audience is None:
+            return self._known
+        return {**self._known, **await self._audience(self.db, unknown)}
 
     def record(self, *changes: Change) -> None:
         """Log `changes` with this write (in the order recorded, after its statements)."""
@@ -111,8 +124,8 @@ class UnitOfWork:
 
     async def create(self, statement: Rows[R], params: Mapping[str, Any], record: NewRecord) -> R:
         """Insert one record (`statement`: INSERT … RETURNING it) and log its creation."""
-        if record.group is not None and self._audience is not None:
-            members = await self._audience(self.db, [record.group])
+        if record.group is not None:
+            members = await self._members([record.group])
             record = replace(record, feeds=(*record.feeds, *members.get(record.group, ())))
         self.feeds.update(record.feeds)
         if self._sink is None:
@@ -125,8 +138,8 @@ class UnitOfWork:
         """Write the recorded changes (the store does, before it commits)."""
         changes, self._changes = self._changes, []
         groups = {change.group for change in changes if change.group is not None}
-        if groups and self._audience is not None:
-            members = await self._audience(self.db, groups)
+        if groups:
+            members = await self._members(groups)
             changes = [_with_members(change, members) for change in changes]
             self.feeds.update(feed for change in changes for feed in change.feeds)
         if changes and self._sink is not None:

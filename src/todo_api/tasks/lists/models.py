@@ -31,6 +31,9 @@ class TaskList(ListFields, table=True):
     __table_args__ = (Index("ix_task_list_user_id_position", "user_id", "position"),)
 
     user_id: str = Field(sa_type=Text, foreign_key="user.id", ondelete="CASCADE")
+    # Its members, the owner left out (kept by joining and leaving, which hold the row): a
+    # write to one of its tasks reads the members only when there are some.
+    member_count: int = Field(default=0, sa_type=Integer, sa_column_kwargs={"server_default": "0"})
 
 
 class ListRow(TypedDict):
@@ -44,6 +47,7 @@ class ListRow(TypedDict):
     updated_at: datetime
     version: int
     user_id: str
+    member_count: int
     # Counted when the list is read to be shown.
     task_count: NotRequired[int]
     # The reader's role in it (`owner` for their own lists), when read for someone.

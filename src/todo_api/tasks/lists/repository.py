@@ -49,6 +49,7 @@ _CREATE = Rows[ListRow](
         created_at=_NOW,
         updated_at=_NOW,
         version=1,
+        member_count=0,
     )
     .returning(*LIST.c)
 )

@@ -44,6 +44,13 @@ _JOIN = insert(MEMBER).values(
     role=bindparam("role"),
     joined_at=bindparam("now", type_=MEMBER.c.joined_at.type),
 )
+_RECOUNT = (
+    update(LIST)
+    .where(LIST.c.id == bindparam("counted_list"))
+    .values(
+        member_count=select(func.count()).where(MEMBER.c.list_id == LIST.c.id).scalar_subquery()
+    )
+)
 _SET_ROLE = update(MEMBER).where(_THIS_MEMBER).values(role=bindparam("new_role"))
 _REMOVE = delete(MEMBER).where(_THIS_MEMBER)
 
@@ -105,8 +112,9 @@ async def member_count(db: Database, list_id: int) -> int:
 
 
 async def join(db: Database, list_id: int, user_id: str, role: str, now: datetime) -> None:
-    """Make the user a member of the list."""
+    """Make the user a member of the list (held for update by the caller)."""
     await db.execute(_JOIN, {"list_id": list_id, "user_id": user_id, "role": role, "now": now})
+    await db.execute(_RECOUNT, {"counted_list": list_id})
 
 
 async def set_role(db: Database, list_id: int, user_id: str, role: str) -> bool:
@@ -116,8 +124,12 @@ async def set_role(db: Database, list_id: int, user_id: str, role: str) -> bool:
 
 
 async def remove(db: Database, list_id: int, user_id: str) -> bool:
-    """Take the member out of the list; whether they were in it."""
-    return bool(await db.execute(_REMOVE, {"member_list": list_id, "member_id": user_id}))
+    """Take the member out of the list (held for update by the caller); whether they were in
+    it."""
+    if not await db.execute(_REMOVE, {"member_list": list_id, "member_id": user_id}):
+        return False
+    await db.execute(_RECOUNT, {"counted_list": list_id})
+    return True
 
 
 async def invite(
@@ -171,14 +183,22 @@ async def spend(db: Database, digest: str, now: datetime) -> InvitationRow | Non
 async def audience(db: Database, groups: Collection[int]) -> Mapping[int, Sequence[str]]:
     """The members of each list in `groups`, for a write that changes their tasks.
 
-    The lists are held first (FOR KEY SHARE: writes to their tasks go on side by side) and
-    their members read after, so a member who joins or leaves (which holds the list for
-    update) is either in every change of a write that commits after, or in none of it.
+    The lists are held first (FOR KEY SHARE: writes to their tasks go on side by side), and
+    the members of those that have some are read after, so a member who joins or leaves (which
+    holds the list for update, and counts its members) is either in every change of a write
+    that commits after, or in none of it.
     """
     ids = sorted(groups)
-    await db.execute(select(LIST.c.id).where(LIST.c.id.in_(ids)).with_for_update(key_share=True))
+    held = await db.fetch_all(
+        select(LIST.c.id, LIST.c.member_count)
+        .where(LIST.c.id.in_(ids))
+        .with_for_update(key_share=True)
+    )
+    shared = [row["id"] for row in held if row["member_count"]]
+    if not shared:
+        return {}
     rows = await db.fetch_all(
-        select(MEMBER.c.list_id, MEMBER.c.user_id).where(MEMBER.c.list_id.in_(ids))
+        select(MEMBER.c.list_id, MEMBER.c.user_id).where(MEMBER.c.list_id.in_(shared))
     )
     found: dict[int, list[str]] = {}
     for row in rows:
