@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from todo_api import __version__
 from todo_api.accounts import routes as accounts
 from todo_api.accounts.app_passwords import routes as app_passwords
+from todo_api.calendars import caldav_routes
 from todo_api.core.config import Settings, get_settings
 from todo_api.core.errors import ApiError, api_error_handler
 from todo_api.core.http import health
@@ -101,6 +102,8 @@ def create_app(settings: Settings | None = None) -> TodoApi:
     app.include_router(app_passwords.router)
     if settings.accounts_enabled:
         app.include_router(accounts.accounts_router, prefix="/api/auth", responses=API_ERRORS)
+    # CalDAV's routes are Starlette's: WebDAV is nothing the OpenAPI document describes.
+    app.router.routes.extend(caldav_routes)
     # Sync last: the document lists them after the rest.
     if settings.changes_enabled:
         app.include_router(changes_router(TaskChange | ListChange))

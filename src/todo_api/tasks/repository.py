@@ -128,6 +128,17 @@ async def get(db: Database, user_id: str, task_id: int) -> TaskRow | None:
     return await db.fetch_one(_GET, {"task_id": task_id, "owner": user_id})
 
 
+async def get_many(db: Database, user_id: str, task_ids: list[int]) -> list[TaskRow]:
+    """The user's tasks among these ids, by id (ids no task can have are left out)."""
+    ids = sorted({task_id for task_id in task_ids if 1 <= task_id <= MAX_ID})
+    if not ids:
+        return []
+    statement = Rows[TaskRow](
+        select(TASK).where(OWNER, TASK.c.id.in_(ids)).order_by(TASK.c.user_id, TASK.c.id)
+    )
+    return await db.fetch_all(statement, {"owner": user_id})
+
+
 async def lock(tx: Database, task: TaskRow) -> TaskRow | None:
     """The task as stored now, locked until the transaction `tx` ends; None if deleted."""
     return await tx.fetch_one(_GET_FOR_UPDATE, _identity(task))

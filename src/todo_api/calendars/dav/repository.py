@@ -1,0 +1,58 @@
+"""The `calendar_object` table's SQL: the objects of tasks by id, name or UID, and writes."""
+
+from collections.abc import Collection
+
+from sqlalchemy import bindparam, delete, insert, or_, select
+
+from todo_api.calendars.dav.models import CalendarObject, ObjectRow
+from todo_api.core.database import Database, Rows, table_of
+
+OBJECT = table_of(CalendarObject)
+_OWNER = OBJECT.c.user_id == bindparam("owner")
+
+_BY_NAME = Rows[ObjectRow](select(OBJECT).where(_OWNER, OBJECT.c.name == bindparam("name")))
+_BY_UID = Rows[ObjectRow](select(OBJECT).where(_OWNER, OBJECT.c.uid == bindparam("uid")))
+_INSERT = insert(OBJECT).values(
+    task_id=bindparam("task_id"),
+    user_id=bindparam("owner"),
+    name=bindparam("name"),
+    uid=bindparam("uid"),
+    ical=bindparam("ical"),
+)
+_FORGET = delete(OBJECT).where(
+    _OWNER, or_(OBJECT.c.task_id == bindparam("task_id"), OBJECT.c.name == bindparam("name"))
+)
+
+
+async def by_name(db: Database, owner: str, name: str) -> ObjectRow | None:
+    """The owner's object of this resource name (its task may be gone)."""
+    return await db.fetch_one(_BY_NAME, {"owner": owner, "name": name})
+
+
+async def by_uid(db: Database, owner: str, uid: str) -> list[ObjectRow]:
+    """The owner's objects of this UID (their tasks may be gone)."""
+    return await db.fetch_all(_BY_UID, {"owner": owner, "uid": uid})
+
+
+async def of_tasks(db: Database, task_ids: Collection[int]) -> dict[int, ObjectRow]:
+    """The objects of these tasks, by task id (tasks never written over CalDAV have none)."""
+    if not task_ids:
+        return {}
+    statement = Rows[ObjectRow](select(OBJECT).where(OBJECT.c.task_id.in_(sorted(task_ids))))
+    return {row["task_id"]: row for row in await db.fetch_all(statement)}
+
+
+async def save(db: Database, owner: str, task_id: int, name: str, uid: str, ical: str) -> None:
+    """Keep what a client sent for the task, under its name (replacing what either had)."""
+    params = {"owner": owner, "task_id": task_id, "name": name, "uid": uid, "ical": ical}
+    async with db.transaction() as tx:
+        await tx.execute(_FORGET, params)
+        await tx.execute(_INSERT, params)
+
+
+async def by_names(db: Database, owner: str, names: Collection[str]) -> dict[str, ObjectRow]:
+    """The owner's objects of these resource names, by name."""
+    if not names:
+        return {}
+    statement = Rows[ObjectRow](select(OBJECT).where(_OWNER, OBJECT.c.name.in_(sorted(set(names)))))
+    return {row["name"]: row for row in await db.fetch_all(statement, {"owner": owner})}
