@@ -134,9 +134,11 @@ async def get_many(db: Database, user_id: str, task_ids: list[int]) -> list[Task
     if not ids:
         return []
     statement = Rows[TaskRow](
-        select(TASK).where(OWNER, TASK.c.id.in_(ids)).order_by(TASK.c.user_id, TASK.c.id)
+        select(TASK)
+        .where(TASK.c.user_id == user_id, TASK.c.id.in_(ids))
+        .order_by(TASK.c.user_id, TASK.c.id)
     )
-    return await db.fetch_all(statement, {"owner": user_id})
+    return await db.fetch_all(statement)
 
 
 async def lock(tx: Database, task: TaskRow) -> TaskRow | None:
