@@ -2,8 +2,6 @@
 through REST, and sync-collection."""
 
 from collections.abc import Callable
-from datetime import date
-
 import caldav
 from caldav.elements import dav
 
@@ -86,17 +84,31 @@ def test_a_todo_deleted_by_the_client_is_gone_from_rest(dav_client: DavClient, r
 def test_sync_collection_returns_exactly_what_changed_since_a_token(
     dav_client: DavClient, rest: Rest
 ) -> None:
+    other = rest("alice").post("/api/alice/lists", json={"name": "Other"}).json()
+    elsewhere = (
+        rest("alice")
+        .post("/api/alice/tasks", json={"title": "Elsewhere", "list_id": other["id"]})
+        .json()
+    )
+    elsewhere_doomed = (
+        rest("alice")
+        .post("/api/alice/tasks", json={"title": "Doomed elsewhere", "list_id": other["id"]})
+        .json()
+    )
+    leaving = rest("alice").post("/api/alice/tasks", json={"title": "Leaving"}).json()
     kept = rest("alice").post("/api/alice/tasks", json={"title": "Kept"}).json()
     changed = rest("alice").post("/api/alice/tasks", json={"title": "Changed"}).json()
     doomed = rest("alice").post("/api/alice/tasks", json={"title": "Doomed"}).json()
     calendar = calendar_named(dav_client("alice"), "Inbox")
     first = calendar.objects_by_sync_token(load_objects=False)
-    assert len(list(first)) == 3
+    assert len(list(first)) == 4
     rest("alice").put(f"/api/alice/tasks/{changed['id']}", json={"title": "Changed again"})
     rest("alice").delete(f"/api/alice/tasks/{doomed['id']}")
     added = rest("alice").post("/api/alice/tasks", json={"title": "Added"}).json()
+    rest("alice").put(f"/api/alice/tasks/{leaving['id']}", json={"list_id": other["id"]})
+    rest("alice").put(f"/api/alice/tasks/{elsewhere['id']}", json={"title": "Still elsewhere"})
+    rest("alice").delete(f"/api/alice/tasks/{elsewhere_doomed['id']}")
     later = calendar.objects_by_sync_token(sync_token=first.sync_token, load_objects=False)
     hrefs = {str(obj.url).rsplit("/", 1)[-1] for obj in later}
-    assert hrefs == {f"{changed['id']}.ics", f"{doomed['id']}.ics", f"{added['id']}.ics"}
-    assert f"{kept['id']}.ics" not in hrefs
-    assert date.today()
+    expected = {changed["id"], doomed["id"], added["id"], leaving["id"]}
+    assert hrefs == {f"{task_id}.ics" for task_id in expected}

@@ -13,6 +13,7 @@ from todo_api.sync.feed import (
     epoch,
     has_changes,
     newest_position,
+    states_at,
 )
 from todo_api.sync.feed import read as read_changes
 from todo_api.sync.horizon import ChangeHorizon
@@ -31,4 +32,5 @@ __all__ = [
     "has_changes",
     "newest_position",
     "read_changes",
+    "states_at",
 ]

@@ -138,7 +138,7 @@ async def find_many(db: Database, calendar: Calendar, names: list[str]) -> dict[
     }
 
 
-async def names_of(db: Database, owner: str, task_ids: list[int]) -> dict[int, str]:
+async def names_of(db: Database, task_ids: list[int]) -> dict[int, str]:
     """The resource names these tasks have (or had, once deleted), by task id."""
     stored = await repository.of_tasks(db, task_ids)
     return {

@@ -196,7 +196,10 @@ async def sync_collection(
         found = await objects.as_objects(db, await objects.tasks_in(db, user_id, calendar))
         return _responses(user_id, calendar, found, want), sync_token(cursor)
     since = _cursor(token)
+    start = since.position
     latest: dict[int, dict[str, object] | None] = {}
+    # Whether each task was in the calendar in one of the changes read.
+    seen: dict[int, bool] = {}
     while True:
         try:
             page = await sync.read_changes(db, horizon, user_id, since, _SYNC_LIMIT)
@@ -204,27 +207,46 @@ async def sync_collection(
             raise InvalidSyncToken() from None
         for change in page.changes:
             if change.kind == "task":
-                latest[change.record_id] = None if change.data is None else json.loads(change.data)
+                data = None if change.data is None else json.loads(change.data)
+                latest[change.record_id] = data
+                if data is not None and _in(calendar, data):
+                    seen[change.record_id] = True
         since = page.next
         if not page.more:
             break
-    held = [
-        task_id
-        for task_id, data in latest.items()
-        if data is not None
-        and data.get("list_id") == calendar.list_id
-        and data.get("user_id") == calendar.owner
-    ]
+    held = [task_id for task_id, data in latest.items() if data is not None and _in(calendar, data)]
     rows = [
         row for row in await tasks.tasks_by_ids(db, calendar.owner, held) if calendar.holds(row)
     ]
     found = await objects.as_objects(db, rows)
     responses = _responses(user_id, calendar, found, want)
     still = {obj.task["id"] for obj in found}
-    gone = [task_id for task_id in latest if task_id not in still]
-    names = await objects.names_of(db, calendar.owner, gone)
+    gone = await _left(db, user_id, calendar, start, seen, [i for i in latest if i not in still])
+    names = await objects.names_of(db, gone)
     responses += [
         Response(paths.object_path(user_id, calendar, names[task_id]), status=404)
         for task_id in gone
     ]
     return responses, sync_token(since)
+
+
+def _in(calendar: Calendar, data: dict[str, object]) -> bool:
+    return data.get("list_id") == calendar.list_id and data.get("user_id") == calendar.owner
+
+
+async def _left(
+    db: Database,
+    user_id: str,
+    calendar: Calendar,
+    start: int,
+    seen: dict[int, bool],
+    task_ids: list[int],
+) -> list[int]:
+    """Those of the tasks (deleted, or elsewhere now) that were in the calendar at some
+    point since `start`: in it at `start`, or in it in a change since."""
+    before = await sync.states_at(db, user_id, "task", task_ids, start)
+    return [
+        task_id
+        for task_id in task_ids
+        if seen.get(task_id) or (task_id in before and _in(calendar, json.loads(before[task_id])))
+    ]
