@@ -62,3 +62,29 @@ def dav_client(base_url: str, rest: Rest) -> Callable[[str], caldav.DAVClient]:
 def auth(user: str, password: str) -> tuple[str, str]:
     """Basic credentials, as httpx takes them."""
     return (user, password)
+
+
+@pytest.fixture
+def dav_http(base_url: str, rest: Rest) -> Iterator[Callable[[str], httpx.Client]]:
+    """A plain HTTP client for a user's CalDAV requests, with a new `caldav` app password."""
+    clients: list[httpx.Client] = []
+
+    def client(user: str) -> httpx.Client:
+        password = new_password(rest, user)["password"]
+        made = httpx.Client(base_url=base_url, auth=(user, password), timeout=30)
+        clients.append(made)
+        return made
+
+    yield client
+    for made in clients:
+        made.close()
+
+
+def share(rest: Rest, list_id: int, user: str, role: str, owner: str = "alice") -> None:
+    """Make `user` a member of the owner's list with `role`."""
+    invitation = rest(owner).post(f"/api/{owner}/lists/{list_id}/invitations", json={"role": role})
+    assert invitation.status_code == 201, invitation.text
+    accepted = rest(user).post(
+        f"/api/{user}/invitations/accept", json={"token": invitation.json()["token"]}
+    )
+    assert accepted.status_code == 200, accepted.text

@@ -1,0 +1,137 @@
+"""What a client sends comes back: properties and alarms the service does not model survive a
+round trip, and a REST edit of the modelled fields keeps them."""
+
+from collections.abc import Callable
+
+import httpx2 as httpx
+from icalendar import Calendar
+
+from tests.calendars.conftest import Rest
+
+DavHttp = Callable[[str], httpx.Client]
+INBOX = "/dav/calendars/alice/inbox"
+
+RICH = """BEGIN:VCALENDAR\r
+VERSION:2.0\r
+PRODID:-//Apple Inc.//Reminders//EN\r
+X-WR-CALNAME:Mine\r
+BEGIN:VTODO\r
+UID:9F2C1A6E-1111-4E3B-9C55-ROUNDTRIP\r
+SUMMARY:Renew passport\r
+DESCRIPTION:Bring two photos\r
+DUE:20261224T090000Z\r
+PRIORITY:3\r
+CATEGORIES:papers\r
+X-APPLE-SORT-ORDER:723456789\r
+X-MOZ-GENERATION:4\r
+X-CUSTOM-FLAG;X-PARAM=1:kept as sent\r
+ATTACH:https://example.com/form.pdf\r
+RRULE:FREQ=MONTHLY;BYDAY=1MO\r
+BEGIN:VALARM\r
+ACTION:DISPLAY\r
+DESCRIPTION:Soon\r
+TRIGGER;RELATED=END:-PT30M\r
+X-WR-ALARMUID:alarm-one\r
+END:VALARM\r
+BEGIN:VALARM\r
+ACTION:AUDIO\r
+TRIGGER;VALUE=DATE-TIME:20261223T090000Z\r
+X-WR-ALARMUID:alarm-two\r
+END:VALARM\r
+END:VTODO\r
+END:VCALENDAR\r
+"""
+
+
+def todo_of(body: bytes):
+    return next(c for c in Calendar.from_ical(body).subcomponents if c.name == "VTODO")
+
+
+def put_rich(dav: httpx.Client) -> httpx.Response:
+    response = dav.put(f"{INBOX}/passport.ics", content=RICH, headers={"If-None-Match": "*"})
+    assert response.status_code == 201, response.text
+    return response
+
+
+def test_unknown_properties_and_both_alarms_come_back(dav_http: DavHttp) -> None:
+    dav = dav_http("alice")
+    put_rich(dav)
+    todo = todo_of(dav.get(f"{INBOX}/passport.ics").content)
+    assert str(todo["X-CUSTOM-FLAG"]) == "kept as sent"
+    assert todo["X-CUSTOM-FLAG"].params["X-PARAM"] == "1"
+    assert str(todo["X-MOZ-GENERATION"]) == "4"
+    assert str(todo["ATTACH"]) == "https://example.com/form.pdf"
+    assert todo["RRULE"].to_ical() == b"FREQ=MONTHLY;BYDAY=1MO"
+    assert str(todo["X-APPLE-SORT-ORDER"]) == "723456789"
+    assert int(todo["PRIORITY"]) == 3
+    alarms = [c for c in todo.subcomponents if c.name == "VALARM"]
+    assert [str(a["X-WR-ALARMUID"]) for a in alarms] == ["alarm-one", "alarm-two"]
+
+
+def test_the_modelled_fields_are_the_tasks(dav_http: DavHttp, rest: Rest) -> None:
+    put_rich(dav_http("alice"))
+    [task] = rest("alice").get("/api/alice/tasks").json()
+    assert task["title"] == "Renew passport"
+    assert task["description"] == "Bring two photos"
+    assert task["due_at"] == "2026-12-24T09:00:00Z"
+    assert task["priority"] == "high"
+    assert task["tags"] == ["papers"]
+    # A rule the service cannot repeat is kept for the client, not guessed at.
+    assert task["recurrence"] is None
+    assert [(r["before_minutes"], r["at"]) for r in task["reminders"]] == [
+        (30, None),
+        (None, "2026-12-23T09:00:00Z"),
+    ]
+
+
+def test_a_rest_edit_changes_its_fields_and_keeps_the_rest(dav_http: DavHttp, rest: Rest) -> None:
+    dav = dav_http("alice")
+    before = put_rich(dav).headers["ETag"]
+    [task] = rest("alice").get("/api/alice/tasks").json()
+    edited = rest("alice").patch(
+        f"/api/alice/tasks/{task['id']}", json={"title": "Renew both passports", "priority": "low"}
+    )
+    assert edited.status_code == 200, edited.text
+    response = dav.get(f"{INBOX}/passport.ics")
+    assert response.headers["ETag"] != before
+    todo = todo_of(response.content)
+    assert str(todo["SUMMARY"]) == "Renew both passports"
+    assert int(todo["PRIORITY"]) == 9
+    assert str(todo["X-CUSTOM-FLAG"]) == "kept as sent"
+    assert str(todo["DESCRIPTION"]) == "Bring two photos"
+    assert len([c for c in todo.subcomponents if c.name == "VALARM"]) == 2
+
+
+def test_a_client_rewriting_the_todo_replaces_what_it_had_sent(dav_http: DavHttp) -> None:
+    dav = dav_http("alice")
+    etag = put_rich(dav).headers["ETag"]
+    rewritten = RICH.replace("X-CUSTOM-FLAG;X-PARAM=1:kept as sent\r\n", "")
+    response = dav.put(f"{INBOX}/passport.ics", content=rewritten, headers={"If-Match": etag})
+    assert response.status_code == 204, response.text
+    todo = todo_of(dav.get(f"{INBOX}/passport.ics").content)
+    assert "X-CUSTOM-FLAG" not in todo
+    assert str(todo["UID"]) == "9F2C1A6E-1111-4E3B-9C55-ROUNDTRIP"
+
+
+def test_a_rest_task_has_a_stable_uid_and_name(dav_http: DavHttp, rest: Rest) -> None:
+    task = rest("alice").post("/api/alice/tasks", json={"title": "From REST"}).json()
+    dav = dav_http("alice")
+    first = todo_of(dav.get(f"{INBOX}/{task['id']}.ics").content)
+    rest("alice").patch(f"/api/alice/tasks/{task['id']}", json={"title": "Edited"})
+    second = todo_of(dav.get(f"{INBOX}/{task['id']}.ics").content)
+    assert str(first["UID"]) == str(second["UID"]) == f"task-{task['id']}@todo-api"
+
+
+def test_a_child_link_on_the_parent_is_kept_and_never_read_as_its_parent(
+    dav_http: DavHttp, rest: Rest
+) -> None:
+    dav = dav_http("alice")
+    parent = RICH.replace(
+        "X-CUSTOM-FLAG;X-PARAM=1:kept as sent\r\n", "RELATED-TO;RELTYPE=CHILD:kid\r\n"
+    )
+    assert dav.put(f"{INBOX}/parent.ics", content=parent).status_code == 201
+    [task] = rest("alice").get("/api/alice/tasks").json()
+    assert task["parent_id"] is None
+    todo = todo_of(dav.get(f"{INBOX}/parent.ics").content)
+    assert str(todo["RELATED-TO"]) == "kid"
+    assert todo["RELATED-TO"].params["RELTYPE"] == "CHILD"
