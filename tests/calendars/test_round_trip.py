@@ -135,3 +135,17 @@ def test_a_child_link_on_the_parent_is_kept_and_never_read_as_its_parent(
     todo = todo_of(dav.get(f"{INBOX}/parent.ics").content)
     assert str(todo["RELATED-TO"]) == "kid"
     assert todo["RELATED-TO"].params["RELTYPE"] == "CHILD"
+
+
+def test_a_new_task_never_inherits_what_was_sent_for_a_deleted_one(
+    dav_http: DavHttp, rest: Rest
+) -> None:
+    dav = dav_http("alice")
+    put_rich(dav)
+    [old] = rest("alice").get("/api/alice/tasks").json()
+    assert rest("alice").delete(f"/api/alice/tasks/{old['id']}").status_code == 204
+    new = rest("alice").post("/api/alice/tasks", json={"title": "Fresh"}).json()
+    assert dav.get(f"{INBOX}/passport.ics").status_code == 404
+    todo = todo_of(dav.get(f"{INBOX}/{new['id']}.ics").content)
+    assert str(todo["SUMMARY"]) == "Fresh"
+    assert "X-CUSTOM-FLAG" not in todo

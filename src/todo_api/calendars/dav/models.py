@@ -1,10 +1,13 @@
 """The calendar objects CalDAV clients wrote (`calendar_object`): the name and UID a client
 gave a task, and the iCalendar it last sent for it, so that nothing it sent is lost."""
 
+from datetime import datetime
 from typing import TypedDict
 
 from sqlalchemy import Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
+
+from todo_api.core.database import UTCDateTime
 
 # The longest resource name and UID kept (clients use UUIDs, far shorter).
 MAX_NAME_LENGTH = 255
@@ -25,6 +28,8 @@ class CalendarObject(SQLModel, table=True):
     )
     # The task's owner (a shared list's tasks are its owner's).
     user_id: str = Field(sa_type=Text, foreign_key="user.id", ondelete="CASCADE")
+    # When the task was created: SQLite may give a new task a deleted one's id.
+    task_created: datetime = Field(sa_type=UTCDateTime)
     name: str = Field(sa_type=String(MAX_NAME_LENGTH))
     uid: str = Field(sa_type=String(MAX_NAME_LENGTH))
     ical: str = Field(sa_type=Text)
@@ -35,6 +40,7 @@ class ObjectRow(TypedDict):
 
     task_id: int
     user_id: str
+    task_created: datetime
     name: str
     uid: str
     ical: str

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from todo_api import tasks
 from todo_api.calendars.dav import repository
@@ -35,9 +36,14 @@ def task_id_of_derived(name: str) -> int | None:
     return None
 
 
+def _stamp(moment: datetime) -> str:
+    return format(int(moment.timestamp() * 1_000_000), "x")
+
+
 def etag(task: tasks.TaskRow) -> str:
-    """The object's ETag: the task's version, quoted."""
-    return f'"{task["version"]}"'
+    """The object's ETag: the task's version, and when the task was created (SQLite may give
+    a new task the id of one deleted: its object must not look unchanged)."""
+    return f'"{task["version"]}-{_stamp(task["created_at"])}"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +82,13 @@ async def as_objects(db: Database, rows: Iterable[tasks.TaskRow]) -> list[DavObj
         row["parent_id"] for row in rows if row["parent_id"] is not None
     }
     stored = await repository.of_tasks(db, ids)
+    created = {row["id"]: row["created_at"] for row in rows}
+    # A row of a task deleted since (whose id a new task took) is not the new task's.
+    stored = {
+        task_id: row
+        for task_id, row in stored.items()
+        if task_id not in created or row["task_created"] == created[task_id]
+    }
 
     def uid_of(task_id: int | None) -> str | None:
         if task_id is None:
@@ -112,10 +125,12 @@ async def find(db: Database, calendar: Calendar, name: str) -> DavObject | None:
     rows = await tasks.tasks_by_ids(db, calendar.owner, [task_id])
     if not rows or not calendar.holds(rows[0]):
         return None
+    if stored is not None and stored["task_created"] != rows[0]["created_at"]:
+        return None
     if stored is None:
         # A derived name is the task's only while no client named it otherwise.
         named = await repository.of_tasks(db, [task_id])
-        if task_id in named:
+        if task_id in named and named[task_id]["task_created"] == rows[0]["created_at"]:
             return None
     return (await as_objects(db, rows))[0]
 

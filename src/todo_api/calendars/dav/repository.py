@@ -6,6 +6,7 @@ from sqlalchemy import bindparam, delete, insert, or_, select
 
 from todo_api.calendars.dav.models import CalendarObject, ObjectRow
 from todo_api.core.database import Database, Rows, table_of
+from todo_api.tasks import TaskRow
 
 OBJECT = table_of(CalendarObject)
 _OWNER = OBJECT.c.user_id == bindparam("owner")
@@ -15,6 +16,7 @@ _BY_UID = Rows[ObjectRow](select(OBJECT).where(_OWNER, OBJECT.c.uid == bindparam
 _INSERT = insert(OBJECT).values(
     task_id=bindparam("task_id"),
     user_id=bindparam("owner"),
+    task_created=bindparam("task_created", type_=OBJECT.c.task_created.type),
     name=bindparam("name"),
     uid=bindparam("uid"),
     ical=bindparam("ical"),
@@ -42,9 +44,16 @@ async def of_tasks(db: Database, task_ids: Collection[int]) -> dict[int, ObjectR
     return {row["task_id"]: row for row in await db.fetch_all(statement)}
 
 
-async def save(db: Database, owner: str, task_id: int, name: str, uid: str, ical: str) -> None:
+async def save(db: Database, task: TaskRow, name: str, uid: str, ical: str) -> None:
     """Keep what a client sent for the task, under its name (replacing what either had)."""
-    params = {"owner": owner, "task_id": task_id, "name": name, "uid": uid, "ical": ical}
+    params = {
+        "owner": task["user_id"],
+        "task_id": task["id"],
+        "task_created": task["created_at"],
+        "name": name,
+        "uid": uid,
+        "ical": ical,
+    }
     async with db.transaction() as tx:
         await tx.execute(_FORGET, params)
         await tx.execute(_INSERT, params)
@@ -54,5 +63,7 @@ async def by_names(db: Database, owner: str, names: Collection[str]) -> dict[str
     """The owner's objects of these resource names, by name."""
     if not names:
         return {}
-    statement = Rows[ObjectRow](select(OBJECT).where(_OWNER, OBJECT.c.name.in_(sorted(set(names)))))
-    return {row["name"]: row for row in await db.fetch_all(statement, {"owner": owner})}
+    statement = Rows[ObjectRow](
+        select(OBJECT).where(OBJECT.c.user_id == owner, OBJECT.c.name.in_(sorted(set(names))))
+    )
+    return {row["name"]: row for row in await db.fetch_all(statement)}

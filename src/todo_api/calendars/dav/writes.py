@@ -105,9 +105,10 @@ async def _parent_id(
     candidates = [row["task_id"] for row in await repository.by_uid(caller.db, calendar.owner, uid)]
     if (derived := objects.task_id_of_derived(uid)) is not None and uid.endswith("@todo-api"):
         candidates.append(derived)
-    for task in await tasks.tasks_by_ids(caller.db, calendar.owner, candidates):
-        if calendar.holds(task):
-            return True, task["id"]
+    rows = await tasks.tasks_by_ids(caller.db, calendar.owner, candidates)
+    for obj in await objects.as_objects(caller.db, rows):
+        if calendar.holds(obj.task) and obj.uid == uid:
+            return True, obj.task["id"]
     return False, None
 
 
@@ -164,7 +165,7 @@ async def put(
             )
     except ValidationError as error:
         raise BadCalendarData(_reason(error)) from None
-    await repository.save(caller.db, task["user_id"], task["id"], name, fields.uid, text)
+    await repository.save(caller.db, task, name, fields.uid, text)
     written = await objects.find(caller.db, calendar, name)
     if written is None:  # deleted or moved away as soon as written
         raise ObjectNotFound()

@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column(
             "user_id", sa.Text(), sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False
         ),
+        sa.Column("task_created", sa.DateTime(timezone=True), nullable=False),
         sa.Column("name", sa.String(255), nullable=False),
         sa.Column("uid", sa.String(255), nullable=False),
         sa.Column("ical", sa.Text(), nullable=False),
