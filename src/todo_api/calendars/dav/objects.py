@@ -5,12 +5,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from todo_api import tasks
-from todo_api.calendars.dav import repository
+from todo_api.calendars.dav import plain, repository
 from todo_api.calendars.dav.collections import Calendar
 from todo_api.calendars.dav.models import ObjectRow
 from todo_api.calendars.dav.render import render
 from todo_api.core.database import Database
 
+# Merged objects by task, creation and version (a write bumps the version): merging is costly.
+_CACHED_OBJECTS = 10_000
+_RENDERED: dict[tuple[int, datetime, int, str | None], bytes] = {}
 # The most tasks one listing query reads.
 _PAGE = 1000
 _DERIVED_SUFFIX = ".ics"
@@ -71,8 +74,16 @@ class DavObject:
 
     def ical(self) -> bytes:
         """Its iCalendar object."""
-        stored = self.stored["ical"] if self.stored else None
-        return render(dict(self.task), self.uid, self.parent_uid, stored)
+        if self.stored is None:
+            return plain.write(dict(self.task), self.uid, self.parent_uid)
+        key = (self.task["id"], self.task["created_at"], self.task["version"], self.parent_uid)
+        if (cached := _RENDERED.get(key)) is not None:
+            return cached
+        rendered = render(dict(self.task), self.uid, self.parent_uid, self.stored["ical"])
+        _RENDERED[key] = rendered
+        if len(_RENDERED) > _CACHED_OBJECTS:
+            del _RENDERED[next(iter(_RENDERED))]
+        return rendered
 
 
 async def as_objects(db: Database, rows: Iterable[tasks.TaskRow]) -> list[DavObject]:

@@ -116,7 +116,8 @@ def _alarm(task: dict[str, Any], reminder: Reminder) -> Alarm:
     alarm.add("ACTION", "DISPLAY")
     alarm.add("DESCRIPTION", task["title"])
     if reminder.at is not None:
-        alarm.add("TRIGGER", _utc(reminder.at))
+        # RFC 5545: a TRIGGER is a duration unless it says it is a date-time.
+        alarm.add("TRIGGER", _utc(reminder.at), parameters={"VALUE": "DATE-TIME"})
     else:
         before = timedelta(minutes=reminder.before_minutes or 0)
         alarm.add("TRIGGER", -before, parameters={"RELATED": "END"})
