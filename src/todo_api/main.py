@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from todo_api import __version__
 from todo_api.accounts import routes as accounts
 from todo_api.accounts.app_passwords import routes as app_passwords
+from todo_api.calendars import routes as calendars
 from todo_api.core.config import Settings, get_settings
 from todo_api.core.errors import ApiError, api_error_handler
 from todo_api.core.http import health
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> TodoApi:
     app.include_router(sharing.router)
     app.include_router(webhooks.router)
     app.include_router(app_passwords.router)
+    app.include_router(calendars.router)
     if settings.accounts_enabled:
         app.include_router(accounts.accounts_router, prefix="/api/auth", responses=API_ERRORS)
     # Sync last: the document lists them after the rest.
