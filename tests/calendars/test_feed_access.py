@@ -91,3 +91,10 @@ def test_the_token_never_reaches_the_logs(
     for record in served:
         assert token not in record.getMessage()
         assert token not in str(record.args)
+
+
+def test_odd_paths_and_tokens_are_a_plain_404(client: TestClient) -> None:
+    for path in ("/api/a%00b/calendar.ics", "/api/" + "u" * 255 + "/calendar.ics"):
+        response = client.get(path, params={"token": "x\x00y"})
+        assert response.status_code == 404, (path, response.text)
+    assert client.get("/api/" + "u" * 256 + "/calendar.ics").status_code == 422

@@ -200,3 +200,12 @@ def test_authenticate_basic_checks_the_scope(client: TestClient, alice: Headers)
     missing = _authenticate(client, None, "caldav")
     assert isinstance(missing, ApiError) and missing.status_code == 401
     assert missing.headers["WWW-Authenticate"] == BASIC_CHALLENGE
+
+
+def test_long_or_odd_usernames_are_a_plain_401(client: TestClient, alice: Headers) -> None:
+    password = make_password(client, alice, ["read"])["password"]
+    for username in ("u" * 999, "ä-user", "alice\x01"):
+        response = client.get(TASKS, headers=basic(username, password))
+        assert response.status_code == 401, (username, response.text)
+    response = client.get(TASKS, headers=basic("u" * 1001, password))
+    assert response.status_code == 401
