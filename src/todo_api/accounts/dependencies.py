@@ -147,7 +147,6 @@ class OwnerAuth(_BearerScheme):
     async def __call__(self, request: Request, user_id: Annotated[str, Path()]) -> Caller:
         authorization = request.headers.get("authorization")
         if self.basic and is_basic(authorization):
-            assert authorization is not None
             state = app_state(request.app)
             principal = await authenticate_api(
                 state, authorization, request.method, ip=client_ip(request)

@@ -1,5 +1,6 @@
-"""Calendars: the user's tasks for calendar apps. CalDAV (RFC 4791) serves each list, and the
-Inbox, as a calendar of VTODOs that Apple Reminders, Thunderbird, DAVx5 and todoman sync.
+"""Calendars: the user's tasks as calendar apps read them. CalDAV (RFC 4791) serves each list,
+and the Inbox, as a calendar of VTODOs that Apple Reminders, Thunderbird, DAVx5 and todoman
+sync (`dav/`); a feed of due dates is there to subscribe to by URL (`feed.py`).
 
 This module is the domain's public face: other domains import what they need from here.
 """

@@ -10,6 +10,7 @@ failures, as a sign-in does: that would be a write on every request.
 import base64
 import binascii
 from datetime import timedelta
+from typing import TypeGuard
 
 from todo_api.accounts.app_passwords import repository
 from todo_api.accounts.app_passwords.errors import BasicAuthFailed, FeedNotFound, ReadOnlyPassword
@@ -29,7 +30,7 @@ _SAFE_METHODS = frozenset({"GET", "HEAD"})
 _LONGEST_FIELD = 1000
 
 
-def is_basic(authorization: str | None) -> bool:
+def is_basic(authorization: str | None) -> TypeGuard[str]:
     """Whether an Authorization header uses the Basic scheme."""
     return authorization is not None and authorization.lstrip()[:6].lower() == "basic "
 

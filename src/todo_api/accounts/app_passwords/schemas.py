@@ -3,7 +3,14 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from todo_api.accounts.app_passwords.scopes import ALLOWED, Scope
 from todo_api.core.fields import NO_NUL_PATTERN, reject_nul, trimmed_not_blank
@@ -34,29 +41,29 @@ class AppPasswordCreate(BaseModel):
         return sorted(scopes)
 
 
-class _Scoped(BaseModel):
-    scopes: list[Scope]
-
-    @field_validator("scopes", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        # Stored space-separated (see scopes.py).
-        return value.split() if isinstance(value, str) else value
+def _split(value: object) -> object:
+    # Stored space-separated (see scopes.py).
+    return value.split() if isinstance(value, str) else value
 
 
-class AppPasswordRead(_Scoped):
+StoredScopes = Annotated[list[Scope], BeforeValidator(_split)]
+
+
+class AppPasswordRead(BaseModel):
     """An app password as listed (its secret was shown once, when it was made)."""
 
     id: int
     name: str
+    scopes: StoredScopes
     created_at: datetime
     last_used_at: datetime | None
 
 
-class AppPasswordCreated(_Scoped):
+class AppPasswordCreated(BaseModel):
     """A new app password, with its secret (`password`): shown only in this answer."""
 
     id: int
     name: str
+    scopes: StoredScopes
     password: str
     created_at: datetime
