@@ -9,7 +9,7 @@ from todo_api.core.errors import ApiError
 from todo_api.core.state import app_state
 
 SCOPE = "caldav"
-CHALLENGE = 'Basic realm="todo-api"'
+CHALLENGE = 'Basic realm="todo-api", charset="UTF-8"'
 
 
 class DavUnauthorized(ApiError):
