@@ -10,6 +10,9 @@ from fastapi.exceptions import RequestValidationError
 
 from todo_api import __version__
 from todo_api.accounts import routes as accounts
+from todo_api.accounts.app_passwords import routes as app_passwords
+from todo_api.accounts.app_passwords.openapi import offer_basic
+from todo_api.calendars import routes as calendars
 from todo_api.core.config import Settings, get_settings
 from todo_api.core.errors import ApiError, api_error_handler
 from todo_api.core.http import health
@@ -69,7 +72,8 @@ def create_app(settings: Settings | None = None) -> TodoApi:
         # router's routes through a wrapper of its own (bench/README.md has the figures).
         # Then /mcp: each route tried before it costs a tool call a few microseconds.
         routes=[*tasks.router.routes, *tags.router.routes, mcp_endpoint.route(mcp)],
-        document_edits=accounts.document_edits(settings),
+        # The task API's routes also take app passwords over Basic (`ApiOwner`).
+        document_edits=[*accounts.document_edits(settings), offer_basic({"tasks", "tags"})],
     )
     app.state.todo = state
     # Added innermost first: request context → CORS → address rate limit → body size → HEAD
@@ -97,6 +101,8 @@ def create_app(settings: Settings | None = None) -> TodoApi:
     app.include_router(lists.router)
     app.include_router(sharing.router)
     app.include_router(webhooks.router)
+    app.include_router(app_passwords.router)
+    app.include_router(calendars.router)
     if settings.accounts_enabled:
         app.include_router(accounts.accounts_router, prefix="/api/auth", responses=API_ERRORS)
     # Sync last: the document lists them after the rest.

@@ -1,6 +1,7 @@
 """Every table of the service, each domain's, registered on SQLModel's metadata: what Alembic
 compares the migrations with."""
 
+from todo_api.accounts.app_passwords.models import AppPassword
 from todo_api.accounts.models import Credential, EmailVerification, SignInEvent, User
 from todo_api.notifications.reminders.models import ReminderEmail
 from todo_api.notifications.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
@@ -10,6 +11,7 @@ from todo_api.tasks.models import IdempotencyKey, Task
 from todo_api.tasks.sharing.models import ListInvitation, ListMember
 
 __all__ = [
+    "AppPassword",
     "ChangeEntry",
     "ChangeLog",
     "Credential",

@@ -4,11 +4,14 @@ service's own sign-up and sign-in), their `user` row, and the checks every user 
 This module is the domain's public face: other domains import what they need from here.
 """
 
+from todo_api.accounts.app_passwords.basic import authenticate_basic, authenticate_feed
 from todo_api.accounts.dependencies import (
+    ApiOwner,
     Caller,
     CurrentUser,
     Owner,
     authenticate,
+    client_ip,
     get_owner,
     missing_token_detail,
     within_rate_limit,
@@ -20,6 +23,7 @@ from todo_api.accounts.users import USER, KnownUsers, ensure_user, lock_user, ma
 __all__ = [
     "ACCESS_TOKEN_TYPE",
     "USER",
+    "ApiOwner",
     "AuthError",
     "Caller",
     "CurrentUser",
@@ -28,6 +32,9 @@ __all__ = [
     "Principal",
     "User",
     "authenticate",
+    "authenticate_basic",
+    "authenticate_feed",
+    "client_ip",
     "ensure_user",
     "get_owner",
     "issue_token",

@@ -1,5 +1,6 @@
 """The caller as routes get it: who a bearer token names (`CurrentUser`), and the caller on their
-own `/api/{user_id}/…` (`Owner`), with what serves their requests.
+own `/api/{user_id}/…` (`Owner`; `ApiOwner` also takes an app password over HTTP Basic), with
+what serves their requests.
 
 All of them are `async def` (a plain `def` one runs in the thread pool, and that hop costs
 more than the work these do), and there are few of them per route: FastAPI pays for every
@@ -14,6 +15,7 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPBearer
 from fastapi.security.base import SecurityBase
 
+from todo_api.accounts.app_passwords.basic import authenticate_api, is_basic
 from todo_api.accounts.throttle import LoginThrottle
 from todo_api.accounts.tokens import Principal
 from todo_api.accounts.users import KnownUsers, ensure_user
@@ -122,15 +124,35 @@ class BearerAuth(_BearerScheme):
         return principal
 
 
+def client_ip(request: Request) -> str:
+    """The client's address, as the throttles count it."""
+    return request.client.host if request.client else "unknown"
+
+
 class OwnerAuth(_BearerScheme):
     """The caller, when the path's `{user_id}` is theirs (403 when it names somebody else),
     and within their per-user rate limit (429).
 
-    The token, ownership and rate checks are one dependency, not a chain of three.
+    With `basic`, an app password over HTTP Basic names the caller too: a `read` one for
+    GET and HEAD only (403 otherwise), a `read` and `write` one for everything; one for another
+    purpose (CalDAV, the calendar feed) is a 401 here.
+
+    The credentials, ownership and rate checks are one dependency, not a chain of three.
     """
 
+    def __init__(self, *, basic: bool = False) -> None:
+        super().__init__()
+        self.basic = basic
+
     async def __call__(self, request: Request, user_id: Annotated[str, Path()]) -> Caller:
-        principal, state = await self.authenticate(request)
+        authorization = request.headers.get("authorization")
+        if self.basic and is_basic(authorization):
+            state = app_state(request.app)
+            principal = await authenticate_api(
+                state, authorization, request.method, ip=client_ip(request)
+            )
+        else:
+            principal, state = await self.authenticate(request)
         if user_id != principal.user_id:
             # The caller's own id only: a client that took a name or an email for it learns
             # which path is theirs.
@@ -146,3 +168,5 @@ get_current_user = BearerAuth()
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
 get_owner = OwnerAuth()
 Owner = Annotated[Caller, Depends(get_owner)]
+get_api_owner = OwnerAuth(basic=True)
+ApiOwner = Annotated[Caller, Depends(get_api_owner)]

@@ -9,7 +9,13 @@ from pydantic import TypeAdapter, ValidationError
 
 from todo_api.accounts import email_verification
 from todo_api.accounts import service as accounts
-from todo_api.accounts.dependencies import CurrentUser, LoginThrottleDep, MailerDep, VerifierDep
+from todo_api.accounts.dependencies import (
+    CurrentUser,
+    LoginThrottleDep,
+    MailerDep,
+    VerifierDep,
+    client_ip,
+)
 from todo_api.accounts.errors import InvalidCredentials, MailNotConfigured, NothingToVerify
 from todo_api.accounts.schemas import Password, SignedIn, SignIn, SignInEmail, SignUp, UserRead
 from todo_api.accounts.verifier import TokenVerifier
@@ -72,7 +78,7 @@ async def sign_up(
     """Create an account; returns a token and the user it belongs to. When the server sends
     mail, the address gets a link to confirm it is theirs: until it is opened, no reminder is
     mailed there."""
-    user = await accounts.sign_up(store.db, data, settings, _client_ip(request), throttle)
+    user = await accounts.sign_up(store.db, data, settings, client_ip(request), throttle)
     if mailer is not None:
         await throttle.link_sent(user["id"])
         base_url = str(request.base_url)
@@ -141,7 +147,7 @@ async def sign_in(
 ) -> SignedIn:
     """Exchange an email and password for a token; the answer names the user it belongs to."""
     user = await accounts.authenticate(
-        store.db, data.email, data.password, _client_ip(request), throttle
+        store.db, data.email, data.password, client_ip(request), throttle
     )
     return _signed_in(user, settings, verifier)
 
@@ -161,14 +167,8 @@ async def token(
         _PASSWORD.validate_python(form.password)
     except ValidationError:
         raise InvalidCredentials() from None
-    user = await accounts.authenticate(
-        store.db, email, form.password, _client_ip(request), throttle
-    )
+    user = await accounts.authenticate(store.db, email, form.password, client_ip(request), throttle)
     return _signed_in(user, settings, verifier)
-
-
-def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _signed_in(user: Row, settings: Settings, verifier: TokenVerifier) -> SignedIn:

@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     max_members_per_list: Annotated[int, Field(ge=0)] = 50
     max_invitations_per_list: Annotated[int, Field(ge=0)] = 20
     invitation_accept_rate_limit: str = "20/hour"
+    # App passwords (HTTP Basic clients, calendar feeds) one user may hold at once (0: no limit).
+    max_app_passwords_per_user: Annotated[int, Field(ge=0)] = 50
     # Idempotency keys one user holds at once (within their 24 hours); the oldest go first.
     idempotency_keys_per_user: Annotated[int, Field(ge=1)] = 1000
     rate_limit_enabled: bool = True

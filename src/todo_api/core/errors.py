@@ -32,14 +32,19 @@ class ApiError(Exception):
         super().__init__(self.detail)
 
 
+# What a 401 asks for: a bearer token (the API's own), or HTTP Basic (app passwords).
+BEARER_CHALLENGE = "Bearer"
+BASIC_CHALLENGE = 'Basic realm="todo-api", charset="UTF-8"'
+
+
 class Unauthorized(ApiError):
-    """No valid bearer token: the client is told to send one."""
+    """No valid credentials: the client is told which scheme to send (`challenge`)."""
 
     status_code = 401
     default_detail = "Not authenticated"
 
-    def __init__(self, detail: str | None = None) -> None:
-        super().__init__(detail, {"WWW-Authenticate": "Bearer"})
+    def __init__(self, detail: str | None = None, challenge: str = BEARER_CHALLENGE) -> None:
+        super().__init__(detail, {"WWW-Authenticate": challenge})
 
 
 class Forbidden(ApiError):

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, TypeAdapter, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from todo_api import sync
-from todo_api.accounts import Owner
+from todo_api.accounts import ApiOwner as Owner
 from todo_api.core.http.etags import etag, expected_version, not_modified
 from todo_api.core.http.messages import ErrorDetail
 from todo_api.core.http.request_parts import HeaderValue, JsonBody, QueryModel, openapi_extra

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from todo_api.accounts import Owner
+from todo_api.accounts import ApiOwner as Owner
 from todo_api.core.http.responses import OWNER_ERRORS
 from todo_api.tasks import reading
 from todo_api.tasks.schemas import TagCount
