@@ -16,6 +16,7 @@ from todo_api.accounts.users import KnownUsers
 from todo_api.accounts.verifier import create_verifier
 from todo_api.core.config import Settings
 from todo_api.core.database import Store, head_revision, open_database
+from todo_api.core.http.outbound import tls_context
 from todo_api.core.jobs import JobRunner
 from todo_api.core.mail import SmtpMailer
 from todo_api.core.state import app_state
@@ -41,7 +42,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     notifier = Notifier()
     log = LogWriter() if settings.changes_enabled else None
     store = state.add(Store(db, log, on_commit=notifier.committed, audience=sharing.audience))
-    http = httpx.AsyncClient(timeout=settings.jwks_timeout_seconds, follow_redirects=True)
+    http = httpx.AsyncClient(
+        timeout=settings.jwks_timeout_seconds, follow_redirects=True, verify=tls_context()
+    )
     verifier = state.add(create_verifier(settings, http))
     state.add(KnownUsers())
     state.add(LoginThrottle(settings, db))

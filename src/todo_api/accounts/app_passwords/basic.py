@@ -2,9 +2,12 @@
 and the calendar feed's token (`authenticate_feed`).
 
 A failed attempt counts against the sign-in throttle exactly as a failed sign-in does (the
-account's key is the username sent, lowercased), and a throttled caller is refused before the
-secret is even looked at, as sign-in refuses them. A success does not clear the account's
-failures, as a sign-in does: that would be a write on every request.
+account's key is the username sent, lowercased), and while the throttle holds a caller back
+their failures answer 429. A right app password is let in without asking the throttle: the
+throttle is there to slow guessing, and 150 random bits cannot be guessed, so asking it would
+only cost every request of a CalDAV client its reads, and let somebody who fails on purpose
+stop the owner's clients from syncing. A success does not clear the account's failures, as a
+sign-in does: that would be a write on every request.
 """
 
 import base64
@@ -59,12 +62,12 @@ def _names(row: Row) -> set[str]:
 async def _verify(state: AppState, username: str, secret: str, ip: str) -> Row:
     """The app password `secret` is, if it belongs to `username` (a user id or email); the
     throttle counts a failure otherwise."""
-    throttle = state.get(LoginThrottle)
     account = username.lower()
-    await throttle.check(account, ip)
     db = state.get(Store).db
     row = await repository.by_digest(db, digest(secret))
     if row is None or account not in _names(row):
+        throttle = state.get(LoginThrottle)
+        await throttle.check(account, ip)
         await throttle.failed(account, ip)
         raise BasicAuthFailed()
     now = utcnow()

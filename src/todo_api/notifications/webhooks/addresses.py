@@ -18,6 +18,8 @@ import httpx2 as httpx
 from httpcore2 import AsyncNetworkStream
 from httpcore2._backends.auto import AutoBackend
 
+from todo_api.core.http.outbound import tls_context
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -132,7 +134,7 @@ class GuardedBackend(httpcore2.AsyncNetworkBackend):
 def webhook_client(*, timeout: float, allow_private: bool) -> httpx.AsyncClient:
     """The client deliveries go out on: no redirects, no proxies from the environment, and
     (unless `allow_private`) public addresses only."""
-    transport = httpx.AsyncHTTPTransport(trust_env=False)
+    transport = httpx.AsyncHTTPTransport(verify=tls_context(), trust_env=False)
     if not allow_private:
         # httpx's transport takes no network backend: give its pool one that checks.
         transport._pool = httpcore2.AsyncConnectionPool(
