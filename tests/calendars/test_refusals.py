@@ -161,3 +161,21 @@ def test_the_app_password_never_reaches_the_log(
     assert caplog.text
     assert password not in caplog.text
     assert encoded not in caplog.text
+
+
+def test_a_second_todo_with_the_same_uid_is_a_conflict(dav_http: DavHttp, rest: Rest) -> None:
+    dav = dav_http("alice")
+    assert dav.put(f"{INBOX}/one.ics", content=TODO.format(uid="same")).status_code == 201
+    assert dav.put(f"{INBOX}/two.ics", content=TODO.format(uid="same")).status_code == 409
+    assert len(rest("alice").get("/api/alice/tasks").json()) == 1
+
+
+def test_properties_are_not_set_over_webdav(dav_http: DavHttp) -> None:
+    body = (
+        b'<d:propertyupdate xmlns:d="DAV:"><d:set><d:prop><d:displayname>New</d:displayname>'
+        b"</d:prop></d:set></d:propertyupdate>"
+    )
+    response = dav_http("alice").request("PROPPATCH", INBOX, content=body)
+    assert response.status_code == 207
+    assert "403 Forbidden" in response.text
+    assert "displayname" in response.text

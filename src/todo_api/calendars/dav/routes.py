@@ -15,12 +15,12 @@ from todo_api.calendars.dav import objects, properties, reports, writes
 from todo_api.calendars.dav.auth import dav_caller
 from todo_api.calendars.dav.collections import CalendarNotFound, DavPath
 from todo_api.calendars.dav.properties import Props
-from todo_api.calendars.dav.xml import CALDAV, DAV, BadXml, multistatus, parse, tag
+from todo_api.calendars.dav.xml import CALDAV, DAV, BadXml, Element, multistatus, parse, tag
 from todo_api.calendars.dav.xml import Response as DavResponse
 from todo_api.core.errors import ApiError
 from todo_api.core.state import app_state
 
-ALLOW = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, REPORT"
+ALLOW = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, REPORT"
 _DAV_HEADERS = {"DAV": "1, 3, calendar-access", "Allow": ALLOW}
 _XML = "application/xml; charset=utf-8"
 _CALENDAR = "text/calendar; charset=utf-8"
@@ -146,6 +146,20 @@ async def _delete(request: Request, caller: Caller, where: DavPath) -> Response:
     return Response(status_code=204)
 
 
+async def _proppatch(request: Request, caller: Caller, where: DavPath) -> Response:
+    """Properties are not set over WebDAV (a list is renamed or colored through the API):
+    each one asked for is refused, as RFC 4918 answers a PROPPATCH it cannot apply."""
+    body = parse(await request.body())
+    if where.kind == "calendar":
+        await paths.calendar_for(caller.db, caller.user_id, where.calendar or "")
+    names = [] if body is None else [prop.tag for prop in body.iter() if _is_set_prop(body, prop)]
+    return _multistatus([DavResponse(request.url.path, refused=names)])
+
+
+def _is_set_prop(root: Element, node: Element) -> bool:
+    return any(node in list(prop) for prop in root.iter(tag(DAV, "prop")))
+
+
 Handler = Callable[[Request, Caller, DavPath], Awaitable[Response]]
 _HANDLERS: dict[str, Handler] = {
     "PROPFIND": _propfind,
@@ -153,6 +167,7 @@ _HANDLERS: dict[str, Handler] = {
     "GET": _get,
     "PUT": _put,
     "DELETE": _delete,
+    "PROPPATCH": _proppatch,
 }
 
 

@@ -31,6 +31,14 @@ class ReadOnlyCalendar(ApiError):
     default_detail = "A viewer of this list cannot change it or its tasks"
 
 
+class UidConflict(ApiError):
+    """A new object whose UID another object of the calendar has (RFC 4791's
+    `no-uid-conflict`)."""
+
+    status_code = 409
+    default_detail = "Another to-do of this calendar has this UID"
+
+
 class ObjectNotFound(ApiError):
     """No object of that name in the calendar."""
 
@@ -102,14 +110,25 @@ async def _parent_id(
     uid = fields.parent_uid
     if uid is None or uid == fields.uid:
         return True, None
+    found = await _tasks_of_uid(caller, calendar, uid)
+    return (True, found[0].task["id"]) if found else (False, None)
+
+
+async def _tasks_of_uid(caller: Caller, calendar: Calendar, uid: str) -> list[DavObject]:
+    """The calendar's objects that have this UID."""
     candidates = [row["task_id"] for row in await repository.by_uid(caller.db, calendar.owner, uid)]
     if (derived := objects.task_id_of_derived(uid)) is not None and uid.endswith("@todo-api"):
         candidates.append(derived)
     rows = await tasks.tasks_by_ids(caller.db, calendar.owner, candidates)
-    for obj in await objects.as_objects(caller.db, rows):
-        if calendar.holds(obj.task) and obj.uid == uid:
-            return True, obj.task["id"]
-    return False, None
+    return [
+        obj
+        for obj in await objects.as_objects(caller.db, rows)
+        if calendar.holds(obj.task) and obj.uid == uid
+    ]
+
+
+async def _holds_uid(caller: Caller, calendar: Calendar, uid: str) -> bool:
+    return bool(await _tasks_of_uid(caller, calendar, uid))
 
 
 def _task_fields(fields: TodoFields, parent: tuple[bool, int | None]) -> dict[str, Any]:
@@ -140,6 +159,8 @@ async def put(
         raise BadCalendarData(f"A UID is at most {MAX_NAME_LENGTH} characters")
     if current is not None and current.uid != fields.uid:
         raise BadCalendarData("The UID of an object cannot change")
+    if current is None and await _holds_uid(caller, calendar, fields.uid):
+        raise UidConflict()
     values = _task_fields(fields, await _parent_id(caller, calendar, fields))
     settings = caller.settings
     try:

@@ -81,6 +81,7 @@ class Response:
     found: dict[str, Value] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     status: int | None = None
+    refused: list[str] = field(default_factory=list)
 
     def xml(self) -> Element:
         """The response element."""
@@ -88,11 +89,13 @@ class Response:
         if self.status is not None:
             node.append(element(tag(DAV, "status"), _STATUS[self.status]))
             return node
-        if self.found or not self.missing:
+        if self.found or not (self.missing or self.refused):
             props = [_property(name, value) for name, value in self.found.items()]
             node.append(_propstat(props, 200))
         if self.missing:
             node.append(_propstat([element(name) for name in self.missing], 404))
+        if self.refused:
+            node.append(_propstat([element(name) for name in self.refused], 403))
         return node
 
 
