@@ -149,3 +149,12 @@ def test_a_new_task_never_inherits_what_was_sent_for_a_deleted_one(
     todo = todo_of(dav.get(f"{INBOX}/{new['id']}.ics").content)
     assert str(todo["SUMMARY"]) == "Fresh"
     assert "X-CUSTOM-FLAG" not in todo
+
+
+def test_a_name_with_spaces_and_percent_signs_is_kept(dav_http: DavHttp) -> None:
+    dav = dav_http("alice")
+    path = f"{INBOX}/My%20todo%2520.ics"
+    assert dav.put(path, content=RICH).status_code == 201
+    assert dav.get(path).status_code == 200
+    listing = dav.request("PROPFIND", f"{INBOX}/", headers={"Depth": "1"})
+    assert f"{INBOX}/My%20todo%2520.ics" in listing.text

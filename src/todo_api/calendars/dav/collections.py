@@ -7,7 +7,7 @@ home), `/dav/calendars/<user>/<calendar>/` (`inbox`, or `list-<id>`), and its ob
 """
 
 from dataclasses import dataclass
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from todo_api import tasks
 from todo_api.core.database import Database
@@ -109,10 +109,11 @@ class DavPath:
 
 
 def parse_path(path: str) -> DavPath | None:
-    """What `path` (with or without its trailing slash) names; None for nothing of ours."""
+    """What `path` (decoded, as the request's scope holds it; with or without its trailing
+    slash) names; None for nothing of ours."""
     if path != PREFIX and not path.startswith(f"{PREFIX}/"):
         return None
-    parts = [unquote(part) for part in path[len(PREFIX) :].split("/") if part]
+    parts = [part for part in path[len(PREFIX) :].split("/") if part]
     if not parts:
         return DavPath("root")
     section, rest = parts[0], parts[1:]
