@@ -1,8 +1,10 @@
 """The `calendar_object` table's SQL: the objects of tasks by id, name or UID, and writes."""
 
-from collections.abc import Collection
+import functools
+from collections.abc import Callable, Collection, Sequence
+from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, or_, select
+from sqlalchemy import BindParameter, bindparam, delete, insert, or_, select
 
 from todo_api.calendars.dav.models import CalendarObject, ObjectRow
 from todo_api.core.database import Database, Rows, table_of
@@ -38,10 +40,8 @@ async def by_uid(db: Database, owner: str, uid: str) -> list[ObjectRow]:
 
 async def of_tasks(db: Database, task_ids: Collection[int]) -> dict[int, ObjectRow]:
     """The objects of these tasks, by task id (tasks never written over CalDAV have none)."""
-    if not task_ids:
-        return {}
-    statement = Rows[ObjectRow](select(OBJECT).where(OBJECT.c.task_id.in_(sorted(task_ids))))
-    return {row["task_id"]: row for row in await db.fetch_all(statement)}
+    rows = await _many(db, _by_task_ids, sorted(set(task_ids)), 0, {})
+    return {row["task_id"]: row for row in rows}
 
 
 async def save(db: Database, task: TaskRow, name: str, uid: str, ical: str) -> None:
@@ -61,9 +61,39 @@ async def save(db: Database, task: TaskRow, name: str, uid: str, ical: str) -> N
 
 async def by_names(db: Database, owner: str, names: Collection[str]) -> dict[str, ObjectRow]:
     """The owner's objects of these resource names, by name."""
-    if not names:
-        return {}
-    statement = Rows[ObjectRow](
-        select(OBJECT).where(OBJECT.c.user_id == owner, OBJECT.c.name.in_(sorted(set(names))))
-    )
-    return {row["name"]: row for row in await db.fetch_all(statement)}
+    rows = await _many(db, _by_names, sorted(set(names)), "", {"owner": owner})
+    return {row["name"]: row for row in rows}
+
+
+# Reads by many ids or names take one of these statements, the values padded to its size (with
+# what no row holds): each is built and compiled once, as one of any other size would be on
+# every request.
+_SIZES = (1, 8, 64, 512)
+
+
+@functools.cache
+def _by_task_ids(size: int) -> Rows[ObjectRow]:
+    values: list[BindParameter[Any]] = [bindparam(f"v_{index}") for index in range(size)]
+    return Rows[ObjectRow](select(OBJECT).where(OBJECT.c.task_id.in_(values)))
+
+
+@functools.cache
+def _by_names(size: int) -> Rows[ObjectRow]:
+    values: list[BindParameter[Any]] = [bindparam(f"v_{index}") for index in range(size)]
+    return Rows[ObjectRow](select(OBJECT).where(_OWNER, OBJECT.c.name.in_(values)))
+
+
+async def _many(
+    db: Database,
+    statement: Callable[[int], Rows[ObjectRow]],
+    values: Sequence[object],
+    padding: object,
+    params: dict[str, object],
+) -> list[ObjectRow]:
+    rows: list[ObjectRow] = []
+    while values:
+        size = next((n for n in _SIZES if n >= len(values)), _SIZES[-1])
+        chunk, values = values[:size], values[size:]
+        padded = {f"v_{i}": chunk[i] if i < len(chunk) else padding for i in range(size)}
+        rows += await db.fetch_all(statement(size), params | padded)
+    return rows

@@ -7,6 +7,7 @@ entity (XXE) or an entity expansion (billion laughs) never reaches the parser's 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from xml.etree import ElementTree as ET
+from xml.sax.saxutils import escape
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
@@ -72,10 +73,44 @@ Value = str | Sequence[Element] | None
 _STATUS = {200: "HTTP/1.1 200 OK", 403: "HTTP/1.1 403 Forbidden", 404: "HTTP/1.1 404 Not Found"}
 
 
+_PREFIXES = {DAV: "d", CALDAV: "c", CALSERVER: "cs", APPLE: "ical"}
+_ROOT = "<d:multistatus " + " ".join(f'xmlns:{p}="{uri}"' for uri, p in _PREFIXES.items()) + ">"
+
+
+def _open_tag(name: str) -> tuple[str, str]:
+    """The start of an element named `name` (Clark notation), and its closing tag."""
+    if not name.startswith("{"):
+        return f"<{name}", f"</{name}>"
+    uri, local = name[1:].split("}", 1)
+    prefix = _PREFIXES.get(uri)
+    if prefix is None:  # a property of the client's own namespace, declared where it is
+        return f'<x:{local} xmlns:x="{escape(uri, {chr(34): "&quot;"})}"', f"</x:{local}>"
+    return f"<{prefix}:{local}", f"</{prefix}:{local}>"
+
+
+def _write(name: str, value: Value, out: list[str]) -> None:
+    start, end = _open_tag(name)
+    if value is None or value == "" or (not isinstance(value, str) and not value):
+        out.append(f"{start}/>")
+    elif isinstance(value, str):
+        out.append(f"{start}>{escape(value)}{end}")
+    else:
+        out.append(f"{start}>")
+        out.extend(ET.tostring(child, encoding="unicode") for child in value)
+        out.append(end)
+
+
+def _propstat(names: Iterable[tuple[str, Value]], status: int, out: list[str]) -> None:
+    out.append("<d:propstat><d:prop>")
+    for name, value in names:
+        _write(name, value, out)
+    out.append(f"</d:prop><d:status>{_STATUS[status]}</d:status></d:propstat>")
+
+
 @dataclass(slots=True)
 class Response:
-    """One `<d:response>` of a multistatus: a resource's properties (found, and not), or its
-    status alone."""
+    """One `<d:response>` of a multistatus: a resource's properties (found, missing, and
+    refused), or its status alone."""
 
     path: str
     found: dict[str, Value] = field(default_factory=dict)
@@ -83,45 +118,31 @@ class Response:
     status: int | None = None
     refused: list[str] = field(default_factory=list)
 
-    def xml(self) -> Element:
-        """The response element."""
-        node = element(tag(DAV, "response"), children=[href(self.path)])
+    def write(self, out: list[str]) -> None:
+        """Append the response element's text to `out`."""
+        out.append(f"<d:response><d:href>{escape(self.path)}</d:href>")
         if self.status is not None:
-            node.append(element(tag(DAV, "status"), _STATUS[self.status]))
-            return node
+            out.append(f"<d:status>{_STATUS[self.status]}</d:status></d:response>")
+            return
         if self.found or not (self.missing or self.refused):
-            props = [_property(name, value) for name, value in self.found.items()]
-            node.append(_propstat(props, 200))
+            _propstat(self.found.items(), 200, out)
         if self.missing:
-            node.append(_propstat([element(name) for name in self.missing], 404))
+            _propstat(((name, None) for name in self.missing), 404, out)
         if self.refused:
-            node.append(_propstat([element(name) for name in self.refused], 403))
-        return node
-
-
-def _property(name: str, value: Value) -> Element:
-    if value is None or isinstance(value, str):
-        return element(name, value)
-    return element(name, children=value)
-
-
-def _propstat(props: list[Element], status: int) -> Element:
-    return element(
-        tag(DAV, "propstat"),
-        children=[
-            element(tag(DAV, "prop"), children=props),
-            element(tag(DAV, "status"), _STATUS[status]),
-        ],
-    )
+            _propstat(((name, None) for name in self.refused), 403, out)
+        out.append("</d:response>")
 
 
 def multistatus(responses: Iterable[Response], sync_token: str | None = None) -> bytes:
-    """A `<d:multistatus>` document of these responses (and a sync token, for sync reports)."""
-    root = element(tag(DAV, "multistatus"), children=[r.xml() for r in responses])
+    """A `<d:multistatus>` document of these responses (and a sync token, for sync reports),
+    written as text: a report of many objects is mostly their iCalendar data."""
+    out = ['<?xml version="1.0" encoding="utf-8"?>\n', _ROOT]
+    for response in responses:
+        response.write(out)
     if sync_token is not None:
-        root.append(element(tag(DAV, "sync-token"), sync_token))
-    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    return document
+        out.append(f"<d:sync-token>{escape(sync_token)}</d:sync-token>")
+    out.append("</d:multistatus>")
+    return "".join(out).encode()
 
 
 def error(condition: str) -> bytes:
