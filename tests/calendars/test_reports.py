@@ -57,3 +57,20 @@ def test_a_query_for_pending_todos_leaves_out_completed_ones(dav_http: DavHttp, 
 def test_a_query_for_events_finds_none(dav_http: DavHttp, rest: Rest) -> None:
     rest("alice").post("/api/alice/tasks", json={"title": "Open"})
     assert report(dav_http("alice"), INBOX, EVENTS) == {}
+
+
+def test_a_sync_reports_etags_are_the_objects(dav_http: DavHttp, rest: Rest) -> None:
+    dav = dav_http("alice")
+    cursor = rest("alice").get("/api/alice/tasks").headers["X-Changes-Cursor"]
+    task = rest("alice").post("/api/alice/tasks", json={"title": "New"}).json()
+    rest("alice").patch(f"/api/alice/tasks/{task['id']}", json={"title": "Renamed"})
+    for prop in ("<d:getetag/>", "<d:getetag/><c:calendar-data/>"):
+        body = (
+            '<d:sync-collection xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">'
+            f"<d:sync-token>urn:todo-api:sync:{cursor}</d:sync-token><d:sync-level>1</d:sync-level>"
+            f"<d:prop>{prop}</d:prop></d:sync-collection>"
+        ).encode()
+        found = report(dav, INBOX, body)
+        href = f"{INBOX}{task['id']}.ics"
+        assert set(found) == {href}
+        assert found[href].findtext(f".//{D}getetag") == dav.get(href).headers["ETag"]
