@@ -1,6 +1,6 @@
 """A calendar's objects: its tasks as VTODOs, with their names, UIDs and ETags."""
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -86,13 +86,19 @@ class DavObject:
         return rendered
 
 
-async def as_objects(db: Database, rows: Iterable[tasks.TaskRow]) -> list[DavObject]:
-    """The tasks as calendar objects (their parents' UIDs looked up with them)."""
+async def as_objects(
+    db: Database,
+    rows: Iterable[tasks.TaskRow],
+    known: Mapping[int, ObjectRow] | None = None,
+    checked: Collection[int] = (),
+) -> list[DavObject]:
+    """The tasks as calendar objects (their parents' UIDs looked up with them). `known`: the
+    objects of the tasks `checked` already read (those without one have none)."""
     rows = list(rows)
     ids = {row["id"] for row in rows} | {
         row["parent_id"] for row in rows if row["parent_id"] is not None
     }
-    stored = await repository.of_tasks(db, ids)
+    stored = dict(known or {}) | await repository.of_tasks(db, ids - set(checked))
     created = {row["id"]: row["created_at"] for row in rows}
     # A row of a task deleted since (whose id a new task took) is not the new task's.
     stored = {
@@ -148,15 +154,27 @@ async def find(db: Database, calendar: Calendar, name: str) -> DavObject | None:
 
 async def find_many(db: Database, calendar: Calendar, names: list[str]) -> dict[str, DavObject]:
     """The calendar's objects of these names, by name (names it has not are left out)."""
-    by_name = await repository.by_names(db, calendar.owner, names)
-    ids: dict[str, int] = {}
-    for name in names:
-        if name in by_name:
-            ids[name] = by_name[name]["task_id"]
-        elif (task_id := task_id_of_derived(name)) is not None and name.endswith(_DERIVED_SUFFIX):
-            ids[name] = task_id
+    derived = {
+        name: task_id
+        for name in names
+        if name.endswith(_DERIVED_SUFFIX) and (task_id := task_id_of_derived(name)) is not None
+    }
+    read = await repository.by_names_or_tasks(db, calendar.owner, names, list(derived.values()))
+    by_name = {row["name"]: row for row in read}
+    ids = {
+        name: by_name[name]["task_id"] if name in by_name else derived[name]
+        for name in names
+        if name in by_name or name in derived
+    }
     rows = await tasks.tasks_by_ids(db, calendar.owner, list(ids.values()))
-    found = {obj.task["id"]: obj for obj in await as_objects(db, rows) if calendar.holds(obj.task)}
+    known = {row["task_id"]: row for row in read}
+    # Every task named here had its object read with the names (tasks without one have none).
+    checked = set(known) | set(derived.values())
+    found = {
+        obj.task["id"]: obj
+        for obj in await as_objects(db, rows, known, checked)
+        if calendar.holds(obj.task)
+    }
     return {
         name: found[task_id]
         for name, task_id in ids.items()

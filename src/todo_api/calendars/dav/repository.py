@@ -59,10 +59,23 @@ async def save(db: Database, task: TaskRow, name: str, uid: str, ical: str) -> N
         await tx.execute(_INSERT, params)
 
 
-async def by_names(db: Database, owner: str, names: Collection[str]) -> dict[str, ObjectRow]:
-    """The owner's objects of these resource names, by name."""
-    rows = await _many(db, _by_names, sorted(set(names)), "", {"owner": owner})
-    return {row["name"]: row for row in rows}
+async def by_names_or_tasks(
+    db: Database, owner: str, names: Sequence[str], task_ids: Sequence[int]
+) -> list[ObjectRow]:
+    """The owner's objects of these names, and those of these tasks, in one read."""
+    names, task_ids = sorted(set(names)), sorted(set(task_ids))
+    rows: list[ObjectRow] = []
+    while names or task_ids:
+        count = max(len(names), len(task_ids))
+        size = next((n for n in _SIZES if n >= count), _SIZES[-1])
+        some_names, names = names[:size], names[size:]
+        some_ids, task_ids = task_ids[:size], task_ids[size:]
+        params: dict[str, object] = {"owner": owner}
+        for i in range(size):
+            params[f"v_{i}"] = some_names[i] if i < len(some_names) else ""
+            params[f"w_{i}"] = some_ids[i] if i < len(some_ids) else 0
+        rows += await db.fetch_all(_by_names_or_ids(size), params)
+    return rows
 
 
 # Reads by many ids or names take one of these statements, the values padded to its size (with
@@ -78,9 +91,12 @@ def _by_task_ids(size: int) -> Rows[ObjectRow]:
 
 
 @functools.cache
-def _by_names(size: int) -> Rows[ObjectRow]:
-    values: list[BindParameter[Any]] = [bindparam(f"v_{index}") for index in range(size)]
-    return Rows[ObjectRow](select(OBJECT).where(_OWNER, OBJECT.c.name.in_(values)))
+def _by_names_or_ids(size: int) -> Rows[ObjectRow]:
+    names: list[BindParameter[Any]] = [bindparam(f"v_{index}") for index in range(size)]
+    ids: list[BindParameter[Any]] = [bindparam(f"w_{index}") for index in range(size)]
+    return Rows[ObjectRow](
+        select(OBJECT).where(_OWNER, or_(OBJECT.c.name.in_(names), OBJECT.c.task_id.in_(ids)))
+    )
 
 
 async def _many(
