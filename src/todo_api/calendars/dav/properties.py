@@ -18,6 +18,8 @@ Props = dict[str, Prop]
 
 CONTENT_TYPE = "text/calendar; charset=utf-8; component=vtodo"
 CALENDAR_DATA = t(CALDAV, "calendar-data")
+# What `allprop` leaves out: what costs an object's rendering (RFC 4791 asks for it by name).
+_NOT_IN_ALLPROP = frozenset({CALENDAR_DATA, t(DAV, "getcontentlength")})
 _REPORTS = (t(CALDAV, "calendar-query"), t(CALDAV, "calendar-multiget"), t(DAV, "sync-collection"))
 # The colours of the palette lists may have, as calendar apps show them.
 _COLORS = {
@@ -43,7 +45,7 @@ class Wanted:
     def pick(self, path: str, props: Mapping[str, Prop]) -> tuple[str, dict[str, Value], list[str]]:
         """The resource's href, the wanted properties it has (worked out), and those it has not."""
         # `allprop` leaves out what costs the object's rendering.
-        everything = tuple(name for name, value in props.items() if not callable(value))
+        everything = tuple(name for name in props if name not in _NOT_IN_ALLPROP)
         names = everything if self.names is None else self.names
         found: dict[str, Value] = {}
         missing: list[str] = []
@@ -149,7 +151,7 @@ def object_props(obj: DavObject) -> Props:
         t(DAV, "resourcetype"): [],
         t(DAV, "getetag"): obj.etag,
         t(DAV, "getcontenttype"): CONTENT_TYPE,
-        t(DAV, "getlastmodified"): format_datetime(
+        t(DAV, "getlastmodified"): lambda: format_datetime(
             obj.task["updated_at"].astimezone(UTC), usegmt=True
         ),
         t(DAV, "getcontentlength"): lambda: str(len(obj.ical())),
