@@ -96,8 +96,24 @@ def _write(name: str, value: Value, out: list[str]) -> None:
         out.append(f"{start}>{escape(value)}{end}")
     else:
         out.append(f"{start}>")
-        out.extend(ET.tostring(child, encoding="unicode") for child in value)
+        for child in value:
+            _write_element(child, out)
         out.append(end)
+
+
+def _write_element(node: Element, out: list[str]) -> None:
+    """An element built here (prefixes of the document's namespaces, no tail text)."""
+    start, end = _open_tag(node.tag)
+    attributes = "".join(
+        f' {name}="{escape(value, {chr(34): "&quot;"})}"' for name, value in node.items()
+    )
+    if node.text is None and not len(node):
+        out.append(f"{start}{attributes}/>")
+        return
+    out.append(f"{start}{attributes}>{escape(node.text or '')}")
+    for child in node:
+        _write_element(child, out)
+    out.append(end)
 
 
 def _propstat(names: Iterable[tuple[str, Value]], status: int, out: list[str]) -> None:
