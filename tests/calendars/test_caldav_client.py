@@ -6,7 +6,7 @@ from collections.abc import Callable
 import caldav
 from caldav.elements import dav
 
-from tests.calendars.conftest import Rest
+from tests.calendars.conftest import Rest, share
 
 DavClient = Callable[[str], caldav.DAVClient]
 
@@ -113,3 +113,31 @@ def test_sync_collection_returns_exactly_what_changed_since_a_token(
     hrefs = {str(obj.url).rsplit("/", 1)[-1] for obj in later}
     expected = {changed["id"], doomed["id"], added["id"], leaving["id"]}
     assert hrefs == {f"{task_id}.ics" for task_id in expected}
+
+
+def test_a_todo_completed_by_the_client_is_completed_through_rest(
+    dav_client: DavClient, rest: Rest
+) -> None:
+    task = rest("alice").post("/api/alice/tasks", json={"title": "Pay rent"}).json()
+    [found] = calendar_named(dav_client("alice"), "Inbox").todos()
+    found.complete()
+    done = rest("alice").get(f"/api/alice/tasks/{task['id']}").json()
+    assert done["completed"] is True
+    assert done["completed_by"] == "alice"
+
+
+def test_an_editor_syncs_the_owners_changes_to_a_shared_list(
+    dav_client: DavClient, rest: Rest
+) -> None:
+    home = rest("alice").post("/api/alice/lists", json={"name": "Home"}).json()
+    share(rest, home["id"], "bob", "editor")
+    calendar = calendar_named(dav_client("bob"), "Home")
+    first = calendar.objects_by_sync_token(load_objects=False)
+    task = rest("alice").post("/api/alice/tasks", json={"title": "Fix", "list_id": home["id"]})
+    later = calendar.objects_by_sync_token(sync_token=first.sync_token, load_objects=True)
+    [obj] = list(later)
+    assert str(obj.url).endswith(f"/list-{home['id']}/{task.json()['id']}.ics")
+    assert obj.icalendar_component["SUMMARY"] == "Fix"
+    calendar.save_todo(todo("bob-1", "Bob's idea"))
+    titles = {t["title"] for t in rest("alice").get("/api/alice/tasks").json()}
+    assert titles == {"Fix", "Bob's idea"}
