@@ -179,3 +179,25 @@ def test_properties_are_not_set_over_webdav(dav_http: DavHttp) -> None:
     assert response.status_code == 207
     assert "403 Forbidden" in response.text
     assert "displayname" in response.text
+
+
+def test_an_event_is_refused(dav_http: DavHttp) -> None:
+    event = TODO.format(uid="e1").replace("VTODO", "VEVENT")
+    response = dav_http("alice").put(f"{INBOX}/event.ics", content=event)
+    assert response.status_code == 400
+
+
+def test_a_calendar_that_does_not_exist_is_not_found(dav_http: DavHttp) -> None:
+    dav = dav_http("alice")
+    for calendar in ("list-999999", "list-x", "events"):
+        path = f"/dav/calendars/alice/{calendar}/a.ics"
+        assert dav.put(path, content=TODO.format(uid="x")).status_code == 404, calendar
+
+
+def test_a_stale_delete_fails_its_precondition(dav_http: DavHttp, rest: Rest) -> None:
+    dav = dav_http("alice")
+    etag = dav.put(f"{INBOX}/a.ics", content=TODO.format(uid="a")).headers["ETag"]
+    [task] = rest("alice").get("/api/alice/tasks").json()
+    rest("alice").patch(f"/api/alice/tasks/{task['id']}", json={"title": "Changed"})
+    assert dav.delete(f"{INBOX}/a.ics", headers={"If-Match": etag}).status_code == 412
+    assert len(rest("alice").get("/api/alice/tasks").json()) == 1

@@ -158,3 +158,24 @@ def test_a_name_with_spaces_and_percent_signs_is_kept(dav_http: DavHttp) -> None
     assert dav.get(path).status_code == 200
     listing = dav.request("PROPFIND", f"{INBOX}/", headers={"Depth": "1"})
     assert f"{INBOX}/My%20todo%2520.ics" in listing.text
+
+
+def test_a_parent_the_calendar_does_not_hold_is_kept_as_sent(dav_http: DavHttp, rest: Rest) -> None:
+    dav = dav_http("alice")
+    orphan = RICH.replace("X-CUSTOM-FLAG;X-PARAM=1:kept as sent\r\n", "RELATED-TO:not-here\r\n")
+    assert dav.put(f"{INBOX}/orphan.ics", content=orphan).status_code == 201
+    [task] = rest("alice").get("/api/alice/tasks").json()
+    assert task["parent_id"] is None
+    assert str(todo_of(dav.get(f"{INBOX}/orphan.ics").content)["RELATED-TO"]) == "not-here"
+
+
+def test_a_subtask_made_through_rest_names_its_parents_uid(dav_http: DavHttp, rest: Rest) -> None:
+    dav = dav_http("alice")
+    put_rich(dav)
+    [parent] = rest("alice").get("/api/alice/tasks").json()
+    child = rest("alice").post(
+        "/api/alice/tasks", json={"title": "Photos", "parent_id": parent["id"]}
+    )
+    link = todo_of(dav.get(f"{INBOX}/{child.json()['id']}.ics").content)["RELATED-TO"]
+    assert str(link) == "9F2C1A6E-1111-4E3B-9C55-ROUNDTRIP"
+    assert link.params["RELTYPE"] == "PARENT"
