@@ -13,6 +13,7 @@ from todo_api.calendars.dav.render import render
 NOW = datetime(2026, 12, 6, 10, 30, 15, 123456, tzinfo=UTC)
 BASE: dict[str, Any] = {
     "id": 7,
+    "position": "i8E9NQxpzXEfE",
     "title": "Buy milk",
     "description": None,
     "completed": False,

@@ -62,7 +62,6 @@ def test_unknown_properties_and_both_alarms_come_back(dav_http: DavHttp) -> None
     assert str(todo["X-MOZ-GENERATION"]) == "4"
     assert str(todo["ATTACH"]) == "https://example.com/form.pdf"
     assert todo["RRULE"].to_ical() == b"FREQ=MONTHLY;BYDAY=1MO"
-    assert str(todo["X-APPLE-SORT-ORDER"]) == "723456789"
     assert int(todo["PRIORITY"]) == 3
     alarms = [c for c in todo.subcomponents if c.name == "VALARM"]
     assert [str(a["X-WR-ALARMUID"]) for a in alarms] == ["alarm-one", "alarm-two"]
@@ -179,3 +178,38 @@ def test_a_subtask_made_through_rest_names_its_parents_uid(dav_http: DavHttp, re
     link = todo_of(dav.get(f"{INBOX}/{child.json()['id']}.ics").content)["RELATED-TO"]
     assert str(link) == "9F2C1A6E-1111-4E3B-9C55-ROUNDTRIP"
     assert link.params["RELTYPE"] == "PARENT"
+
+
+def order_of(dav: httpx.Client, path: str) -> int:
+    return int(str(todo_of(dav.get(path).content)["X-APPLE-SORT-ORDER"]))
+
+
+def test_the_sort_order_follows_the_tasks_order(dav_http: DavHttp, rest: Rest) -> None:
+    ids = [rest("alice").post("/api/alice/tasks", json={"title": t}).json()["id"] for t in "ABC"]
+    dav = dav_http("alice")
+    orders = [order_of(dav, f"{INBOX}/{task_id}.ics") for task_id in ids]
+    assert orders == sorted(orders)
+    moved = rest("alice").post(f"/api/alice/tasks/{ids[2]}/move", json={"after_id": ids[0]})
+    assert moved.status_code == 200, moved.text
+    after = {task_id: order_of(dav, f"{INBOX}/{task_id}.ics") for task_id in ids}
+    assert after[ids[0]] < after[ids[2]] < after[ids[1]]
+
+
+def test_a_sort_order_sent_by_a_client_moves_the_task(dav_http: DavHttp, rest: Rest) -> None:
+    ids = [rest("alice").post("/api/alice/tasks", json={"title": t}).json()["id"] for t in "ABC"]
+    dav = dav_http("alice")
+    first, second, _ = (order_of(dav, f"{INBOX}/{task_id}.ics") for task_id in ids)
+    path = f"{INBOX}/{ids[2]}.ics"
+    response = dav.get(path)
+    body = response.text.replace(
+        f"X-APPLE-SORT-ORDER:{order_of(dav, path)}", f"X-APPLE-SORT-ORDER:{(first + second) // 2}"
+    )
+    put = dav.put(path, content=body, headers={"If-Match": response.headers["ETag"]})
+    assert put.status_code == 204, put.text
+    listed = rest("alice").get("/api/alice/tasks", params={"sort": "position"}).json()
+    assert [task["title"] for task in listed] == ["A", "C", "B"]
+    assert (
+        order_of(dav, f"{INBOX}/{ids[0]}.ics")
+        < order_of(dav, path)
+        < order_of(dav, f"{INBOX}/{ids[1]}.ics")
+    )

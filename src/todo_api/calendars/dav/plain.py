@@ -5,6 +5,7 @@ differential test pins it to `render.render` with nothing stored."""
 from datetime import UTC, date, datetime
 from typing import Any
 
+from todo_api.calendars.dav.order import sort_order
 from todo_api.calendars.dav.render import PRODID
 
 _PRIORITY_VALUES = (0, 9, 5, 1)  # by the stored rank: none, low, medium, high
@@ -75,6 +76,7 @@ def write(task: dict[str, Any], uid: str, parent_uid: str | None) -> bytes:
         f"DTSTAMP:{_utc(task['updated_at'])}",
         f"CREATED:{_utc(task['created_at'])}",
         f"LAST-MODIFIED:{_utc(task['updated_at'])}",
+        f"X-APPLE-SORT-ORDER:{sort_order(task['position'])}",
         f"SUMMARY:{_text(task['title'])}",
     ]
     if task["description"] is not None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from icalendar import Alarm, Calendar, Component, Todo
 
+from todo_api.calendars.dav.order import sort_order
 from todo_api.calendars.dav.todos import Reminder, TodoFields, parse_calendar, read_todo
 
 PRODID = "-//todo-api//CalDAV//EN"
@@ -27,8 +28,8 @@ _GROUPS: dict[str, tuple[str, ...]] = {
     "due": ("DUE",),
     "parent": ("RELATED-TO",),
 }
-# Written from the task every time.
-_ALWAYS = ("UID", "DTSTAMP", "CREATED", "LAST-MODIFIED")
+# Written from the task every time (a sort order a client sent moved the task: `writes.py`).
+_ALWAYS = ("UID", "DTSTAMP", "CREATED", "LAST-MODIFIED", "X-APPLE-SORT-ORDER")
 
 Values = dict[str, object]
 
@@ -150,6 +151,7 @@ def _merged_todo(
     todo.add("DTSTAMP", _utc(task["updated_at"]))
     todo.add("CREATED", _utc(task["created_at"]))
     todo.add("LAST-MODIFIED", _utc(task["updated_at"]))
+    todo.add("X-APPLE-SORT-ORDER", sort_order(task["position"]))
     current = task_values(task, parent_uid)
     kept: set[str] = set()
     alarms: list[Component] = []

@@ -5,6 +5,7 @@ write), and the calendar object the client sent is kept beside the task."""
 from dataclasses import dataclass
 from typing import Any
 
+from icalendar import Component
 from pydantic import ValidationError
 
 from todo_api import tasks
@@ -13,6 +14,7 @@ from todo_api.calendars.dav import objects, repository
 from todo_api.calendars.dav.collections import Calendar
 from todo_api.calendars.dav.models import MAX_NAME_LENGTH
 from todo_api.calendars.dav.objects import DavObject
+from todo_api.calendars.dav.order import sort_order
 from todo_api.calendars.dav.todos import InvalidCalendar, TodoFields, parse_calendar, read_todo
 from todo_api.core.errors import ApiError, PreconditionFailed
 
@@ -184,6 +186,8 @@ async def put(
                 max_tasks=settings.max_tasks_per_user,
                 may_leave_list=shared.owned,
             )
+        if current is not None and (order := _sent_order(todo)) is not None:
+            task = await _reorder(caller, calendar, task, order, may_leave_list=shared.owned)
     except ValidationError as error:
         raise BadCalendarData(_reason(error)) from None
     await repository.save(caller.db, task, name, fields.uid, text)
@@ -191,6 +195,46 @@ async def put(
     if written is None:  # deleted or moved away as soon as written
         raise ObjectNotFound()
     return written, current is None
+
+
+def _sent_order(todo: Component) -> int | None:
+    value = todo.get("X-APPLE-SORT-ORDER")
+    if value is None or isinstance(value, list):
+        return None
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
+async def _reorder(
+    caller: Caller, calendar: Calendar, task: tasks.TaskRow, order: int, *, may_leave_list: bool
+) -> tasks.TaskRow:
+    """The task moved among its siblings to where the sort order a client sent puts it (a
+    client that reorders writes a number between its new neighbours')."""
+    if order == sort_order(task["position"]):
+        return task
+    rows = await objects.tasks_in(caller.db, caller.user_id, calendar)
+    siblings = sorted(
+        (row for row in rows if row["parent_id"] == task["parent_id"]),
+        key=lambda row: row["position"],
+    )
+    others = [row for row in siblings if row["id"] != task["id"]]
+    below = [row for row in others if sort_order(row["position"]) < order]
+    ids = [row["id"] for row in siblings]
+    before_it = ids.index(task["id"]) if task["id"] in ids else -1
+    now_after = siblings[before_it - 1]["id"] if before_it > 0 else None
+    if below:
+        if below[-1]["id"] == now_after:
+            return task
+        move = tasks.TaskMove(after_id=below[-1]["id"])
+    elif others:
+        if before_it == 0:
+            return task
+        move = tasks.TaskMove(before_id=others[0]["id"])
+    else:
+        return task
+    return await tasks.move_task(caller.store, task, move, may_leave_list=may_leave_list)
 
 
 async def delete(caller: Caller, calendar: Calendar, name: str, conditions: Conditions) -> None:
