@@ -133,15 +133,15 @@ def test_a_stale_write_fails_its_precondition(dav_http: DavHttp) -> None:
     dav = dav_http("alice")
     first = dav.put(f"{INBOX}/a.ics", content=TODO.format(uid="a"), headers={"If-None-Match": "*"})
     assert first.status_code == 201
+    etag = first.headers["ETag"]
+    assert dav.get(f"{INBOX}/a.ics").headers["ETag"] == etag
     again = dav.put(f"{INBOX}/a.ics", content=TODO.format(uid="a"), headers={"If-None-Match": "*"})
     assert again.status_code == 412
     stale = dav.put(f"{INBOX}/a.ics", content=TODO.format(uid="a"), headers={"If-Match": '"99"'})
     assert stale.status_code == 412
-    fresh = dav.put(
-        f"{INBOX}/a.ics", content=TODO.format(uid="a"), headers={"If-Match": first.headers["ETag"]}
-    )
+    fresh = dav.put(f"{INBOX}/a.ics", content=TODO.format(uid="a"), headers={"If-Match": etag})
     assert fresh.status_code == 204
-    assert fresh.headers["ETag"] != first.headers["ETag"]
+    assert dav.get(f"{INBOX}/a.ics").headers["ETag"] != etag
 
 
 def test_a_body_too_large_is_refused(dav_http: DavHttp) -> None:
@@ -196,7 +196,8 @@ def test_a_calendar_that_does_not_exist_is_not_found(dav_http: DavHttp) -> None:
 
 def test_a_stale_delete_fails_its_precondition(dav_http: DavHttp, rest: Rest) -> None:
     dav = dav_http("alice")
-    etag = dav.put(f"{INBOX}/a.ics", content=TODO.format(uid="a")).headers["ETag"]
+    assert dav.put(f"{INBOX}/a.ics", content=TODO.format(uid="a")).status_code == 201
+    etag = dav.get(f"{INBOX}/a.ics").headers["ETag"]
     [task] = rest("alice").get("/api/alice/tasks").json()
     rest("alice").patch(f"/api/alice/tasks/{task['id']}", json={"title": "Changed"})
     assert dav.delete(f"{INBOX}/a.ics", headers={"If-Match": etag}).status_code == 412

@@ -137,6 +137,9 @@ async def _put(request: Request, caller: Caller, where: DavPath) -> Response:
     calendar, name = await _object(caller, where)
     body = await request.body()
     written, created = await writes.put(caller, calendar, name, body, _conditions(request))
+    # The ETag even though the object is the task's rendering, not the client's bytes (RFC 4791
+    # 5.3.4 would leave it out): vdirsyncer records none without it, and then reads its next
+    # edit as a conflict.
     return Response(status_code=201 if created else 204, headers={"ETag": written.etag})
 
 
