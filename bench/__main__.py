@@ -155,10 +155,16 @@ async def seed_tasks(url: str, user_id: str, count: int) -> tuple[int, int]:
             "ON CONFLICT DO NOTHING",
             user_id,
         )
+        # Revisions from before manual order (bench.revisions serves them) have no position.
+        ordered = await connection.fetchval(
+            "SELECT count(*) FROM information_schema.columns "
+            "WHERE table_name = 'task' AND column_name = 'position'"
+        )
+        position = (", position", f", {POSITION_OF_N}") if ordered else ("", "")
         row = await connection.fetchrow(
             "WITH new AS (INSERT INTO task (user_id, title, description, completed, "
-            "created_at, updated_at, position) SELECT $1, 'Task ' || n, "
-            f"'Seeded by the benchmark', n % 3 = 0, now(), now(), {POSITION_OF_N} "
+            f"created_at, updated_at{position[0]}) SELECT $1, 'Task ' || n, "
+            f"'Seeded by the benchmark', n % 3 = 0, now(), now(){position[1]} "
             "FROM generate_series(1, $2) AS n RETURNING id) "
             "SELECT min(id), max(id) FROM new",
             user_id,
