@@ -751,6 +751,11 @@ def main() -> None:
 
     sharing_url = make_url(url).set(database="todo_bench_sharing")
     sharing.report(sharing.run(sharing_url.render_as_string(hide_password=False), quick=args.quick))
+    # Issue 29: a CalDAV client's multiget and sync report, held to the REST reads.
+    from bench import caldav
+
+    caldav_url = make_url(url).set(database="todo_bench_caldav")
+    caldav.report(caldav.run(caldav_url.render_as_string(hide_password=False), quick=args.quick))
     # Issue 30: round trips per request, and the database 1 ms away.
     from bench import roundtrips
 

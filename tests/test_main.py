@@ -36,7 +36,7 @@ def test_unsupported_method_is_405_with_detail(client: TestClient, alice: Header
         ("PUT", "/api/alice/tasks/stats", "GET, HEAD"),
         ("GET", "/api/alice/tasks/bulk/complete", "POST"),
         ("HEAD", "/api/auth/sign-in", "POST"),
-        ("POST", "/", "GET, HEAD"),
+        ("POST", "/", "GET, HEAD, PROPFIND"),  # CalDAV clients PROPFIND the host
         ("POST", "/docs", "GET, HEAD"),
         ("DELETE", "/static/docs/swagger-ui.css", "GET, HEAD"),
     ],
@@ -87,7 +87,7 @@ def test_every_405_allow_header_is_true(
     client: TestClient, alice: Headers, create_task, path: str
 ) -> None:
     path = path.format(id=create_task()["id"])
-    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "PROPFIND"]
     answers = {method: client.request(method, path, headers=alice) for method in methods}
     refused = {method for method, response in answers.items() if response.status_code == 405}
     assert refused, "every path here refuses some method"

@@ -12,6 +12,7 @@ from todo_api import __version__
 from todo_api.accounts import routes as accounts
 from todo_api.accounts.app_passwords import routes as app_passwords
 from todo_api.accounts.app_passwords.openapi import offer_basic
+from todo_api.calendars import caldav_routes
 from todo_api.calendars import routes as calendars
 from todo_api.core.config import Settings, get_settings
 from todo_api.core.errors import ApiError, api_error_handler
@@ -105,6 +106,8 @@ def create_app(settings: Settings | None = None) -> TodoApi:
     app.include_router(calendars.router)
     if settings.accounts_enabled:
         app.include_router(accounts.accounts_router, prefix="/api/auth", responses=API_ERRORS)
+    # CalDAV's routes are Starlette's: WebDAV is nothing the OpenAPI document describes.
+    app.router.routes.extend(caldav_routes)
     # Sync last: the document lists them after the rest.
     if settings.changes_enabled:
         app.include_router(changes_router(TaskChange | ListChange))

@@ -3,6 +3,7 @@ compares the migrations with."""
 
 from todo_api.accounts.app_passwords.models import AppPassword
 from todo_api.accounts.models import Credential, EmailVerification, SignInEvent, User
+from todo_api.calendars import CalendarObject
 from todo_api.notifications.reminders.models import ReminderEmail
 from todo_api.notifications.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 from todo_api.sync.models import ChangeEntry, ChangeLog, SpentTicket
@@ -12,6 +13,7 @@ from todo_api.tasks.sharing.models import ListInvitation, ListMember
 
 __all__ = [
     "AppPassword",
+    "CalendarObject",
     "ChangeEntry",
     "ChangeLog",
     "Credential",

@@ -4,7 +4,7 @@ live event streams that follow it across processes, and `/changes` and `/events`
 This module is the domain's public face: other domains import what they need from here.
 """
 
-from todo_api.sync.cursors import ChangeCursor
+from todo_api.sync.cursors import ChangeCursor, CursorExpired
 from todo_api.sync.dependencies import HorizonDep
 from todo_api.sync.feed import (
     LoggedChange,
@@ -13,13 +13,16 @@ from todo_api.sync.feed import (
     epoch,
     has_changes,
     newest_position,
+    states_at,
 )
+from todo_api.sync.feed import read as read_changes
 from todo_api.sync.horizon import ChangeHorizon
 from todo_api.sync.schemas import change_model
 
 __all__ = [
     "ChangeCursor",
     "ChangeHorizon",
+    "CursorExpired",
     "HorizonDep",
     "LoggedChange",
     "change_model",
@@ -28,4 +31,6 @@ __all__ = [
     "epoch",
     "has_changes",
     "newest_position",
+    "read_changes",
+    "states_at",
 ]

@@ -191,3 +191,25 @@ async def read(
     if more:
         return ChangePage(changes, changes[-1].cursor, True)
     return ChangePage(changes, ChangeCursor(log_epoch, max(after, final)), False)
+
+
+async def states_at(
+    db: Database, user_id: str, kind: str, record_ids: list[int], position: int
+) -> dict[int, str]:
+    """The JSON each of these records last had in the user's feed at `position` (records
+    deleted by then, or never logged, are left out): where a record was before it changed."""
+    if not record_ids:
+        return {}
+    newest = (
+        select(func.max(CHANGE.c.id))
+        .where(
+            CHANGE.c.user_id == user_id,
+            CHANGE.c.id <= position,
+            CHANGE.c.kind == kind,
+            CHANGE.c.record_id.in_(sorted(set(record_ids))),
+        )
+        .group_by(CHANGE.c.record_id)
+    )
+    statement = select(CHANGE.c.record_id, CHANGE.c.data).where(CHANGE.c.id.in_(newest))
+    rows = await db.fetch_all(statement)
+    return {row["record_id"]: row["data"] for row in rows if row["data"] is not None}

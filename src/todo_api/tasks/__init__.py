@@ -29,7 +29,8 @@ from todo_api.tasks.lists.events import ListEvent
 from todo_api.tasks.lists.models import ListRow
 from todo_api.tasks.lists.schemas import ListChange, ListCreate, ListRead
 from todo_api.tasks.lists.service import create_list, find_list, lists_of
-from todo_api.tasks.reading import list_tasks, task_stats
+from todo_api.tasks.models import TaskRow
+from todo_api.tasks.reading import list_tasks, task_stats, tasks_by_ids
 from todo_api.tasks.schemas import (
     Priority,
     Recurrence,
@@ -41,7 +42,8 @@ from todo_api.tasks.schemas import (
     TaskStats,
 )
 from todo_api.tasks.service import delete_task, get_task, move_task, update_task
-from todo_api.tasks.sharing.access import writable_task
+from todo_api.tasks.sharing.access import Shared, list_for, task_for, writable_task
+from todo_api.tasks.sharing.models import Role
 from todo_api.tasks.views import tasks_json
 
 __all__ = [
@@ -59,7 +61,9 @@ __all__ = [
     "Priority",
     "Recurrence",
     "ReminderSubject",
+    "Role",
     "SearchText",
+    "Shared",
     "StatusFilter",
     "Tag",
     "Tags",
@@ -70,6 +74,7 @@ __all__ = [
     "TaskMove",
     "TaskPatch",
     "TaskRead",
+    "TaskRow",
     "TaskSort",
     "TaskStats",
     "Title",
@@ -79,12 +84,15 @@ __all__ = [
     "find_list",
     "fire_due_reminders",
     "get_task",
+    "list_for",
     "list_tasks",
     "lists_of",
     "move_task",
     "next_reminder_at",
     "reminder_subject",
+    "task_for",
     "task_stats",
+    "tasks_by_ids",
     "tasks_json",
     "update_task",
     "writable_task",

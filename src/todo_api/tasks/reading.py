@@ -5,9 +5,10 @@ from datetime import date
 
 from todo_api.core.clock import utcnow
 from todo_api.core.database import Database
-from todo_api.tasks import queries
+from todo_api.tasks import queries, repository
 from todo_api.tasks.errors import ParentNotFound, TaskNotFound
 from todo_api.tasks.listing import Cursor, TaskListQuery
+from todo_api.tasks.models import TaskRow
 from todo_api.tasks.queries import ListedTask
 from todo_api.tasks.schemas import TagCount, TaskStats
 from todo_api.tasks.sharing import access
@@ -68,3 +69,9 @@ async def tag_counts(db: Database, user_id: str) -> list[TagCount]:
     """The user's tags (spelt as on the task that sorts first, ignoring case) with task counts,
     most used first."""
     return [TagCount(**use) for use in await queries.tag_uses(db, user_id)]
+
+
+async def tasks_by_ids(db: Database, owner: str, task_ids: list[int]) -> list[TaskRow]:
+    """The owner's tasks among `task_ids` (whole rows, by id): for a caller who already knows
+    they see the owner's tasks (their own, or a shared list's, checked by the list)."""
+    return await repository.get_many(db, owner, task_ids)

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     Boolean,
     Text,
     Update,
@@ -126,6 +127,31 @@ async def get(db: Database, user_id: str, task_id: int) -> TaskRow | None:
     if not 1 <= task_id <= MAX_ID:
         return None
     return await db.fetch_one(_GET, {"task_id": task_id, "owner": user_id})
+
+
+# Reads of many tasks by id take one of these statements, the ids padded to its size with 0
+# (no task's id): each is built and compiled once, as a statement of any other size would be
+# on every request.
+_MANY_SIZES = (1, 8, 64, 512)
+
+
+@functools.cache
+def _get_many(size: int) -> Rows[TaskRow]:
+    ids: list[BindParameter[Any]] = [bindparam(f"id_{index}") for index in range(size)]
+    return Rows[TaskRow](select(TASK).where(OWNER, TASK.c.id.in_(ids)))
+
+
+async def get_many(db: Database, user_id: str, task_ids: list[int]) -> list[TaskRow]:
+    """The user's tasks among these ids, by id (ids no task can have are left out)."""
+    ids = sorted({task_id for task_id in task_ids if 1 <= task_id <= MAX_ID})
+    rows: list[TaskRow] = []
+    while ids:
+        size = next((n for n in _MANY_SIZES if n >= len(ids)), _MANY_SIZES[-1])
+        chunk, ids = ids[:size], ids[size:]
+        params: dict[str, object] = {f"id_{i}": 0 for i in range(size)}
+        params |= {f"id_{i}": task_id for i, task_id in enumerate(chunk)}
+        rows += await db.fetch_all(_get_many(size), params | {"owner": user_id})
+    return sorted(rows, key=lambda row: row["id"])
 
 
 async def lock(tx: Database, task: TaskRow) -> TaskRow | None:

@@ -1,0 +1,31 @@
+"""`X-APPLE-SORT-ORDER` sorts as the positions it is made from do: keys made when tasks are
+created, keys moves make between them, and the shorter keys migration 0016 gave old tasks."""
+
+import random
+from datetime import UTC, datetime
+
+from fractional_indexing import BASE_62_DIGITS, generate_key_between
+
+from todo_api.calendars.dav.order import sort_order
+from todo_api.core import positions
+
+
+def migrated(number: int) -> str:
+    """The key migration 0016 gave the task of this number (`e` and five digits)."""
+    return "e" + "".join(BASE_62_DIGITS[(number // 62**power) % 62] for power in range(4, -1, -1))
+
+
+def test_sort_orders_follow_positions_through_many_moves() -> None:
+    rng = random.Random(29)
+    keys = sorted([migrated(n) for n in (1, 2, 500, 99_999)])
+    keys += [positions.created(datetime.now(UTC)) for _ in range(5)]
+    for _ in range(500):
+        spot = rng.randrange(len(keys) + 1)
+        lower = keys[spot - 1] if spot else None
+        upper = keys[spot] if spot < len(keys) else None
+        keys.insert(spot, generate_key_between(lower, upper))
+    orders = [sort_order(key) for key in keys]
+    assert orders == sorted(orders)
+    assert all(-(2**63) <= order < 2**63 for order in orders)
+    # Ties only where moves pile up between the same two keys.
+    assert len(set(orders)) > 0.9 * len(orders)

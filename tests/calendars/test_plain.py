@@ -1,0 +1,87 @@
+"""The direct writer of a task's iCalendar (`plain.py`) says what the icalendar library's
+rendering says, for tasks of every shape."""
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from icalendar import Calendar
+
+from todo_api.calendars.dav.plain import write
+from todo_api.calendars.dav.render import render
+
+NOW = datetime(2026, 12, 6, 10, 30, 15, 123456, tzinfo=UTC)
+BASE: dict[str, Any] = {
+    "id": 7,
+    "position": "i8E9NQxpzXEfE",
+    "title": "Buy milk",
+    "description": None,
+    "completed": False,
+    "completed_at": None,
+    "priority": 0,
+    "tags": [],
+    "recurrence": None,
+    "recurrence_interval": 1,
+    "due_date": None,
+    "due_at": None,
+    "reminders": [],
+    "created_at": NOW,
+    "updated_at": NOW,
+}
+SHAPES = {
+    "plain": {},
+    "escaped text": {
+        "title": "Milk, eggs; bread \\ more",
+        "description": "Line one\nLine two, with; marks",
+    },
+    "long unicode": {"title": "Ünïcödé " * 30, "description": "日本語のテキスト" * 40},
+    "completed": {"completed": True, "completed_at": NOW, "priority": 3},
+    "due day, tags, rule": {
+        "due_date": date(2026, 12, 24),
+        "tags": ["home", "a,b"],
+        "priority": 1,
+        "recurrence": "weekly",
+        "recurrence_interval": 2,
+    },
+    "due time and reminders": {
+        "due_date": date(2026, 12, 24),
+        "due_at": datetime(2026, 12, 24, 9, 0, tzinfo=UTC),
+        "priority": 2,
+        "recurrence": "monthly",
+        "reminders": [
+            {"at": None, "before_minutes": 0},
+            {"at": None, "before_minutes": 90},
+            {"at": None, "before_minutes": 1441},
+            {"at": "2026-12-23T08:00:00Z", "before_minutes": None},
+        ],
+    },
+}
+
+
+def _lines(component: Any) -> list[tuple[str, str, str]]:
+    found = []
+    for name, value in component.items():
+        for prop in value if isinstance(value, list) else [value]:
+            params = ";".join(f"{k}={v}" for k, v in sorted(prop.params.items()))
+            found.append((name, params, prop.to_ical().decode()))
+    return sorted(found)
+
+
+def _parsed(ical: bytes) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    return [(component.name, _lines(component)) for component in Calendar.from_ical(ical).walk()]
+
+
+@pytest.mark.parametrize("parent_uid", [None, "parent,uid;1"])
+@pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
+def test_the_direct_writer_says_what_the_library_says(
+    shape: dict[str, Any], parent_uid: str | None
+) -> None:
+    task = BASE | shape
+    assert _parsed(write(task, "task-7@todo-api", parent_uid)) == _parsed(
+        render(task, "task-7@todo-api", parent_uid, None)
+    )
+
+
+def test_long_lines_are_folded_at_75_octets() -> None:
+    ical = write(BASE | SHAPES["long unicode"], "task-7@todo-api", None)
+    assert max(len(line) for line in ical.split(b"\r\n")) <= 75

@@ -1,0 +1,76 @@
+"""REPORTs as clients send them: calendar-multiget by href, and calendar-query's filters."""
+
+from collections.abc import Callable
+from xml.etree import ElementTree as ET
+
+import httpx2 as httpx
+
+from tests.calendars.conftest import Rest
+
+DavHttp = Callable[[str], httpx.Client]
+D = "{DAV:}"
+C = "{urn:ietf:params:xml:ns:caldav}"
+INBOX = "/dav/calendars/alice/inbox/"
+MULTIGET = """<c:calendar-multiget xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+<d:prop><d:getetag/><c:calendar-data/></d:prop>{hrefs}</c:calendar-multiget>"""
+PENDING = b"""<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+<d:prop><d:getetag/></d:prop>
+<c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VTODO">
+<c:prop-filter name="COMPLETED"><c:is-not-defined/></c:prop-filter>
+<c:prop-filter name="STATUS"><c:text-match negate-condition="yes">CANCELLED</c:text-match>
+</c:prop-filter></c:comp-filter></c:comp-filter></c:filter></c:calendar-query>"""
+EVENTS = b"""<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+<d:prop><d:getetag/></d:prop><c:filter><c:comp-filter name="VCALENDAR">
+<c:comp-filter name="VEVENT"/></c:comp-filter></c:filter></c:calendar-query>"""
+
+
+def report(client: httpx.Client, path: str, body: bytes) -> dict[str, ET.Element]:
+    response = client.request("REPORT", path, content=body, headers={"Depth": "1"})
+    assert response.status_code == 207, response.text
+    return {
+        r.findtext(f"{D}href"): r for r in ET.fromstring(response.content).findall(f"{D}response")
+    }
+
+
+def test_multiget_returns_the_named_todos_and_404_for_the_rest(
+    dav_http: DavHttp, rest: Rest
+) -> None:
+    ids = [
+        rest("alice").post("/api/alice/tasks", json={"title": f"T{i}"}).json()["id"]
+        for i in range(3)
+    ]
+    hrefs = [f"{INBOX}{task_id}.ics" for task_id in ids[:2]] + [f"{INBOX}999999.ics"]
+    body = MULTIGET.format(hrefs="".join(f"<d:href>{h}</d:href>" for h in hrefs)).encode()
+    found = report(dav_http("alice"), INBOX, body)
+    assert set(found) == set(hrefs)
+    assert "SUMMARY:T0" in found[hrefs[0]].findtext(f".//{C}calendar-data")
+    assert found[hrefs[0]].findtext(f".//{D}getetag").startswith('"1-')
+    assert "404" in found[hrefs[2]].findtext(f"{D}status")
+
+
+def test_a_query_for_pending_todos_leaves_out_completed_ones(dav_http: DavHttp, rest: Rest) -> None:
+    open_task = rest("alice").post("/api/alice/tasks", json={"title": "Open"}).json()
+    rest("alice").post("/api/alice/tasks", json={"title": "Done", "completed": True})
+    assert set(report(dav_http("alice"), INBOX, PENDING)) == {f"{INBOX}{open_task['id']}.ics"}
+
+
+def test_a_query_for_events_finds_none(dav_http: DavHttp, rest: Rest) -> None:
+    rest("alice").post("/api/alice/tasks", json={"title": "Open"})
+    assert report(dav_http("alice"), INBOX, EVENTS) == {}
+
+
+def test_a_sync_reports_etags_are_the_objects(dav_http: DavHttp, rest: Rest) -> None:
+    dav = dav_http("alice")
+    cursor = rest("alice").get("/api/alice/tasks").headers["X-Changes-Cursor"]
+    task = rest("alice").post("/api/alice/tasks", json={"title": "New"}).json()
+    rest("alice").patch(f"/api/alice/tasks/{task['id']}", json={"title": "Renamed"})
+    for prop in ("<d:getetag/>", "<d:getetag/><c:calendar-data/>"):
+        body = (
+            '<d:sync-collection xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">'
+            f"<d:sync-token>urn:todo-api:sync:{cursor}</d:sync-token><d:sync-level>1</d:sync-level>"
+            f"<d:prop>{prop}</d:prop></d:sync-collection>"
+        ).encode()
+        found = report(dav, INBOX, body)
+        href = f"{INBOX}{task['id']}.ics"
+        assert set(found) == {href}
+        assert found[href].findtext(f".//{D}getetag") == dav.get(href).headers["ETag"]
