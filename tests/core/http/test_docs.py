@@ -25,6 +25,10 @@ def test_docs_pages_load_everything_from_the_service_itself(client: TestClient, 
     assert spec is not None and spec.group(1) == "/openapi.json"
 
 
+# The calendar feed's credential is a token in its URL: calendar apps send no headers.
+FEED = "/api/{user_id}/calendar.ics"
+
+
 def test_the_schema_declares_bearer_auth_on_every_user_route(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     assert schema["components"]["securitySchemes"]["HTTPBearer"] == {
@@ -33,7 +37,9 @@ def test_the_schema_declares_bearer_auth_on_every_user_route(client: TestClient)
         "description": schema["components"]["securitySchemes"]["HTTPBearer"]["description"],
     }
     for path, operations in schema["paths"].items():
-        if path.startswith("/api/{user_id}/") or path == "/api/auth/me":
+        if path == FEED:
+            assert operations["get"]["security"] == [{"FeedToken": []}]
+        elif path.startswith("/api/{user_id}/") or path == "/api/auth/me":
             for operation in operations.values():
                 assert {"HTTPBearer": []} in operation["security"], path
 
@@ -51,7 +57,11 @@ def test_the_schema_declares_every_error_with_the_detail_model(client: TestClien
             statuses = set(operation["responses"])
             assert "429" in statuses, (method, path)
             _error_response(operation, "431")  # the server's, on any path
-            if path.startswith("/api/{user_id}/"):
+            if path == FEED:
+                # A wrong token is 404 (the feed is not found), never 401, 403 or 422.
+                for status in ("404", "429", "503"):
+                    _error_response(operation, status)
+            elif path.startswith("/api/{user_id}/"):
                 for status in ("401", "403", "413", "429", "503"):
                     _error_response(operation, status)
                 assert "422" in statuses

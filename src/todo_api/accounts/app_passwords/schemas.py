@@ -31,7 +31,22 @@ class AppPasswordCreate(BaseModel):
     `["caldav"]`, `["read"]`, `["read", "write"]` or `["feed"]` (in any order)."""
 
     name: PasswordName
-    scopes: Annotated[list[Scope], Field(min_length=1, max_length=2, examples=[["caldav"]])]
+    scopes: Annotated[
+        list[Scope],
+        Field(
+            min_length=1,
+            max_length=2,
+            examples=[["caldav"]],
+            # The sets themselves, so that the schema admits exactly what is accepted.
+            json_schema_extra={
+                "anyOf": [
+                    {"const": [scope.value for scope in order]}
+                    for scopes in ALLOWED
+                    for order in dict.fromkeys((tuple(sorted(scopes)), tuple(sorted(scopes)[::-1])))
+                ]
+            },
+        ),
+    ]
 
     @field_validator("scopes")
     @classmethod
