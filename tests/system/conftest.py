@@ -46,6 +46,18 @@ requires_postgres = pytest.mark.skipif(
 )
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A worker (pytest-xdist) hands its figures to the main process, which prints them."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["figures"] = dict(FIGURES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    FIGURES.update(getattr(node, "workeroutput", {}).get("figures", {}))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if FIGURES:
         terminalreporter.section("system test figures")

@@ -173,6 +173,7 @@ def api_server(start_server: StartServer, database_url: str) -> Server:
     )
 
 
+@pytest.mark.slow
 def test_owner_requests_get_only_declared_responses(api_server: Server) -> None:
     run = run_schemathesis(api_server, pin_owner=True)
     print(f"schemathesis as the owner: {run.requests} requests, statuses {dict(run.statuses)}")
@@ -184,6 +185,7 @@ def test_owner_requests_get_only_declared_responses(api_server: Server) -> None:
     assert not [status for status in run.statuses if status >= 500]
 
 
+@pytest.mark.slow
 def test_other_users_paths_get_only_declared_refusals(api_server: Server) -> None:
     run = run_schemathesis(api_server, pin_owner=False, max_examples=MAX_INTRUDER_EXAMPLES)
     print(f"schemathesis as an intruder: {run.requests} requests, statuses {dict(run.statuses)}")
