@@ -2,7 +2,7 @@
 created, keys moves make between them, and the shorter keys migration 0016 gave old tasks."""
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fractional_indexing import BASE_62_DIGITS, generate_key_between
 
@@ -18,7 +18,10 @@ def migrated(number: int) -> str:
 def test_sort_orders_follow_positions_through_many_moves() -> None:
     rng = random.Random(29)
     keys = sorted([migrated(n) for n in (1, 2, 500, 99_999)])
-    keys += [positions.created(datetime.now(UTC)) for _ in range(5)]
+    # A fixed time: how many keys tie depends on the creation keys' digits, and a test must
+    # not depend on when it runs.
+    created = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    keys += [positions.created(created + timedelta(seconds=n)) for n in range(5)]
     for _ in range(500):
         spot = rng.randrange(len(keys) + 1)
         lower = keys[spot - 1] if spot else None
