@@ -16,11 +16,8 @@ alternating rounds:
 import argparse
 import asyncio
 import base64
-import json
 import os
-import statistics
 import sys
-from dataclasses import dataclass
 from datetime import timedelta
 
 import asyncpg
@@ -32,14 +29,13 @@ from bench.__main__ import (
     SECRET,
     SERVICE_ENV,
     TODO_API,
-    Result,
     Server,
     drop_database,
     ensure_wrk,
-    median_of,
     recreate_database,
-    run_wrk,
 )
+from bench.pairs import Pair, compare, dump, failed
+from bench.pairs import report as pairs_report
 from todo_api.accounts import issue_token
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/todo_bench_caldav"
@@ -54,17 +50,6 @@ SYNC = (
     '<d:sync-collection xmlns:d="DAV:"><d:sync-token>{token}</d:sync-token>'
     "<d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>"
 )
-
-
-@dataclass
-class Pair:
-    """One comparison: the measured request and the one it is held to, their medians and the
-    median of the per-round cost ratios (baseline req/s ÷ measured req/s)."""
-
-    name: str
-    measured: Result
-    baseline: Result
-    cost: float
 
 
 async def _seed(url: str) -> list[int]:
@@ -96,17 +81,6 @@ async def _seed(url: str) -> list[int]:
         return [row["id"] for row in rows]
     finally:
         await connection.close()
-
-
-def _alternating(
-    wrk: str, base: str, pair: tuple[dict, dict], rounds: int, load: dict
-) -> tuple[list[Result], list[Result]]:
-    measured, baseline = [], []
-    for number in range(rounds):
-        order = [(measured, pair[0]), (baseline, pair[1])]
-        for results, request in order if number % 2 == 0 else order[::-1]:
-            results.append(run_wrk(wrk, base, **request, **load))
-    return measured, baseline
 
 
 def _prepare(base: str, token: str, inbox: list[int]) -> tuple[str, str]:
@@ -172,14 +146,7 @@ def run(database_url: str = DEFAULT_URL, *, quick: bool = False) -> list[Pair]:
                 {"method": "GET", "path": f"/api/cal/changes?since={cursor}", "token": token},
             ),
         }
-        pairs = []
-        for name, pair in comparisons.items():
-            measured, baseline = _alternating(wrk, service.base, pair, rounds, load)
-            cost = statistics.median(
-                b.requests_per_second / m.requests_per_second
-                for m, b in zip(measured, baseline, strict=True)
-            )
-            pairs.append(Pair(name, median_of(measured), median_of(baseline), cost))
+        pairs = compare(wrk, service.base, comparisons, rounds, load)
     finally:
         service.stop()
         asyncio.run(drop_database(database_url))
@@ -188,29 +155,13 @@ def run(database_url: str = DEFAULT_URL, *, quick: bool = False) -> list[Pair]:
 
 def report(pairs: list[Pair]) -> bool:
     """Print the rows and the targets; whether they were met and nothing failed."""
-    print(
-        "| CalDAV (10,000 tasks, 100 in the Inbox) | req/s | p50 ms | p99 ms | errors "
-        "| held to | req/s | p50 ms | cost | goal | met |"
-    )
-    print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|:-:|")
-    held_to = {
-        "multiget vs REST page": "REST page of 100",
-        "sync-collection vs /changes": "/changes for 10",
+    rows = {
+        "multiget vs REST page": ("multiget", "REST page of 100"),
+        "sync-collection vs /changes": ("sync-collection", "/changes for 10"),
     }
-    met = True
-    for pair in pairs:
-        goal = TARGETS[f"{pair.name}: cost"]
-        errors = pair.measured.errors + pair.baseline.errors
-        ok = pair.cost <= goal and errors == 0
-        met &= ok
-        print(
-            f"| {pair.name.split(' vs ')[0]} | {pair.measured.requests_per_second:,.0f} "
-            f"| {pair.measured.p50_ms:.2f} | {pair.measured.p99_ms:.2f} | {errors} "
-            f"| {held_to[pair.name]} | {pair.baseline.requests_per_second:,.0f} "
-            f"| {pair.baseline.p50_ms:.2f} | {pair.cost:.2f}× | ≤ {goal} | "
-            f"{'yes' if ok else 'NO'} |"
-        )
-    print(json.dumps({"caldav": [pair.__dict__ for pair in pairs]}, default=vars), file=sys.stderr)
+    goals = {name: TARGETS[f"{name}: cost"] for name in rows}
+    met = pairs_report("CalDAV (10,000 tasks, 100 in the Inbox)", pairs, rows, goals)
+    dump("caldav", pairs)
     return met
 
 
@@ -221,7 +172,7 @@ def main() -> None:
     args = parser.parse_args()
     pairs = run(args.database_url, quick=args.quick)
     report(pairs)
-    if any(pair.measured.errors or pair.baseline.errors for pair in pairs):
+    if failed(pairs):
         sys.exit("error responses")
 
 

@@ -18,11 +18,8 @@ in no list, and measures with wrk in alternating rounds:
 
 import argparse
 import asyncio
-import json
 import os
-import statistics
 import sys
-from dataclasses import dataclass
 from datetime import timedelta
 
 import asyncpg
@@ -34,14 +31,13 @@ from bench.__main__ import (
     SECRET,
     SERVICE_ENV,
     TODO_API,
-    Result,
     Server,
     drop_database,
     ensure_wrk,
-    median_of,
     recreate_database,
-    run_wrk,
 )
+from bench.pairs import Pair, compare, dump, failed
+from bench.pairs import report as pairs_report
 from todo_api.accounts import issue_token
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/todo_bench_lists"
@@ -51,17 +47,6 @@ TARGETS = {
     "move vs PATCH: cost": 1.2,
     "move vs PATCH, each of another task: cost": 1.2,
 }
-
-
-@dataclass
-class Pair:
-    """One comparison: the measured request and the one it is held to, their medians and the
-    median of the per-round cost ratios (baseline req/s ÷ measured req/s)."""
-
-    name: str
-    measured: Result
-    baseline: Result
-    cost: float
 
 
 async def _seed(url: str) -> tuple[int, int, int, tuple[int, int]]:
@@ -118,17 +103,6 @@ async def _seed(url: str) -> tuple[int, int, int, tuple[int, int]]:
         return small_list, moving, patched, (spread[0], spread[1])
     finally:
         await connection.close()
-
-
-def _alternating(
-    wrk: str, base: str, pair: tuple[dict, dict], rounds: int, load: dict
-) -> tuple[list[Result], list[Result]]:
-    measured, baseline = [], []
-    for number in range(rounds):
-        order = [(measured, pair[0]), (baseline, pair[1])]
-        for results, request in order if number % 2 == 0 else order[::-1]:
-            results.append(run_wrk(wrk, base, **request, **load))
-    return measured, baseline
 
 
 def run(database_url: str = DEFAULT_URL, *, quick: bool = False) -> list[Pair]:
@@ -198,14 +172,7 @@ def run(database_url: str = DEFAULT_URL, *, quick: bool = False) -> list[Pair]:
                 },
             ),
         }
-        pairs = []
-        for name, pair in comparisons.items():
-            measured, baseline = _alternating(wrk, service.base, pair, rounds, load)
-            cost = statistics.median(
-                b.requests_per_second / m.requests_per_second
-                for m, b in zip(measured, baseline, strict=True)
-            )
-            pairs.append(Pair(name, median_of(measured), median_of(baseline), cost))
+        pairs = compare(wrk, service.base, comparisons, rounds, load)
     finally:
         service.stop()
         asyncio.run(drop_database(database_url))
@@ -214,11 +181,6 @@ def run(database_url: str = DEFAULT_URL, *, quick: bool = False) -> list[Pair]:
 
 def report(pairs: list[Pair]) -> bool:
     """Print the rows and the targets; whether they were met and nothing failed."""
-    print(
-        "| lists and order (100,000 tasks in 200 lists) | req/s | p50 ms | p99 ms | errors "
-        "| held to | req/s | p50 ms | cost | goal | met |"
-    )
-    print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|:-:|")
     # Each comparison's row: what is measured, and what it is held to.
     rows = {
         "list in order vs plain list": ("list in order", "plain list (50 tasks)"),
@@ -228,20 +190,9 @@ def report(pairs: list[Pair]) -> bool:
             "PATCH (the same tasks)",
         ),
     }
-    met = True
-    for pair in pairs:
-        goal = TARGETS[f"{pair.name}: cost"]
-        errors = pair.measured.errors + pair.baseline.errors
-        ok = pair.cost <= goal and errors == 0
-        met &= ok
-        print(
-            f"| {rows[pair.name][0]} | {pair.measured.requests_per_second:,.0f} "
-            f"| {pair.measured.p50_ms:.2f} | {pair.measured.p99_ms:.2f} | {errors} "
-            f"| {rows[pair.name][1]} | {pair.baseline.requests_per_second:,.0f} "
-            f"| {pair.baseline.p50_ms:.2f} | {pair.cost:.2f}× | ≤ {goal} | "
-            f"{'yes' if ok else 'NO'} |"
-        )
-    print(json.dumps({"lists": [pair.__dict__ for pair in pairs]}, default=vars), file=sys.stderr)
+    goals = {name: TARGETS[f"{name}: cost"] for name in rows}
+    met = pairs_report("lists and order (100,000 tasks in 200 lists)", pairs, rows, goals)
+    dump("lists", pairs)
     return met
 
 
@@ -252,7 +203,7 @@ def main() -> None:
     args = parser.parse_args()
     pairs = run(args.database_url, quick=args.quick)
     report(pairs)
-    if any(pair.measured.errors or pair.baseline.errors for pair in pairs):
+    if failed(pairs):
         sys.exit("error responses")
 
 
