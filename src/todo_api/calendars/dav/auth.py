@@ -5,21 +5,11 @@ from starlette.requests import Request
 
 from todo_api import accounts
 from todo_api.accounts import Caller
+from todo_api.calendars.dav.errors import DavUnauthorized
 from todo_api.core.errors import ApiError
 from todo_api.core.state import app_state
 
 SCOPE = "caldav"
-CHALLENGE = 'Basic realm="todo-api", charset="UTF-8"'
-
-
-class DavUnauthorized(ApiError):
-    """No valid credentials: CalDAV clients are asked for Basic ones."""
-
-    status_code = 401
-    default_detail = "Not authenticated: use your user id or email and an app password"
-
-    def __init__(self, detail: str | None = None) -> None:
-        super().__init__(detail, {"WWW-Authenticate": CHALLENGE})
 
 
 async def dav_caller(request: Request) -> Caller:

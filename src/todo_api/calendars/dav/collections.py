@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from todo_api import tasks
+from todo_api.calendars.dav.errors import CalendarNotFound
 from todo_api.core.database import Database
 from todo_api.core.errors import NotFound
 
@@ -17,12 +18,6 @@ PREFIX = "/dav"
 INBOX = "inbox"
 INBOX_NAME = "Inbox"
 _LIST_KEY = "list-"
-
-
-class CalendarNotFound(NotFound):
-    """No calendar of that name is the caller's (it may be somebody else's)."""
-
-    default_detail = "Calendar not found"
 
 
 @dataclass(frozen=True, slots=True)

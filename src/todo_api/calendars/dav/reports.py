@@ -15,29 +15,15 @@ from todo_api import sync, tasks
 from todo_api.calendars.dav import collections as paths
 from todo_api.calendars.dav import objects
 from todo_api.calendars.dav.collections import Calendar
+from todo_api.calendars.dav.errors import InvalidSyncToken
 from todo_api.calendars.dav.objects import DavObject
 from todo_api.calendars.dav.properties import Wanted, object_props, wanted
 from todo_api.calendars.dav.xml import CALDAV, DAV, Element, Response, tag
 from todo_api.core.database import Database
-from todo_api.core.errors import ApiError
 
 TOKEN_PREFIX = "urn:todo-api:sync:"
 # The most changes one sync report reads from the log.
 _SYNC_LIMIT = 1000
-
-
-class InvalidSyncToken(ApiError):
-    """A sync token this service did not issue, or one its change log no longer reaches."""
-
-    status_code = 403
-    default_detail = "The sync token is not valid (any more): sync again without one"
-
-
-class UnsupportedReport(ApiError):
-    """A report this service does not serve."""
-
-    status_code = 403
-    default_detail = "This report is not supported here"
 
 
 def sync_token(cursor: sync.ChangeCursor) -> str:

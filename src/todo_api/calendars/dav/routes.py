@@ -13,27 +13,23 @@ from todo_api.accounts import Caller
 from todo_api.calendars.dav import collections as paths
 from todo_api.calendars.dav import objects, properties, reports, writes
 from todo_api.calendars.dav.auth import dav_caller
-from todo_api.calendars.dav.collections import CalendarNotFound, DavPath
+from todo_api.calendars.dav.collections import DavPath
+from todo_api.calendars.dav.errors import (
+    ALLOW,
+    BadXml,
+    CalendarNotFound,
+    MethodNotAllowed,
+    ObjectNotFound,
+    UnsupportedReport,
+)
 from todo_api.calendars.dav.properties import Props
-from todo_api.calendars.dav.xml import CALDAV, DAV, BadXml, Element, multistatus, parse, tag
+from todo_api.calendars.dav.xml import CALDAV, DAV, Element, multistatus, parse, tag
 from todo_api.calendars.dav.xml import Response as DavResponse
-from todo_api.core.errors import ApiError
 from todo_api.core.state import app_state
 
-ALLOW = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, REPORT"
 _DAV_HEADERS = {"DAV": "1, 3, calendar-access", "Allow": ALLOW}
 _XML = "application/xml; charset=utf-8"
 _CALENDAR = "text/calendar; charset=utf-8"
-
-
-class MethodNotAllowed(ApiError):
-    """A WebDAV method this service does not serve on that resource."""
-
-    status_code = 405
-    default_detail = "Method not allowed here"
-
-    def __init__(self) -> None:
-        super().__init__(None, {"Allow": ALLOW})
 
 
 def _multistatus(responses: list[DavResponse], token: str | None = None) -> Response:
@@ -91,7 +87,7 @@ async def _propfind(request: Request, caller: Caller, where: DavPath) -> Respons
         calendar = await paths.calendar_for(caller.db, user, where.calendar or "")
         one = await objects.find(caller.db, calendar, where.name or "")
         if one is None:
-            raise writes.ObjectNotFound()
+            raise ObjectNotFound()
         found.append((paths.object_path(user, calendar, one.name), properties.object_props(one)))
     return _multistatus([DavResponse(*want.pick(path, props)) for path, props in found])
 
@@ -101,7 +97,7 @@ async def _report(request: Request, caller: Caller, where: DavPath) -> Response:
     if query is None:
         raise BadXml("A REPORT needs a body")
     if where.kind != "calendar":
-        raise reports.UnsupportedReport()
+        raise UnsupportedReport()
     user, db = caller.user_id, caller.db
     calendar = await paths.calendar_for(db, user, where.calendar or "")
     if query.tag == tag(CALDAV, "calendar-query"):
@@ -111,7 +107,7 @@ async def _report(request: Request, caller: Caller, where: DavPath) -> Response:
     if query.tag == tag(DAV, "sync-collection") and (horizon := _horizon(request)) is not None:
         found, token = await reports.sync_collection(db, horizon, user, calendar, query)
         return _multistatus(found, token)
-    raise reports.UnsupportedReport()
+    raise UnsupportedReport()
 
 
 async def _object(caller: Caller, where: DavPath) -> tuple[paths.Calendar, str]:
@@ -124,7 +120,7 @@ async def _get(request: Request, caller: Caller, where: DavPath) -> Response:
     calendar, name = await _object(caller, where)
     obj = await objects.find(caller.db, calendar, name)
     if obj is None:
-        raise writes.ObjectNotFound()
+        raise ObjectNotFound()
     return Response(obj.ical(), media_type=_CALENDAR, headers={"ETag": obj.etag})
 
 

@@ -12,40 +12,17 @@ from todo_api import tasks
 from todo_api.accounts import Caller
 from todo_api.calendars.dav import objects, repository
 from todo_api.calendars.dav.collections import Calendar
+from todo_api.calendars.dav.errors import (
+    BadCalendarData,
+    ObjectNotFound,
+    ReadOnlyCalendar,
+    UidConflict,
+)
 from todo_api.calendars.dav.models import MAX_NAME_LENGTH
 from todo_api.calendars.dav.objects import DavObject
 from todo_api.calendars.dav.order import sort_order
 from todo_api.calendars.dav.todos import InvalidCalendar, TodoFields, parse_calendar, read_todo
-from todo_api.core.errors import ApiError, PreconditionFailed
-
-
-class BadCalendarData(ApiError):
-    """A body that is not a todo this calendar can hold."""
-
-    status_code = 400
-    default_detail = "The body is not a valid iCalendar VTODO"
-
-
-class ReadOnlyCalendar(ApiError):
-    """A viewer's write to a shared list."""
-
-    status_code = 403
-    default_detail = "A viewer of this list cannot change it or its tasks"
-
-
-class UidConflict(ApiError):
-    """A new object whose UID another object of the calendar has (RFC 4791's
-    `no-uid-conflict`)."""
-
-    status_code = 409
-    default_detail = "Another to-do of this calendar has this UID"
-
-
-class ObjectNotFound(ApiError):
-    """No object of that name in the calendar."""
-
-    status_code = 404
-    default_detail = "Not found"
+from todo_api.core.errors import PreconditionFailed
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from xml.sax.saxutils import escape
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from todo_api.core.errors import ApiError
+from todo_api.calendars.dav.errors import BadXml
 
 DAV = "DAV:"
 CALDAV = "urn:ietf:params:xml:ns:caldav"
@@ -28,13 +28,6 @@ Element = ET.Element
 def tag(namespace: str, name: str) -> str:
     """An element's name in Clark notation: `{namespace}name`."""
     return f"{{{namespace}}}{name}"
-
-
-class BadXml(ApiError):
-    """A request body that is not XML this service reads."""
-
-    status_code = 400
-    default_detail = "The request body is not well-formed XML"
 
 
 def parse(body: bytes) -> Element | None:
