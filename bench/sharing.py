@@ -96,6 +96,12 @@ async def _seed(url: str) -> int:
             "VALUES ($1, $2, 'editor', now())",
             [(list_id, member) for list_id in lists for member in members],
         )
+        # As joining does: a list counts its members (a write reads them only when it has some).
+        await connection.execute(
+            "UPDATE task_list SET member_count = (SELECT count(*) FROM list_member "
+            "WHERE list_member.list_id = task_list.id) WHERE id = ANY($1::int[])",
+            lists,
+        )
         for user in ("sharer", "loner"):
             await connection.execute(
                 "INSERT INTO task (user_id, title, description, completed, created_at, "
