@@ -6,7 +6,6 @@ request (their conditions carry the values).
 """
 
 import functools
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, TypedDict, cast
 
@@ -23,7 +22,6 @@ from sqlalchemy import (
     select,
     true,
     tuple_,
-    union_all,
 )
 
 from todo_api.core.clock import utcnow
@@ -31,7 +29,7 @@ from todo_api.core.database import Database, Rows
 from todo_api.tasks.listing import Cursor, StatusFilter, TaskListQuery
 from todo_api.tasks.models import TaskRow
 from todo_api.tasks.repository import NOW, OWNER, PENDING, TASK
-from todo_api.tasks.sharing.repository import MEMBER
+from todo_api.tasks.shared_pages import shared_lists, shared_part, with_shared
 from todo_api.tasks.views import SHOWN_COLUMNS
 
 _TODAY = bindparam("today", type_=Date)
@@ -101,76 +99,6 @@ def _owned_after_id(owner: Any, after_id: Any) -> tuple[ColumnElement[bool], ...
 _SHOWN = [TASK.c[name] for name in SHOWN_COLUMNS]
 
 
-def _shared_part(
-    dialect: str,
-    columns: list[Any],
-    conditions: list[Any],
-    order: tuple[Any, ...],
-    fetch: Any,
-    user: Any,
-) -> Select[Any]:
-    """Up to `fetch` tasks, in `order`, of the lists shared with `user` that meet `conditions`.
-
-    Led by the user's memberships, never by the task table: walking the primary key (or
-    hashing the whole table) for a LIMIT would read every task there is for a user in few or
-    no shared lists, which both planners would otherwise choose. PostgreSQL takes each list's
-    tasks by a LATERAL range scan of `ix_task_list_id_id`, limited; SQLite, which has no
-    LATERAL, is kept off the primary key by ordering on `id + 0`.
-    """
-    by_id = len(order) == 1 and order[0] is TASK.c.id
-    if dialect == "postgresql" and by_id:
-        # By id: each list's first ids straight from the index, the page's ids of them all,
-        # and only then those tasks' rows.
-        per_list = _per_list(user, [TASK.c.id], conditions, order, fetch)
-        first = select(per_list.c.id).order_by(per_list.c.id).limit(fetch)
-        return select(*columns).where(TASK.c.id.in_(first))
-    if dialect == "postgresql":
-        return select(*_per_list(user, columns, conditions, order, fetch).c)
-    shared_lists = select(MEMBER.c.list_id).where(MEMBER.c.user_id == user)
-    unindexed = tuple(TASK.c.id + 0 if term is TASK.c.id else term for term in order)
-    return (
-        select(*columns)
-        .where(TASK.c.list_id.in_(shared_lists), *conditions)
-        .order_by(*unindexed)
-        .limit(fetch)
-    )
-
-
-def _per_list(
-    user: Any, columns: list[Any], conditions: list[Any], order: tuple[Any, ...], fetch: Any
-) -> Any:
-    """For each list shared with `user`, its first `fetch` tasks in `order` (`columns` of them):
-    a LATERAL range scan of `ix_task_list_id_id` per membership."""
-    per_list = (
-        select(*columns)
-        .where(TASK.c.list_id == MEMBER.c.list_id, *conditions)
-        .order_by(*order)
-        .limit(fetch)
-        .lateral("per_list")
-    )
-    return (
-        select(*per_list.c)
-        .select_from(MEMBER)
-        .join(per_list, true())
-        .where(MEMBER.c.user_id == user)
-        .subquery("shared")
-    )
-
-
-def _with_shared(
-    own: Select[Any], shared: Select[Any], order: Callable[[Any], tuple[Any, ...]], fetch: Any
-) -> Select[Any]:
-    """The user's own page and the page of their shared lists' tasks, merged into one: each
-    part is a range scan of its own index with LIMIT, so a user in no shared list pays for
-    an empty join and nothing else. `order` gives the order by a row's columns."""
-    parts = [part.subquery() for part in (own, shared)]
-    both = union_all(*(select(*part.c) for part in parts)).subquery("both")
-    # Named afresh: SQLAlchemy's own names of a subquery's columns are str subclasses, which
-    # SQLite's rows would carry as their keys (and orjson writes no such key).
-    named = [column.label(str(column.key)) for column in both.c]
-    return select(*named).order_by(*order(both.c)).limit(fetch)
-
-
 @functools.cache
 def default_list(dialect: str, status: StatusFilter) -> Rows[ListedTask]:
     """The default listing (creation order, at most a status filter): one index range scan on
@@ -189,10 +117,10 @@ def default_list(dialect: str, status: StatusFilter) -> Rows[ListedTask]:
         .order_by(TASK.c.user_id, TASK.c.id)
         .limit(fetch)
     )
-    shared = _shared_part(
+    shared = shared_part(
         dialect, _SHOWN, [TASK.c.id > after_id, *conditions], (TASK.c.id,), fetch, owner
     )
-    return Rows(_with_shared(own, shared, lambda c: (c.id,), fetch))
+    return Rows(with_shared(own, shared, lambda c: (c.id,), fetch))
 
 
 @functools.cache
@@ -264,8 +192,7 @@ async def count(db: Database, user_id: str, query: TaskListQuery) -> int:
     them)."""
     seen = TASK.c.user_id == user_id
     if query.sees_shared:
-        shared_lists = select(MEMBER.c.list_id).where(MEMBER.c.user_id == user_id)
-        seen = or_(seen, TASK.c.list_id.in_(shared_lists))
+        seen = or_(seen, TASK.c.list_id.in_(shared_lists(user_id)))
     statement = select(func.count()).where(seen, *_filters(db.dialect_name, query))
     return int(await db.scalar(statement))
 
@@ -368,8 +295,8 @@ def _filtered_page(
             return (c.sort_key.asc(), c.id.asc())
 
     if query.sees_shared:
-        shared = _shared_part(dialect, columns, shared_conditions, by_key, fetch, user_id)
-        statement = _with_shared(own.limit(fetch), shared, order, query.limit + 1)
+        shared = shared_part(dialect, columns, shared_conditions, by_key, fetch, user_id)
+        statement = with_shared(own.limit(fetch), shared, order, query.limit + 1)
     else:
         statement = own.limit(query.limit + 1)
     if query.offset:
