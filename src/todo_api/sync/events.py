@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.sse import EventSourceResponse
 
-from todo_api.accounts import Caller, Owner, Principal, get_owner, within_rate_limit
+from todo_api.accounts import Caller, Owner, Principal, client_ip, get_owner, within_rate_limit
 from todo_api.core.database import Database
 from todo_api.core.errors import DatabaseUnavailable, Forbidden
 from todo_api.core.http.responses import OWNER_ERRORS
@@ -106,7 +106,7 @@ async def stream_events(
     position = None
     if resume_from is not None:
         position = parse_cursor(resume_from)
-    address = request.client.host if request.client else "unknown"
+    address = client_ip(request)
     subscription = await broker.subscribe(owner.user_id, address)
     try:
         # Checked before the stream starts, so that the client gets its 410 (or 503).

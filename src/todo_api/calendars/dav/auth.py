@@ -24,8 +24,9 @@ async def dav_caller(request: Request) -> Caller:
         except ApiError:
             raise DavUnauthorized() from None
     elif scheme.lower() == "basic":
-        ip = request.client.host if request.client else None
-        principal = await accounts.authenticate_basic(state, authorization, SCOPE, ip=ip)
+        principal = await accounts.authenticate_basic(
+            state, authorization, SCOPE, ip=accounts.client_ip(request)
+        )
     else:
         raise DavUnauthorized()
     await accounts.within_rate_limit(state, principal.user_id)
