@@ -13,7 +13,6 @@ alternating rounds:
 `uv run python -m bench.caldav [--quick]`, or as part of `python -m bench`.
 """
 
-import argparse
 import asyncio
 import base64
 import os
@@ -34,7 +33,8 @@ from bench.__main__ import (
     ensure_wrk,
     recreate_database,
 )
-from bench.pairs import Pair, compare, dump, failed
+from bench.pairs import Pair, compare, dump
+from bench.pairs import main as pairs_main
 from bench.pairs import report as pairs_report
 from todo_api.accounts import issue_token
 
@@ -165,16 +165,5 @@ def report(pairs: list[Pair]) -> bool:
     return met
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="short rounds (CI smoke)")
-    parser.add_argument("--database-url", default=DEFAULT_URL)
-    args = parser.parse_args()
-    pairs = run(args.database_url, quick=args.quick)
-    report(pairs)
-    if failed(pairs):
-        sys.exit("error responses")
-
-
 if __name__ == "__main__":
-    main()
+    pairs_main(__doc__, DEFAULT_URL, run, report)

@@ -3,9 +3,11 @@ of one against the other (the ratio of their requests per second, median over th
 the rows that report them. `bench.lists` and `bench.caldav` measure this way.
 """
 
+import argparse
 import json
 import statistics
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench.__main__ import Result, median_of, run_wrk
@@ -78,3 +80,20 @@ def dump(key: str, pairs: list[Pair]) -> None:
 def failed(pairs: list[Pair]) -> bool:
     """Whether any request was answered with an error."""
     return any(pair.measured.errors or pair.baseline.errors for pair in pairs)
+
+
+def main(
+    doc: str | None,
+    default_url: str,
+    run: Callable[..., list[Pair]],
+    report: Callable[[list[Pair]], bool],
+) -> None:
+    """A module's command line: measure (`--quick`: short rounds), print, exit 1 on errors."""
+    parser = argparse.ArgumentParser(description=doc)
+    parser.add_argument("--quick", action="store_true", help="short rounds (CI smoke)")
+    parser.add_argument("--database-url", default=default_url)
+    args = parser.parse_args()
+    pairs = run(args.database_url, quick=args.quick)
+    report(pairs)
+    if failed(pairs):
+        sys.exit("error responses")
