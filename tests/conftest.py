@@ -52,6 +52,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """A worker per core and one more: much of a test's time is spent waiting on a server it
+    started, a database or a timer, and the extra worker fills that idle time."""
+    return (os.cpu_count() or 1) + 1
+
+
 def pytest_report_header() -> str:
     return f"database: {TEST_DATABASE_URL or 'SQLite (set TEST_DATABASE_URL for PostgreSQL)'}"
 
