@@ -49,6 +49,7 @@ CEILING = [
     "--port",
     "{port}",
     "--no-access-log",
+    "--no-server-header",
     "--log-level",
     "warning",
 ]
@@ -467,12 +468,14 @@ def main() -> None:
 
     token_for = {
         user: issue_token(SECRET, subject=user, expires_in=timedelta(hours=2))
-        for user in ("small", "big", "writer", "deleter", "syncer", "streamer")
+        for user in ("small", "big", "writer", "editor", "deleter", "syncer", "streamer")
     }
     asyncio.run(seed_tasks(url, "small", 50))
     # Enough tasks that every delete (and every update) hits a task of its own.
     deletable = asyncio.run(seed_tasks(url, "deleter", 20_000 if args.quick else 120_000))
-    editable = asyncio.run(seed_tasks(url, "writer", 1))
+    # Each update and toggle writes a task of its own: a row every request writes would measure
+    # its lock's queue, not the work.
+    editable = asyncio.run(seed_tasks(url, "editor", 20_000 if args.quick else 120_000))
 
     load = {"duration": duration, "connections": args.connections}
     rows: list[Row] = []
@@ -663,17 +666,17 @@ def main() -> None:
         alone(
             "update",
             method="PUT",
-            path="/api/writer/tasks/ID",
-            token=token_for["writer"],
+            path="/api/editor/tasks/ID",
+            token=token_for["editor"],
             body='{"title": "Renamed by wrk"}',
-            ids=(editable[0], editable[0]),
+            ids=editable,
         )
-        alone(
+        both(
             "toggle",
             method="PATCH",
-            path="/api/writer/tasks/ID/complete",
-            token=token_for["writer"],
-            ids=(editable[0], editable[0]),
+            path="/api/editor/tasks/ID/complete",
+            token=token_for["editor"],
+            ids=editable,
         )
         alone(
             "delete",
@@ -922,12 +925,15 @@ def report(
     small = results["list (50 tasks), full table"]
     big = next(result for name, result in results.items() if "first 50" in name)
     listing, creating = by_name["list (50 tasks)"], by_name["create (empty table)"]
+    toggling = by_name["toggle"]
     errors = sum(row.service.errors + (row.ceiling.errors if row.ceiling else 0) for row in rows)
-    # Issue 5's targets, each a ratio from this one run (absolute numbers are noise here).
+    # Issue 30's targets, each a ratio from this one run against the equal-work ceiling
+    # (absolute numbers are noise here).
     targets = [
-        ("list req/s vs ceiling", listing.rps_ratio, "≥", 0.6),
-        ("create req/s vs ceiling", creating.rps_ratio, "≥", 0.5),
-        ("list p99 vs ceiling", listing.p99_ratio, "≤", 2.0),
+        ("list req/s vs ceiling", listing.rps_ratio, "≥", 0.8),
+        ("create req/s vs ceiling", creating.rps_ratio, "≥", 0.6),
+        ("toggle req/s vs ceiling", toggling.rps_ratio, "≥", 0.6),
+        ("list p99 vs ceiling", listing.p99_ratio, "≤", 1.5),
         ("create p99 vs ceiling", creating.p99_ratio, "≤", 2.0),
         ("first 50 tasks p50, big user / 50-task user", big.p50_ms / small.p50_ms, "≤", 1.5),
         ("service idle RSS, MB", memory["service idle RSS"], "<", 150),

@@ -243,6 +243,23 @@ def test_listings_carry_the_cursor_and_expose_it_to_browsers(client, alice, crea
     assert "X-Changes-Cursor" in response.headers["Access-Control-Expose-Headers"]
 
 
+def test_every_listing_s_cursor_is_of_the_readers_log_with_rows_or_without(
+    client, alice, bob, create_task
+) -> None:
+    # The epoch comes with the rows where there are some, and is read on its own where there
+    # are none: both must name the same log, for every shape of listing.
+    def epoch(path: str, headers=alice, user="alice") -> int:
+        response = client.get(f"/api/{user}/tasks{path}", headers=headers)
+        return ChangeCursor.decode(response.headers["X-Changes-Cursor"]).epoch
+
+    empty = epoch("")
+    create_task("alice's")
+    paths = ("", "?sort=title", "?list_id=inbox&sort=position", "?status=completed")
+    assert {path: epoch(path) for path in paths} == dict.fromkeys(paths, empty)
+    create_task("bob's", headers=bob, user="bob")
+    assert epoch("", bob, "bob") != empty
+
+
 def test_the_cursor_codec_round_trips_and_refuses_others() -> None:
     position = ChangeCursor(123456, 2**40)
     assert ChangeCursor.decode(position.encode()) == position

@@ -12,7 +12,7 @@ created afterwards still come after it. Keys between close neighbours grow; once
 On PostgreSQL the column is compared with `COLLATE "C"` (bytewise); SQLite compares bytewise.
 """
 
-import secrets
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +38,11 @@ _DIGITS: str = BASE_62_DIGITS
 # Microseconds since 1970 take 9 base-62 digits until the year 2398: integer keys `i…`.
 _TIME_DIGITS = 9
 _last_micros = 0
+# The fractions of creation keys tell apart records made in the same microsecond elsewhere: they
+# need to differ, not to be unguessable (positions are no secret), so no system call per key.
+_FRACTIONS = random.Random()
+# Three digits, the last not "0" (a key never ends in its zero digit).
+_FRACTION_COUNT = 62 * 62 * 61
 
 
 def _base62(number: int, width: int) -> str:
@@ -56,7 +61,9 @@ def created(at: datetime) -> str:
     _last_micros = micros
     digits = _base62(micros, _TIME_DIGITS)
     head = chr(ord("a") + len(digits) - 1)  # the length of an integer key, as its first letter
-    fraction = secrets.choice(_DIGITS) + secrets.choice(_DIGITS) + secrets.choice(_DIGITS[1:])
+    draw = _FRACTIONS.randrange(_FRACTION_COUNT)
+    first, second, last = draw // (62 * 61), draw // 61 % 62, draw % 61
+    fraction = _DIGITS[first] + _DIGITS[second] + _DIGITS[1 + last]
     return head + digits + fraction
 
 

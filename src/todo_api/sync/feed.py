@@ -5,11 +5,12 @@ so a cursor never moves past a change that commits late.
 """
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypedDict
+from typing import Any, TypedDict
 
-from sqlalchemy import ColumnElement, bindparam, func, select
+from sqlalchemy import ColumnElement, Label, bindparam, func, select
 
 from todo_api.accounts import USER
 from todo_api.core.database import Database, Rows, table_of
@@ -45,6 +46,8 @@ _AFTER = Rows[_Entry](
     .order_by(CHANGE.c.user_id, CHANGE.c.id)
     .limit(bindparam("fetch"))
 )
+# The names `epoch_columns` gives its columns on another query's rows.
+_EPOCH_COLUMNS = ("log_epoch", "log_born")
 # Which log the owner's is, and how far the purge has reached.
 _STATE = Rows[_LogState](
     select(
@@ -102,6 +105,30 @@ def has_changes(
     )
 
 
+def epoch_columns(user_id: ColumnElement[str]) -> list[Label[Any]]:
+    """Columns that put the epoch of `user_id`'s log (`epoch_of`) on another query's rows, so
+    that a listing reads its cursor's epoch in its own round trip."""
+    return [
+        select(LOG.c.epoch).scalar_subquery().label(_EPOCH_COLUMNS[0]),
+        select(USER.c.createdAt)
+        .where(USER.c.id == user_id)
+        .scalar_subquery()
+        .label(_EPOCH_COLUMNS[1]),
+    ]
+
+
+def epoch_of(rows: Sequence[Any]) -> int | None:
+    """The epoch the `epoch_columns` of `rows` (dicts of any shape) tell, taken off every
+    row; None for no rows."""
+    values = [(row.pop(_EPOCH_COLUMNS[0]), row.pop(_EPOCH_COLUMNS[1])) for row in rows]
+    if not values:
+        return None
+    log_epoch, born = values[0]
+    if log_epoch is None:
+        return _user_epoch(None)
+    return _user_epoch({"epoch": log_epoch, "purged_through": 0, "born": born})
+
+
 def _user_epoch(state: _LogState | None) -> int:
     """The epoch of a user's log: their creation, in this database's log."""
     if state is None:  # a database migrated without its log's row: nothing to tell apart
@@ -120,6 +147,16 @@ async def cursor(db: Database, horizon: ChangeHorizon, user_id: str) -> ChangeCu
     """A cursor that every change of the user's committed before this call is at or below."""
     position = horizon.confirmed  # taken first: what is read after reflects at least this much
     return ChangeCursor(await epoch(db, user_id), position)
+
+
+async def cursor_at(
+    db: Database, user_id: str, position: int, epoch_read: int | None
+) -> ChangeCursor:
+    """The user's cursor at `position` (their horizon's, taken before the rows were read):
+    of the epoch read with the rows (`epoch_of`), or, for none, read now."""
+    return ChangeCursor(
+        epoch_read if epoch_read is not None else await epoch(db, user_id), position
+    )
 
 
 async def entries(

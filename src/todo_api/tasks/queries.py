@@ -24,6 +24,7 @@ from sqlalchemy import (
     tuple_,
 )
 
+from todo_api import sync
 from todo_api.core.clock import utcnow
 from todo_api.core.database import Database, Rows
 from todo_api.tasks.listing import Cursor, StatusFilter, TaskListQuery
@@ -120,7 +121,8 @@ def default_list(dialect: str, status: StatusFilter) -> Rows[ListedTask]:
     shared = shared_part(
         dialect, _SHOWN, [TASK.c.id > after_id, *conditions], (TASK.c.id,), fetch, owner
     )
-    return Rows(with_shared(own, shared, lambda c: (c.id,), fetch))
+    page = with_shared(own, shared, lambda c: (c.id,), fetch)
+    return Rows(page.add_columns(*sync.epoch_columns(bindparam("reader"))))
 
 
 @functools.cache
@@ -139,6 +141,7 @@ def _list_order_page(status: StatusFilter, inbox: bool, top_only: bool) -> Rows[
         conditions.append(condition)
     return Rows(
         select(*_SHOWN, TASK.c.position.label("sort_key"))
+        .add_columns(*sync.epoch_columns(bindparam("reader")))
         .where(*conditions)
         .order_by(TASK.c.position, TASK.c.id)
         .limit(bindparam("fetch"))
@@ -157,14 +160,15 @@ _STATS = Rows[TaskCounts](
 
 
 async def page(
-    db: Database, user_id: str, query: TaskListQuery, position: Cursor | None
+    db: Database, user_id: str, query: TaskListQuery, position: Cursor | None, reader: str
 ) -> list[ListedTask]:
     """Up to `query.limit + 1` of the tasks `user_id` sees, from `position` on (the extra one
     tells that another page follows): their own, and unless the query names a list or a
     parent, those of the lists shared with them. Sorted pages carry each row's `sort_key` as
-    well."""
+    well, and every row the epoch of `reader`'s log (`sync.epoch_of` takes it off them)."""
     if query.is_default:
         params = {
+            "reader": reader,
             "owner": user_id,
             "after_id": 0 if position is None else position.id,
             "fetch": query.limit + 1,
@@ -176,6 +180,7 @@ async def page(
         )
         key = "" if position is None else position.key
         params = {
+            "reader": reader,
             "owner": user_id,
             "list_id": query.list_id,
             "after_key": key,
@@ -184,6 +189,7 @@ async def page(
         }
         return await db.fetch_all(in_order, params)
     statement = _filtered_page(db.dialect_name, user_id, query, position)
+    statement = statement.add_columns(*sync.epoch_columns(literal(reader)))
     return await db.fetch_all(Rows[ListedTask](statement))
 
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import date
 
+from todo_api import sync
 from todo_api.core.clock import utcnow
 from todo_api.core.database import Database
 from todo_api.tasks import queries, repository
@@ -23,6 +24,8 @@ class Page:
     next_cursor: str | None = None
     next_offset: int | None = None
     total: int | None = None
+    # The epoch of the reader's change log, read with the rows (None when there were none).
+    log_epoch: int | None = None
 
 
 async def list_tasks(db: Database, user_id: str, query: TaskListQuery) -> Page:
@@ -39,7 +42,8 @@ async def list_tasks(db: Database, user_id: str, query: TaskListQuery) -> Page:
             raise ParentNotFound(query.parent_id) from None
         owner = parent.row["user_id"]
     position = query.position()
-    rows = await queries.page(db, owner, query, position)
+    rows = await queries.page(db, owner, query, position, user_id)
+    log_epoch = sync.epoch_of(rows)
     has_more = len(rows) > query.limit
     rows = rows[: query.limit]
     next_cursor = next_offset = total = None
@@ -57,7 +61,7 @@ async def list_tasks(db: Database, user_id: str, query: TaskListQuery) -> Page:
     elif not has_more and position is None and not query.offset:
         # The whole result is on this first page: its count costs nothing.
         total = len(rows)
-    return Page(rows, next_cursor, next_offset, total)
+    return Page(rows, next_cursor, next_offset, total, log_epoch)
 
 
 async def task_stats(db: Database, user_id: str) -> TaskStats:

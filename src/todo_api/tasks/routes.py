@@ -154,11 +154,12 @@ async def list_tasks(owner: Owner, horizon: sync.HorizonDep, request: Request) -
     """
     query = LIST_QUERY.read(request)
     headers: dict[str, str] = {}
-    if owner.store.logs_changes:
-        # Read before the rows: they reflect at least every change up to it.
-        cursor = await sync.cursor(owner.db, horizon, owner.user_id)
-        headers[CHANGES_CURSOR] = cursor.encode()
+    # Taken before the rows are read: they reflect at least every change up to it.
+    position = horizon.confirmed
     page = await reading.list_tasks(owner.db, owner.user_id, query)
+    if owner.store.logs_changes:
+        cursor = await sync.cursor_at(owner.db, owner.user_id, position, page.log_epoch)
+        headers[CHANGES_CURSOR] = cursor.encode()
     if page.total is not None:
         headers["X-Total-Count"] = str(page.total)
     if page.next_cursor is not None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import asyncpg
+import orjson
 from sqlalchemy.engine import make_url
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -171,10 +172,14 @@ def _decode_json(text: str) -> Any:
     return [] if text == "[]" else json.loads(text)
 
 
+def _encode_json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 async def _init_connection(connection: asyncpg.Connection) -> None:
     for json_type in ("json", "jsonb"):
         await connection.set_type_codec(
-            json_type, schema="pg_catalog", encoder=json.dumps, decoder=_decode_json
+            json_type, schema="pg_catalog", encoder=_encode_json, decoder=_decode_json
         )
 
 
