@@ -256,6 +256,48 @@ def test_a_write_racing_past_the_if_match_check_still_fails(
     ]
 
 
+def test_a_toggle_of_a_task_changed_since_it_was_read_flips_it_as_it_is_now(
+    client: TestClient, alice: Headers, create_task
+) -> None:
+    # Without If-Match, a toggle worked out from a stale read finds the task moved on: it
+    # flips the stored task, keeping the other write, and logs what it stored.
+    task = create_task()
+    store = part(client, Store)
+    stale = client.portal.call(task_service.get_task, store.db, "alice", task["id"])
+    client.put(f"{TASKS}/{task['id']}", json={"title": "first"}, headers=alice)
+    written = client.portal.call(task_service.toggle_task, store, stale)
+    assert (written["title"], written["completed"], written["version"]) == ("first", True, 3)
+    shown = client.get(f"{TASKS}/{task['id']}", headers=alice).json()
+    logged = client.get("/api/alice/changes", headers=alice).json()["changes"][-1]["task"]
+    assert logged == shown
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"description": 'Ünïcode ✓ and "quotes"', "priority": "high", "tags": ["a", "b"]},
+        {"due_date": "2026-01-02"},
+        {"due_at": "2030-01-02T03:04:05.678901Z"},
+        {"completed": True},
+    ],
+)
+def test_a_toggle_logs_the_task_exactly_as_it_is_then_read(
+    client: TestClient, alice: Headers, create_task, fields
+) -> None:
+    # The toggle's change is worked out before its write, from the task as read: it must be
+    # what reading the task gives afterwards, field for field, either way.
+    task = create_task(**fields)
+    for _ in range(2):
+        toggled = client.patch(f"{TASKS}/{task['id']}/complete", headers=alice)
+        assert toggled.status_code == 200
+        shown = client.get(f"{TASKS}/{task['id']}", headers=alice)
+        change = client.get("/api/alice/changes", headers=alice).json()["changes"][-1]
+        assert change["type"] == "task.updated"
+        assert change["task"] == shown.json() == toggled.json()
+        assert shown.headers["etag"] == toggled.headers["etag"]
+
+
 def test_a_retry_racing_the_first_request_replays_instead_of_creating(
     client: TestClient, alice: Headers, monkeypatch
 ) -> None:

@@ -18,9 +18,12 @@ from typing import Any
 
 from sqlalchemy import (
     ARRAY,
+    CTE,
+    ColumnElement,
     Insert,
     Select,
     Text,
+    Update,
     bindparam,
     cast,
     func,
@@ -117,6 +120,30 @@ class LogWriter:
         assert row is not None
         return row
 
+    async def write(
+        self, db: Database, statement: ClauseElement, params: Mapping[str, Any], change: Change
+    ) -> Row | None:
+        """Run `statement` (an UPDATE … RETURNING the row it changed, if any) and log `change`
+        if it changed one, atomically: on PostgreSQL in one statement, elsewhere in one
+        transaction."""
+        if db.dialect_name != "postgresql":
+            async with db.transaction() as tx:
+                row = await tx.fetch_one(statement, params)
+                if row is not None:
+                    await self.append(tx, [change])
+            return row
+        logged = self._logged.get(statement)
+        if logged is None:
+            logged = self._logged[statement] = _write_and_log(statement)
+        log_params = {
+            "log_feeds": list(change.feeds),
+            "log_kind": change.kind,
+            "log_type": change.type,
+            "log_data": change.data,
+            "log_at": change.at,
+        }
+        return await db.fetch_one(logged, {**params, **log_params})
+
 
 def _insert_and_log(statement: ClauseElement) -> Select[Any]:
     """`statement` (an INSERT … RETURNING) that also logs the new row's creation for every feed
@@ -124,6 +151,18 @@ def _insert_and_log(statement: ClauseElement) -> Select[Any]:
     assert isinstance(statement, Insert)
     new = statement.cte("new")
     data = literal('{"id":', Text) + cast(new.c.id, Text) + bindparam("log_data_tail", type_=Text)
+    return _and_log(new, data)
+
+
+def _write_and_log(statement: ClauseElement) -> Select[Any]:
+    """`statement` (an UPDATE … RETURNING) that also logs a change of the row it returns, if
+    any, for every feed of `:log_feeds`, its JSON `:log_data`."""
+    assert isinstance(statement, Update)
+    return _and_log(statement.cte("written"), bindparam("log_data", type_=Text))
+
+
+def _and_log(written: CTE, data: ColumnElement[str]) -> Select[Any]:
+    """The rows of `written` (a CTE), each logged for every feed of `:log_feeds`."""
     feeds = (
         func.unnest(bindparam("log_feeds", type_=ARRAY(Text)))
         .table_valued("feed")
@@ -134,12 +173,12 @@ def _insert_and_log(statement: ClauseElement) -> Select[Any]:
             feeds.c.feed,
             bindparam("log_kind", type_=Text),
             bindparam("log_type", type_=Text),
-            new.c.id,
+            written.c.id,
             data,
             bindparam("log_at", type_=CHANGE.c.at.type),
         )
-        .select_from(new)
+        .select_from(written)
         .join(feeds, true())
     )
     logged = insert(CHANGE).from_select(_COLUMNS, row).cte("logged")
-    return select(*new.c).add_cte(logged)
+    return select(*written.c).add_cte(logged)

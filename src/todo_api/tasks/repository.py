@@ -76,6 +76,20 @@ _TOGGLE = Rows[TaskRow](update(TASK).where(_THIS_TASK).values(_TOGGLE_VALUES).re
 _TOGGLE_IF_MATCH = Rows[TaskRow](
     update(TASK).where(_THIS_TASK, _EXPECTED_VERSION).values(_TOGGLE_VALUES).returning(*TASK.c)
 )
+# A toggle worked out from the task as read (`toggled`): written only while the task is still
+# at the version read (every write of a task moves its version on).
+_TOGGLE_AS_READ = Rows[TaskRow](
+    update(TASK)
+    .where(_THIS_TASK, _EXPECTED_VERSION)
+    .values(
+        completed=bindparam("completed"),
+        completed_at=bindparam("completed_at", type_=TASK.c.completed_at.type),
+        completed_by=bindparam("completed_by", type_=Text),
+        updated_at=NOW,
+        version=bindparam("version"),
+    )
+    .returning(*TASK.c)
+)
 _DELETE = delete(TASK).where(_THIS_TASK)
 _DELETE_IF_MATCH = delete(TASK).where(_THIS_TASK, _EXPECTED_VERSION)
 _DELETE_PENDING = delete(TASK).where(_THIS_TASK, PENDING)
@@ -211,6 +225,32 @@ async def toggle(db: Database, task: TaskRow, version: int | None, now: datetime
     if version is not None:
         statement, params = _TOGGLE_IF_MATCH, params | {"expected_version": version}
     return await db.fetch_one(statement, params)
+
+
+def toggled(task: TaskRow, now: datetime) -> TaskRow:
+    """The task as a toggle at `now` leaves it, worked out from the row as read."""
+    after = task.copy()
+    completing = not task["completed"]
+    after["completed"] = completing
+    after["completed_at"] = now if completing else None
+    after["completed_by"] = (actor.current() or task["user_id"]) if completing else None
+    after["updated_at"] = now
+    after["version"] = task["version"] + 1
+    return after
+
+
+def toggle_as_read(task: TaskRow, after: TaskRow) -> tuple[Rows[TaskRow], dict[str, Any]]:
+    """The statement that writes `after` (`toggled(task, …)`) over `task`, while the stored
+    row is still `task`'s version (it returns no row once it is not), and its parameters."""
+    params = _identity(task) | {
+        "expected_version": task["version"],
+        "completed": after["completed"],
+        "completed_at": after["completed_at"],
+        "completed_by": after["completed_by"],
+        "now": after["updated_at"],
+        "version": after["version"],
+    }
+    return _TOGGLE_AS_READ, params
 
 
 async def delete_one(db: Database, task: TaskRow, version: int | None) -> bool:

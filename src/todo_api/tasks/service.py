@@ -133,10 +133,21 @@ async def toggle_task(
 ) -> TaskRow:
     """Flip the task between pending and completed (see update_task for recurring tasks and
     subtasks)."""
-    async with store.write() as uow:
-        if needs_bookkeeping(task, None):
+    if needs_bookkeeping(task, None):
+        async with store.write() as uow:
             return await _update_locked(uow, task, None, version, max_tasks)
-        toggled = await repository.toggle(uow.db, task, version, utcnow())
+    # Worked out from the task as read, and written (with its change) only if it is still so:
+    # one statement where the log takes it in one.
+    after = repository.toggled(task, utcnow())
+    statement, params = repository.toggle_as_read(task, after)
+    written = await store.apply(statement, params, logged.updated(after))
+    if written is not None:
+        return written
+    if version is not None:  # changed or deleted since the caller's version was checked
+        raise await _unwritten(store.db, task)
+    # Changed since it was read: flipped as it is now.
+    async with store.write() as uow:
+        toggled = await repository.toggle(uow.db, task, None, utcnow())
         written = await _written(uow.db, toggled, task)
         uow.record(logged.updated(written))
     return written

@@ -88,6 +88,12 @@ class ChangeSink(Protocol):
         """Run `statement` (an INSERT … RETURNING the new row, its `id` included) and log the
         creation, atomically; the row."""
 
+    async def write(
+        self, db: Database, statement: ClauseElement, params: Mapping[str, Any], change: Change
+    ) -> Row | None:
+        """Run `statement` (an UPDATE … RETURNING the row it changed, if any) and log `change`
+        if it changed one, atomically; the row, or None."""
+
 
 class UnitOfWork:
     """One write: its statements on `db` (one transaction) and the changes it records."""
@@ -181,6 +187,25 @@ class Store:
             await uow.flush()
         if uow.feeds:
             self._on_commit(uow.feeds)
+
+    async def apply(
+        self, statement: Rows[R], params: Mapping[str, Any], change: Change
+    ) -> R | None:
+        """One record changed by `statement` (an UPDATE … RETURNING it, which matches it only
+        in the state the caller read) and `change` logged, as a write of its own: a single
+        statement where the log can take it in one (PostgreSQL), else one transaction. `change`
+        holds the record as the statement leaves it, worked out beforehand from what was read.
+        None, and nothing logged, when the record is no longer as read."""
+        if change.group is not None or self._sink is None:
+            async with self.write() as uow:
+                row = await uow.db.fetch_one(statement, params)
+                if row is not None:
+                    uow.record(change)
+            return row
+        written = await self._sink.write(self.db, statement.statement, params, change)
+        if written is not None:
+            self._on_commit(set(change.feeds))
+        return cast(R | None, written)
 
     async def create(self, statement: Rows[R], params: Mapping[str, Any], record: NewRecord) -> R:
         """One record inserted and its creation logged, as a write of its own: a single
