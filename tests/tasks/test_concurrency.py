@@ -298,6 +298,34 @@ def test_a_toggle_logs_the_task_exactly_as_it_is_then_read(
         assert shown.headers["etag"] == toggled.headers["etag"]
 
 
+def test_a_delete_of_a_task_that_got_a_subtask_since_it_was_read_deletes_that_too(
+    client: TestClient, alice: Headers, create_task
+) -> None:
+    # Read alone in its tree; a subtask added since moved its version on: the delete falls back
+    # to deleting the whole subtree, each a logged tombstone.
+    task = create_task()
+    store = part(client, Store)
+    stale = client.portal.call(task_service.get_task, store.db, "alice", task["id"])
+    subtask = create_task("under it", parent_id=task["id"])
+    client.portal.call(task_service.delete_task, store, stale)
+    assert query(client, "SELECT id FROM task") == []
+    changes = client.get("/api/alice/changes", headers=alice).json()["changes"]
+    tombstones = [c["task_id"] for c in changes if c["type"] == "task.deleted"]
+    assert sorted(tombstones) == sorted([task["id"], subtask["id"]])
+
+
+def test_a_delete_logs_one_tombstone_and_a_second_delete_is_404(
+    client: TestClient, alice: Headers, create_task
+) -> None:
+    task = create_task()
+    assert client.delete(f"{TASKS}/{task['id']}", headers=alice).status_code == 204
+    assert client.delete(f"{TASKS}/{task['id']}", headers=alice).status_code == 404
+    changes = client.get("/api/alice/changes", headers=alice).json()["changes"]
+    assert [(c["type"], c["task_id"], c["task"]) for c in changes[1:]] == [
+        ("task.deleted", task["id"], None)
+    ]
+
+
 def test_a_retry_racing_the_first_request_replays_instead_of_creating(
     client: TestClient, alice: Headers, monkeypatch
 ) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ARRAY,
     CTE,
     ColumnElement,
+    Delete,
     Insert,
     Select,
     Text,
@@ -123,8 +124,8 @@ class LogWriter:
     async def write(
         self, db: Database, statement: ClauseElement, params: Mapping[str, Any], change: Change
     ) -> Row | None:
-        """Run `statement` (an UPDATE … RETURNING the row it changed, if any) and log `change`
-        if it changed one, atomically: on PostgreSQL in one statement, elsewhere in one
+        """Run `statement` (an UPDATE or DELETE … RETURNING the row it wrote, if any) and log
+        `change` if it wrote one, atomically: on PostgreSQL in one statement, elsewhere in one
         transaction."""
         if db.dialect_name != "postgresql":
             async with db.transaction() as tx:
@@ -155,9 +156,9 @@ def _insert_and_log(statement: ClauseElement) -> Select[Any]:
 
 
 def _write_and_log(statement: ClauseElement) -> Select[Any]:
-    """`statement` (an UPDATE … RETURNING) that also logs a change of the row it returns, if
-    any, for every feed of `:log_feeds`, its JSON `:log_data`."""
-    assert isinstance(statement, Update)
+    """`statement` (an UPDATE or DELETE … RETURNING) that also logs a change of the row it
+    returns, if any, for every feed of `:log_feeds`, its JSON `:log_data`."""
+    assert isinstance(statement, Update | Delete)
     return _and_log(statement.cte("written"), bindparam("log_data", type_=Text))
 
 

@@ -91,6 +91,10 @@ _TOGGLE_AS_READ = Rows[TaskRow](
     .returning(*TASK.c)
 )
 _DELETE = delete(TASK).where(_THIS_TASK)
+# A task deleted only while it is still at the version read (`delete_as_read`).
+_DELETE_AS_READ = Rows[TaskRow](
+    delete(TASK).where(_THIS_TASK, _EXPECTED_VERSION).returning(TASK.c.id)
+)
 _DELETE_IF_MATCH = delete(TASK).where(_THIS_TASK, _EXPECTED_VERSION)
 _DELETE_PENDING = delete(TASK).where(_THIS_TASK, PENDING)
 # Is there an n-th task? Walks at most n entries of the (user_id, id) index, and nothing
@@ -251,6 +255,12 @@ def toggle_as_read(task: TaskRow, after: TaskRow) -> tuple[Rows[TaskRow], dict[s
         "version": after["version"],
     }
     return _TOGGLE_AS_READ, params
+
+
+def delete_as_read(task: TaskRow) -> tuple[Rows[TaskRow], dict[str, Any]]:
+    """The statement that deletes `task` while the stored row is still its version (it
+    returns no row once it is not), and its parameters."""
+    return _DELETE_AS_READ, _identity(task) | {"expected_version": task["version"]}
 
 
 async def delete_one(db: Database, task: TaskRow, version: int | None) -> bool:

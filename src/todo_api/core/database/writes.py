@@ -91,8 +91,8 @@ class ChangeSink(Protocol):
     async def write(
         self, db: Database, statement: ClauseElement, params: Mapping[str, Any], change: Change
     ) -> Row | None:
-        """Run `statement` (an UPDATE … RETURNING the row it changed, if any) and log `change`
-        if it changed one, atomically; the row, or None."""
+        """Run `statement` (an UPDATE or DELETE … RETURNING the row it wrote, if any) and log
+        `change` if it wrote one, atomically; the row, or None."""
 
 
 class UnitOfWork:
@@ -191,8 +191,8 @@ class Store:
     async def apply(
         self, statement: Rows[R], params: Mapping[str, Any], change: Change
     ) -> R | None:
-        """One record changed by `statement` (an UPDATE … RETURNING it, which matches it only
-        in the state the caller read) and `change` logged, as a write of its own: a single
+        """One record changed by `statement` (an UPDATE or DELETE … RETURNING it, which matches
+        it only in the state the caller read) and `change` logged, as a write of its own: a single
         statement where the log can take it in one (PostgreSQL), else one transaction. `change`
         holds the record as the statement leaves it, worked out beforehand from what was read.
         None, and nothing logged, when the record is no longer as read."""
