@@ -298,6 +298,37 @@ def test_a_toggle_logs_the_task_exactly_as_it_is_then_read(
         assert shown.headers["etag"] == toggled.headers["etag"]
 
 
+@pytest.mark.parametrize(
+    ("method", "body"),
+    [
+        ("patch", {"title": "Renamed"}),
+        ("patch", {"description": None, "priority": "low", "tags": ["x", "ÿ"]}),
+        ("patch", {"due_at": "2030-01-02T03:04:05.678+02:00"}),
+        ("patch", {"due_date": "2031-05-06"}),
+        ("patch", {"due_at": None}),
+        ("patch", {"recurrence": "weekly", "recurrence_interval": 2}),
+        ("patch", {"completed": True}),
+        ("patch", {"completed": False, "title": "Again"}),
+        ("put", {"title": "Whole", "description": "put", "completed": True, "priority": "high"}),
+        ("put", {"title": "Bare"}),
+    ],
+)
+def test_an_edit_logs_the_task_exactly_as_it_is_then_read(
+    client: TestClient, alice: Headers, create_task, method: str, body: dict
+) -> None:
+    # The edit's change is worked out before its write, from the task as read: it must be
+    # what reading the task gives afterwards, field for field.
+    task = create_task(description="d", due_at="2029-12-31T23:00:00Z", tags=["t"])
+    url = f"{TASKS}/{task['id']}"
+    edited = getattr(client, method)(url, json=body, headers=alice)
+    assert edited.status_code == 200, edited.text
+    shown = client.get(url, headers=alice)
+    change = client.get("/api/alice/changes", headers=alice).json()["changes"][-1]
+    assert change["type"] == "task.updated"
+    assert change["task"] == shown.json() == edited.json()
+    assert shown.headers["etag"] == edited.headers["etag"]
+
+
 def test_a_delete_of_a_task_that_got_a_subtask_since_it_was_read_deletes_that_too(
     client: TestClient, alice: Headers, create_task
 ) -> None:

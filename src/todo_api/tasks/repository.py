@@ -8,7 +8,7 @@ The rules (what a write means) live in `service.py`; nothing here decides anythi
 
 import functools
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BindParameter,
@@ -210,6 +210,30 @@ def _update_statement(fields: frozenset[str], if_match: bool) -> Rows[TaskRow]:
         )
     where = [_THIS_TASK, _EXPECTED_VERSION] if if_match else [_THIS_TASK]
     return Rows(update(TASK).where(*where).values(values | _CHANGE_STAMP).returning(*TASK.c))
+
+
+def updated(task: TaskRow, changes: dict[str, Any], now: datetime) -> TaskRow:
+    """The task as writing `changes` (columns by name) at `now` leaves it, worked out from the
+    row as read, as `update_fields` writes them."""
+    after = cast(TaskRow, {**task, **changes})
+    completed = changes.get("completed", task["completed"])
+    if "completed_at" not in changes and completed != task["completed"]:
+        after["completed_at"] = now if completed else None
+        after["completed_by"] = (actor.current() or task["user_id"]) if completed else None
+    after["updated_at"] = now
+    after["version"] = task["version"] + 1
+    return after
+
+
+def update_as_read(
+    task: TaskRow, changes: dict[str, Any], now: datetime
+) -> tuple[Rows[TaskRow], dict[str, Any]]:
+    """The statement that writes `changes` at `now` over `task` while the stored row is still
+    its version (it returns no row once it is not), and its parameters."""
+    params = {f"new_{name}": value for name, value in changes.items()}
+    params |= _identity(task) | {"now": now, "expected_version": task["version"]}
+    params["actor"] = actor.current()
+    return _update_statement(frozenset(changes), True), params
 
 
 async def update_fields(

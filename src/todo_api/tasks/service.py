@@ -94,6 +94,17 @@ async def update_task(
     changes = _with_anchor(task, columns(changes))
     list_sent, parent_sent = "list_id" in changes, "parent_id" in changes
     list_id, parent_id = changes.pop("list_id", None), changes.pop("parent_id", None)
+    if not (list_sent or parent_sent or needs_bookkeeping(task, changes)):
+        # Worked out from the task as read, and written (with its change) only if it is still
+        # so: one statement where the log takes it in one.
+        now = utcnow()
+        after = repository.updated(task, changes, now)
+        statement, params = repository.update_as_read(task, changes, now)
+        written = await store.apply(statement, params, logged.updated(after))
+        if written is not None:
+            return written
+        if version is not None:  # changed or deleted since the caller's version was checked
+            raise await _unwritten(store.db, task)
     async with store.write() as uow:
         if list_sent or parent_sent:
             target = await moves.container_for(
