@@ -7,6 +7,9 @@ reached through `proxy.DelayingProxy` (its LISTEN connection goes straight to Po
 - sends each kind of request one at a time and counts what the service sent the database per
   request: statements, BEGINs and COMMITs (each a round trip), the work its background loops do
   for that request included (what they do when idle is measured first and taken off);
+- sends them again through a proxy that delays every chunk 1 ms each way: the time that adds
+  to a request, over 2 ms, is the round trips on its path, what its client waits for (the
+  background loops' are not);
 - with the proxy delaying every chunk by 1 ms each way (Neon from the same region), measures the
   list (50 tasks) and create with wrk, 32 connections, for the service and for the ceiling
   (`bench/ceiling.py`, through a proxy of its own), in alternating rounds.
@@ -63,8 +66,20 @@ class Latency:
     ratio: float
 
 
-def _count(proxy: DelayingProxy, send: Callable[[], object], requests: int) -> float:
-    """Round trips per request of `send()`, sent `requests` times one after another."""
+@dataclass
+class Trips:
+    """Round trips per request: all that it sets going (`total`: the statements, BEGINs and
+    COMMITs it sends, and what background loops do for it afterwards, such as the change
+    horizon's rounds and their NOTIFY), and those on its path (`path`: what its client waits
+    for, from the time a database 1 ms away adds to it)."""
+
+    total: float
+    path: float = 0.0
+
+
+def _count(proxy: DelayingProxy, send: Callable[[], object], requests: int) -> tuple[float, float]:
+    """Round trips per request of `send()`, sent `requests` times one after another, and the
+    median time one took."""
     idle_started, idle_before = time.monotonic(), proxy.sent
     time.sleep(1.0)
     idle_rate = (proxy.sent - idle_before) / (time.monotonic() - idle_started)
@@ -72,19 +87,21 @@ def _count(proxy: DelayingProxy, send: Callable[[], object], requests: int) -> f
         send()
     time.sleep(0.5)
     started, before = time.monotonic(), proxy.sent
+    took = []
     for _ in range(requests):
+        sent_at = time.perf_counter()
         send()
+        took.append(time.perf_counter() - sent_at)
     time.sleep(0.5)  # the background work a request sets going
     elapsed = time.monotonic() - started
-    return max(0.0, (proxy.sent - before - idle_rate * elapsed) / requests)
+    total = max(0.0, (proxy.sent - before - idle_rate * elapsed) / requests)
+    return total, statistics.median(took)
 
 
-def _round_trips(
-    rt: httpx.Client, small: httpx.Client, proxy: DelayingProxy, ids: list[int]
-) -> dict[str, float]:
-    """Round trips per request of each kind: `rt`'s writes and reads, `small`'s listing."""
+def _requests(rt: httpx.Client, small: httpx.Client, ids: list[int]) -> dict[str, Callable]:
+    """Each kind of request: `rt`'s writes and reads (deletes of `ids`), `small`'s listing."""
     one, doomed = ids[0], iter(ids[1:])
-    requests: dict[str, Callable[[], object]] = {
+    return {
         "create": lambda: rt.post("/api/rt/tasks", content=CREATE_BODY).raise_for_status(),
         "list": lambda: small.get("/api/small/tasks").raise_for_status(),
         "get": lambda: rt.get(f"/api/rt/tasks/{one}").raise_for_status(),
@@ -93,7 +110,13 @@ def _round_trips(
         "toggle": lambda: rt.patch(f"/api/rt/tasks/{one}/complete").raise_for_status(),
         "delete": lambda: rt.delete(f"/api/rt/tasks/{next(doomed)}").raise_for_status(),
     }
-    return {name: _count(proxy, send, REQUESTS) for name, send in requests.items()}
+
+
+def _measure(base: str, token: dict[str, str], proxy: DelayingProxy, ids: list[int]) -> dict:
+    """`_count` of each kind of request, on the service at `base` behind `proxy`."""
+    with _client(base, token["rt"]) as rt, _client(base, token["small"]) as small:
+        requests = _requests(rt, small, ids)
+        return {name: _count(proxy, send, REQUESTS) for name, send in requests.items()}
 
 
 def _client(base: str, token: str) -> httpx.Client:
@@ -101,7 +124,9 @@ def _client(base: str, token: str) -> httpx.Client:
     return httpx.Client(base_url=base, headers=headers, timeout=30)
 
 
-def run(database_url: str = DEFAULT_URL, *, quick: bool = False) -> tuple[dict, list[Latency]]:
+def run(
+    database_url: str = DEFAULT_URL, *, quick: bool = False
+) -> tuple[dict[str, Trips], list[Latency]]:
     """Measure against fresh servers on `database_url`."""
     asyncio.run(recreate_database(database_url))
     url = make_url(database_url).render_as_string(hide_password=False)
@@ -119,18 +144,15 @@ def run(database_url: str = DEFAULT_URL, *, quick: bool = False) -> tuple[dict, 
                 env | {"DATABASE_URL": counting.url(url)},
             )
         )
-        first, last = asyncio.run(seed_tasks(url, "rt", 5 + 2 * REQUESTS + 10))
+        first, last = asyncio.run(seed_tasks(url, "rt", 5 + 4 * REQUESTS + 20))
+        ids = list(range(first, last + 1))
         asyncio.run(seed_tasks(url, "small", 50))
         asyncio.run(seed_tasks(url, "writer", 1))
         token = {
             u: issue_token(SECRET, subject=u, expires_in=timedelta(hours=2))
             for u in ("rt", "small", "writer")
         }
-        with (
-            _client(servers[0].base, token["rt"]) as rt,
-            _client(servers[0].base, token["small"]) as small,
-        ):
-            counts = _round_trips(rt, small, counting, list(range(first, last + 1)))
+        direct = _measure(servers[0].base, token, counting, ids[: 2 * REQUESTS + 10])
         servers.pop().stop()
         service = Server(
             "service",
@@ -138,6 +160,12 @@ def run(database_url: str = DEFAULT_URL, *, quick: bool = False) -> tuple[dict, 
             env | {"DATABASE_URL": delayed.url(url)},
         )
         servers.append(service)
+        # Each round trip on a request's path waits 1 ms each way more behind `delayed`.
+        away = _measure(service.base, token, delayed, [ids[0], *ids[2 * REQUESTS + 10 :]])
+        counts = {
+            name: Trips(total, (away[name][1] - took) / (2 * DELAY_SECONDS))
+            for name, (total, took) in direct.items()
+        }
         ceiling = Server("ceiling", CEILING, env | {"DATABASE_URL": ceiling_proxy.url(url)})
         servers.append(ceiling)
         wrk = ensure_wrk()
@@ -179,15 +207,19 @@ def run(database_url: str = DEFAULT_URL, *, quick: bool = False) -> tuple[dict, 
     return counts, latencies
 
 
-def report(counts: dict[str, float], latencies: list[Latency]) -> bool:
+def report(counts: dict[str, Trips], latencies: list[Latency]) -> bool:
     """Print the rows; whether every request kept to its round trips."""
-    print("| request | round trips to the database | goal | met |")
-    print("|---|---:|---:|:-:|")
+    print("| request | round trips on its path | goal | met | all it sets going |")
+    print("|---|---:|---:|:-:|---:|")
     met = True
     for name, goal in GOALS.items():
-        ok = counts[name] <= goal + 0.05
+        trips = counts[name]
+        ok = trips.path <= goal + 0.25  # timed: a quarter of a round trip's noise
         met &= ok
-        print(f"| {name} | {counts[name]:.2f} | ≤ {goal} | {'yes' if ok else 'NO'} |")
+        print(
+            f"| {name} | {trips.path:.2f} | ≤ {goal} | {'yes' if ok else 'NO'} "
+            f"| {trips.total:.2f} |"
+        )
     print()
     print(
         "| database 1 ms away (each way), wrk 32 connections | service req/s | p50 ms | p99 ms "
@@ -201,7 +233,10 @@ def report(counts: dict[str, float], latencies: list[Latency]) -> bool:
             f"| {row.ceiling.p50_ms:.2f} | {row.ceiling.p99_ms:.2f} | {row.ratio:.2f}× |"
         )
     print(
-        json.dumps({"round trips": counts, "latency": [vars(r) for r in latencies]}, default=vars),
+        json.dumps(
+            {"round trips": {n: vars(t) for n, t in counts.items()}, "latency": latencies},
+            default=vars,
+        ),
         file=sys.stderr,
     )
     return met
