@@ -129,7 +129,11 @@ class PostgresDatabase(Database):
 
     async def _fetch_all(self, statement: ClauseElement, params: Params) -> list[Row]:
         records = await self._call("fetch", statement, params)
-        return [dict(record) for record in records]
+        if not records:
+            return []
+        # The names once, zipped with each record's values: dict(record) looks each name up.
+        names = tuple(records[0].keys())
+        return [dict(zip(names, record, strict=True)) for record in records]
 
     async def _fetch_one(self, statement: ClauseElement, params: Params) -> Row | None:
         record = await self._call("fetchrow", statement, params)
