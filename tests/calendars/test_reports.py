@@ -48,6 +48,26 @@ def test_multiget_returns_the_named_todos_and_404_for_the_rest(
     assert "404" in found[hrefs[2]].findtext(f"{D}status")
 
 
+def test_multiget_finds_a_todo_by_the_name_its_client_gave_and_not_by_its_task_id(
+    dav_http: DavHttp, rest: Rest
+) -> None:
+    dav = dav_http("alice")
+    todo = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VTODO\r\n"
+    todo += "UID:sent-1\r\nSUMMARY:Sent\r\nX-KEPT:yes\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
+    assert dav.put(f"{INBOX}sent.ics", content=todo).status_code == 201
+    [sent] = rest("alice").get("/api/alice/tasks").json()
+    plain = rest("alice").post("/api/alice/tasks", json={"title": "Plain"}).json()
+    listed = rest("alice").post("/api/alice/lists", json={"name": "Work"}).json()
+    elsewhere = rest("alice").post("/api/alice/tasks", json={"title": "X", "list_id": listed["id"]})
+    hrefs = [f"{INBOX}{name}" for name in ("sent.ics", f"{plain['id']}.ics")]
+    gone = [f"{INBOX}{task_id}.ics" for task_id in (sent["id"], elsewhere.json()["id"])]
+    body = MULTIGET.format(hrefs="".join(f"<d:href>{h}</d:href>" for h in hrefs + gone)).encode()
+    found = report(dav, INBOX, body)
+    assert "X-KEPT:yes" in found[hrefs[0]].findtext(f".//{C}calendar-data")
+    assert "SUMMARY:Plain" in found[hrefs[1]].findtext(f".//{C}calendar-data")
+    assert all("404" in found[href].findtext(f"{D}status") for href in gone)
+
+
 def test_a_query_for_pending_todos_leaves_out_completed_ones(dav_http: DavHttp, rest: Rest) -> None:
     open_task = rest("alice").post("/api/alice/tasks", json={"title": "Open"}).json()
     rest("alice").post("/api/alice/tasks", json={"title": "Done", "completed": True})
