@@ -75,7 +75,7 @@ class DavObject:
     def ical(self) -> bytes:
         """Its iCalendar object."""
         if self.stored is None:
-            return plain.write(dict(self.task), self.uid, self.parent_uid)
+            return plain.write(self.task, self.uid, self.parent_uid)
         key = (self.task["id"], self.task["created_at"], self.task["version"], self.parent_uid)
         if (cached := _RENDERED.get(key)) is not None:
             return cached

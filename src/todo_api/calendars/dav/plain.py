@@ -3,6 +3,7 @@ library's object model costs far more per todo than a calendar report can afford
 what `render.render` writes with nothing stored, byte for byte (a differential test pins it):
 the properties in the library's order (alphabetical), its escapes and its folding."""
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -42,6 +43,8 @@ def _day(value: date) -> str:
 
 def _fold(line: str) -> str:
     """A content line folded as the library folds it, never inside a character."""
+    if len(line) <= _CHUNK_OCTETS and line.isascii():  # both known without reading the line
+        return line
     encoded = line.encode()
     if len(encoded) <= _CHUNK_OCTETS:
         return line
@@ -70,7 +73,7 @@ def _minutes(before: int) -> str:
     return text
 
 
-def _alarms(task: dict[str, Any], out: list[str]) -> None:
+def _alarms(task: Mapping[str, Any], out: list[str]) -> None:
     description = _fold(f"DESCRIPTION:{_text(task['title'])}")
     for reminder in task["reminders"]:
         out += ["BEGIN:VALARM", "ACTION:DISPLAY", description]
@@ -82,7 +85,7 @@ def _alarms(task: dict[str, Any], out: list[str]) -> None:
         out.append("END:VALARM")
 
 
-def write(task: dict[str, Any], uid: str, parent_uid: str | None) -> bytes:
+def write(task: Mapping[str, Any], uid: str, parent_uid: str | None) -> bytes:
     """The task as an iCalendar object holding its VTODO."""
     out: list[str] = [_HEAD]
     if task["tags"]:
