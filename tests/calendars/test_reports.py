@@ -68,6 +68,22 @@ def test_multiget_finds_a_todo_by_the_name_its_client_gave_and_not_by_its_task_i
     assert all("404" in found[href].findtext(f"{D}status") for href in gone)
 
 
+def test_multiget_takes_hrefs_as_urls_and_as_encoded_paths(dav_http: DavHttp, rest: Rest) -> None:
+    dav = dav_http("alice")
+    task_id = str(rest("alice").post("/api/alice/tasks", json={"title": "T"}).json()["id"])
+    hrefs = [
+        f"{dav.base_url}{INBOX}{task_id}.ics",
+        f" {INBOX}%3{task_id[0]}{task_id[1:]}.ics ",
+        f"{INBOX}{task_id}.ics?x=1#y",
+        f"{INBOX}{task_id}.ics/",
+    ]
+    body = MULTIGET.format(hrefs="".join(f"<d:href>{h}</d:href>" for h in hrefs)).encode()
+    response = dav.request("REPORT", INBOX, content=body, headers={"Depth": "1"})
+    answers = ET.fromstring(response.content).findall(f"{D}response")
+    assert [a.findtext(f"{D}href") for a in answers] == [f"{INBOX}{task_id}.ics"] * 3 + [hrefs[3]]
+    assert [a.findtext(f"{D}status") is None for a in answers] == [True, True, True, False]
+
+
 def test_a_query_for_pending_todos_leaves_out_completed_ones(dav_http: DavHttp, rest: Rest) -> None:
     open_task = rest("alice").post("/api/alice/tasks", json={"title": "Open"}).json()
     rest("alice").post("/api/alice/tasks", json={"title": "Done", "completed": True})

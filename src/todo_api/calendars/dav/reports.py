@@ -3,6 +3,7 @@ filters clients send), `calendar-multiget` (todos by href) and `sync-collection`
 what changed since a sync token, read from the caller's change log)."""
 
 import json
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import cast
@@ -17,7 +18,7 @@ from todo_api.calendars.dav import objects
 from todo_api.calendars.dav.collections import Calendar
 from todo_api.calendars.dav.errors import InvalidSyncToken
 from todo_api.calendars.dav.objects import DavObject
-from todo_api.calendars.dav.properties import Wanted, object_props, wanted
+from todo_api.calendars.dav.properties import Wanted, object_picker, wanted
 from todo_api.calendars.dav.xml import CALDAV, DAV, Element, Response, tag
 from todo_api.core.database import Database
 
@@ -34,13 +35,8 @@ def sync_token(cursor: sync.ChangeCursor) -> str:
 def _responses(
     user_id: str, calendar: Calendar, found: Iterable[DavObject], want: Wanted
 ) -> list[Response]:
-    responses = []
-    for obj in found:
-        path, props, missing = want.pick(
-            paths.object_path(user_id, calendar, obj.name), object_props(obj)
-        )
-        responses.append(Response(path, props, missing))
-    return responses
+    parent, pick = paths.calendar_path(user_id, calendar), object_picker(want)
+    return [Response(parent + paths.quoted_name(obj.name), *pick(obj)) for obj in found]
 
 
 # --- calendar-query ---------------------------------------------------------------------------
@@ -130,12 +126,20 @@ def _todo(obj: DavObject) -> Component:
 # --- calendar-multiget ------------------------------------------------------------------------
 
 
-def _name_in(user_id: str, calendar: Calendar, link: str) -> str | None:
-    path = unquote(urlsplit(link.strip()).path)
+# An href that is a path alone, as clients send them: `urlsplit` would give it back as it is.
+_PLAIN_PATH = re.compile(r"/(?!/)[^?#\t\r\n]*")
+
+
+def _names_in(user_id: str, calendar: Calendar, links: list[str]) -> dict[str, str | None]:
+    """The name of the calendar's object each link points to (None: not one of its objects)."""
     parent = unquote(paths.calendar_path(user_id, calendar))
-    if not path.startswith(parent) or "/" in path[len(parent) :]:
-        return None
-    return path[len(parent) :] or None
+    names: dict[str, str | None] = {}
+    for link in links:
+        path = link.strip()
+        path = unquote(path if _PLAIN_PATH.fullmatch(path) else urlsplit(path).path)
+        name = path[len(parent) :]
+        names[link] = name if name and path.startswith(parent) and "/" not in name else None
+    return names
 
 
 async def calendar_multiget(
@@ -143,16 +147,16 @@ async def calendar_multiget(
 ) -> list[Response]:
     """The calendar's todos the query names by href; 404 for each it has not."""
     links = [node.text or "" for node in query.findall(tag(DAV, "href"))]
-    names = {link: _name_in(user_id, calendar, link) for link in links}
+    names = _names_in(user_id, calendar, links)
     found = await objects.find_many(db, calendar, [n for n in names.values() if n is not None])
-    want = wanted(query)
+    parent, pick = paths.calendar_path(user_id, calendar), object_picker(wanted(query))
     responses = []
     for link, name in names.items():
         obj = found.get(name) if name is not None else None
         if obj is None:
             responses.append(Response(link.strip(), status=404))
         else:
-            responses.extend(_responses(user_id, calendar, [obj], want))
+            responses.append(Response(parent + paths.quoted_name(obj.name), *pick(obj)))
     return responses
 
 
