@@ -110,3 +110,27 @@ def test_a_sync_reports_etags_are_the_objects(dav_http: DavHttp, rest: Rest) -> 
         href = f"{INBOX}{task['id']}.ics"
         assert set(found) == {href}
         assert found[href].findtext(f".//{D}getetag") == dav.get(href).headers["ETag"]
+
+
+def test_a_sync_report_names_todos_by_the_names_their_client_gave(
+    dav_http: DavHttp, rest: Rest
+) -> None:
+    dav = dav_http("alice")
+    for name in ("kept", "gone"):
+        todo = f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VTODO\r\nUID:{name}"
+        todo += f"\r\nSUMMARY:{name}\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
+        assert dav.put(f"{INBOX}{name}.ics", content=todo).status_code == 201
+    cursor = rest("alice").get("/api/alice/tasks").headers["X-Changes-Cursor"]
+    tasks = {task["title"]: task["id"] for task in rest("alice").get("/api/alice/tasks").json()}
+    rest("alice").patch(f"/api/alice/tasks/{tasks['kept']}", json={"title": "Renamed"})
+    rest("alice").delete(f"/api/alice/tasks/{tasks['gone']}")
+    body = (
+        '<d:sync-collection xmlns:d="DAV:"><d:sync-level>1</d:sync-level>'
+        f"<d:sync-token>urn:todo-api:sync:{cursor}</d:sync-token><d:prop><d:getetag/></d:prop>"
+        "</d:sync-collection>"
+    ).encode()
+    found = report(dav, INBOX, body)
+    assert set(found) == {f"{INBOX}kept.ics", f"{INBOX}gone.ics"}
+    etag = found[f"{INBOX}kept.ics"].findtext(f".//{D}getetag")
+    assert etag == dav.get(f"{INBOX}kept.ics").headers["ETag"]
+    assert "404" in found[f"{INBOX}gone.ics"].findtext(f"{D}status")

@@ -160,9 +160,9 @@ async def find_many(db: Database, calendar: Calendar, names: list[str]) -> dict[
     return {name: by_name[name] for name in names if name in by_name}
 
 
-async def names_of(db: Database, task_ids: list[int]) -> dict[int, str]:
-    """The resource names these tasks have (or had, once deleted), by task id."""
-    stored = await repository.of_tasks(db, task_ids)
+def names_of(task_ids: list[int], stored: Mapping[int, ObjectRow]) -> dict[int, str]:
+    """The resource names these tasks have (or had, once deleted), by task id, given the
+    objects read for them (those without one have none)."""
     return {
         task_id: stored[task_id]["name"] if task_id in stored else derived_name(task_id)
         for task_id in task_ids

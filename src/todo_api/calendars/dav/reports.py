@@ -14,9 +14,10 @@ from icalendar import Component
 
 from todo_api import sync, tasks
 from todo_api.calendars.dav import collections as paths
-from todo_api.calendars.dav import objects
+from todo_api.calendars.dav import objects, repository
 from todo_api.calendars.dav.collections import Calendar
 from todo_api.calendars.dav.errors import InvalidSyncToken
+from todo_api.calendars.dav.models import ObjectRow
 from todo_api.calendars.dav.objects import DavObject
 from todo_api.calendars.dav.properties import Wanted, object_picker, wanted
 from todo_api.calendars.dav.xml import CALDAV, DAV, Element, Response, tag
@@ -192,9 +193,13 @@ async def sync_collection(
     latest: dict[int, dict[str, object] | None] = {}
     # Whether each task was in the calendar in one of the changes read.
     seen: dict[int, bool] = {}
+    # The objects of the tasks changed, read with their changes.
+    stored: dict[int, ObjectRow] = {}
     while True:
         try:
-            page = await sync.read_changes(db, horizon, user_id, since, _SYNC_LIMIT)
+            page = await sync.read_changes(
+                db, horizon, user_id, since, _SYNC_LIMIT, repository.WITH_CHANGES
+            )
         except sync.CursorExpired:
             raise InvalidSyncToken() from None
         for change in page.changes:
@@ -203,6 +208,10 @@ async def sync_collection(
                 latest[change.record_id] = data
                 if data is not None and _in(calendar, data):
                     seen[change.record_id] = True
+                if (obj := repository.logged_object(change)) is not None:
+                    stored[change.record_id] = obj
+                else:
+                    stored.pop(change.record_id, None)
         since = page.next
         if not page.more:
             break
@@ -213,11 +222,11 @@ async def sync_collection(
     else:
         fetched = await tasks.tasks_by_ids(db, calendar.owner, held)
         rows = [row for row in fetched if calendar.holds(row)]
-    found = await objects.as_objects(db, rows)
+    found = await objects.as_objects(db, rows, stored, latest)
     responses = _responses(user_id, calendar, found, want)
     still = {obj.task["id"] for obj in found}
     gone = await _left(db, user_id, calendar, start, seen, [i for i in latest if i not in still])
-    names = await objects.names_of(db, gone)
+    names = objects.names_of(gone, stored)
     responses += [
         Response(paths.object_path(user_id, calendar, names[task_id]), status=404)
         for task_id in gone

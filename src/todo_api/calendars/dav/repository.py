@@ -5,7 +5,7 @@ import functools
 import json
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any, NotRequired
+from typing import Any, NotRequired, cast
 
 from sqlalchemy import (
     ARRAY,
@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
+from todo_api import sync
 from todo_api.calendars.dav.models import CalendarObject, ObjectRow
 from todo_api.core.database import Database, Rows, table_of
 from todo_api.core.fields import MAX_ID
@@ -42,6 +43,19 @@ _INSERT = insert(OBJECT).values(
 _FORGET = delete(OBJECT).where(
     _OWNER, or_(OBJECT.c.task_id == bindparam("task_id"), OBJECT.c.name == bindparam("name"))
 )
+# A task's object, read with each change of the task (sync reports: `sync.read_changes`).
+WITH_CHANGES = sync.Alongside(
+    OBJECT,
+    lambda kind, record_id: (OBJECT.c.task_id == record_id) & (kind == "task"),
+    tuple(column.name for column in OBJECT.c),
+)
+
+
+def logged_object(change: sync.LoggedChange) -> ObjectRow | None:
+    """The object read with a change (`WITH_CHANGES`), if its task has one."""
+    if change.alongside is None or change.alongside["task_id"] is None:
+        return None
+    return cast(ObjectRow, dict(change.alongside))
 
 
 async def by_uid(db: Database, owner: str, uid: str) -> list[ObjectRow]:
