@@ -1,5 +1,5 @@
-"""The direct writer of a task's iCalendar (`plain.py`) says what the icalendar library's
-rendering says, for tasks of every shape."""
+"""The direct writer of a task's iCalendar (`plain.py`) writes what the icalendar library's
+rendering writes, byte for byte, for tasks of every shape."""
 
 from datetime import UTC, date, datetime
 from typing import Any
@@ -34,7 +34,14 @@ SHAPES = {
         "title": "Milk, eggs; bread \\ more",
         "description": "Line one\nLine two, with; marks",
     },
+    "line breaks of every kind": {"title": "one\rtwo", "description": "a\r\nb\nc\r"},
     "long unicode": {"title": "Ünïcödé " * 30, "description": "日本語のテキスト" * 40},
+    # Escapes where the library folds: it never ends a line with `\` (nor `^`).
+    "escapes at the fold": {
+        "title": "x" * 64 + ",,,,," + "y" * 80,
+        "description": "z" * 61 + "\\" * 40 + "^" * 20,
+        "tags": ["t" * 59 + ";" + "u" * 20],
+    },
     "completed": {"completed": True, "completed_at": NOW, "priority": 3},
     "due day, tags, rule": {
         "due_date": date(2026, 12, 24),
@@ -73,13 +80,21 @@ def _parsed(ical: bytes) -> list[tuple[str, list[tuple[str, str, str]]]]:
 
 @pytest.mark.parametrize("parent_uid", [None, "parent,uid;1"])
 @pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
-def test_the_direct_writer_says_what_the_library_says(
+def test_the_direct_writer_writes_what_the_library_writes(
     shape: dict[str, Any], parent_uid: str | None
 ) -> None:
     task = BASE | shape
-    assert _parsed(write(task, "task-7@todo-api", parent_uid)) == _parsed(
-        render(task, "task-7@todo-api", parent_uid, None)
-    )
+    written = write(task, "task-7@todo-api", parent_uid)
+    assert written == render(task, "task-7@todo-api", parent_uid, None)
+    assert _parsed(written) == _parsed(render(task, "task-7@todo-api", parent_uid, None))
+
+
+def test_a_backslash_before_n_stays_a_backslash() -> None:
+    # The library reads `\N` in a title as a line break before escaping it; the title is
+    # the user's text, so the direct writer escapes the backslash.
+    title = "C:\\New folder"
+    todo = Calendar.from_ical(write(BASE | {"title": title}, "task-7@todo-api", None)).walk()[1]
+    assert str(todo["SUMMARY"]) == title
 
 
 def test_long_lines_are_folded_at_75_octets() -> None:

@@ -7,6 +7,7 @@ This module is the domain's public face: other domains import what they need fro
 from todo_api.sync.cursors import ChangeCursor, CursorExpired
 from todo_api.sync.dependencies import HorizonDep
 from todo_api.sync.feed import (
+    Alongside,
     LoggedChange,
     cursor,
     cursor_at,
@@ -23,6 +24,7 @@ from todo_api.sync.horizon import ChangeHorizon
 from todo_api.sync.schemas import change_model
 
 __all__ = [
+    "Alongside",
     "ChangeCursor",
     "ChangeHorizon",
     "CursorExpired",

@@ -4,13 +4,14 @@ Readers serve changes up to the log's horizon only (`horizon.py`): below it ever
 so a cursor never moves past a change that commits late.
 """
 
+import functools
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
-from sqlalchemy import ColumnElement, Label, bindparam, func, select
+from sqlalchemy import ColumnElement, FromClause, Label, Table, bindparam, func, select
 
 from todo_api.accounts import USER
 from todo_api.core.database import Database, Rows, table_of
@@ -37,15 +38,44 @@ class _LogState(TypedDict):
     born: datetime | None
 
 
-# The owner's changes after a position, in log order.
-_AFTER = Rows[_Entry](
-    select(
-        CHANGE.c.id, CHANGE.c.kind, CHANGE.c.type, CHANGE.c.record_id, CHANGE.c.data, CHANGE.c.at
+@dataclass(frozen=True, slots=True, eq=False)
+class Alongside:
+    """A row of another table that a reader reads with each change, in the same statement:
+    `table` outer-joined where `on(kind, record_id)` holds of the change, its `columns` read
+    by their names (None where no row joins). Make each once: statements are built per one."""
+
+    table: Table
+    on: Callable[[ColumnElement[str], ColumnElement[int]], ColumnElement[bool]]
+    columns: tuple[str, ...]
+
+
+_ALONGSIDE = "alongside_"
+
+
+@functools.cache
+def _after(alongside: Alongside | None) -> Rows[_Entry]:
+    """The owner's changes after a position, in log order (with a row of another table)."""
+    columns: list[ColumnElement[Any]] = [
+        CHANGE.c.id,
+        CHANGE.c.kind,
+        CHANGE.c.type,
+        CHANGE.c.record_id,
+        CHANGE.c.data,
+    ]
+    changes: FromClause = CHANGE
+    if alongside is not None:
+        table = alongside.table
+        columns += [table.c[name].label(f"{_ALONGSIDE}{name}") for name in alongside.columns]
+        changes = CHANGE.outerjoin(table, alongside.on(CHANGE.c.kind, CHANGE.c.record_id))
+    return Rows[_Entry](
+        select(*columns, CHANGE.c.at)
+        .select_from(changes)
+        .where(CHANGE.c.user_id == bindparam("owner"), CHANGE.c.id > bindparam("after"))
+        .order_by(CHANGE.c.user_id, CHANGE.c.id)
+        .limit(bindparam("fetch"))
     )
-    .where(CHANGE.c.user_id == bindparam("owner"), CHANGE.c.id > bindparam("after"))
-    .order_by(CHANGE.c.user_id, CHANGE.c.id)
-    .limit(bindparam("fetch"))
-)
+
+
 # The names `epoch_columns` gives its columns on another query's rows.
 _EPOCH_COLUMNS = ("log_epoch", "log_born")
 # Which log the owner's is, and how far the purge has reached.
@@ -71,6 +101,8 @@ class LoggedChange:
     record_id: int
     data: str | None
     at: datetime
+    # What the reader read with it (`Alongside`), by column name; None when it read nothing.
+    alongside: Mapping[str, Any] | None = None
 
     @property
     def position(self) -> int:
@@ -164,18 +196,18 @@ async def entries(
 ) -> list[LoggedChange]:
     """Up to `limit` of the user's changes after position `after` and at most `up_to` (a
     horizon), oldest first: for readers that follow the log on their own (webhooks)."""
-    rows = await db.fetch_all(_AFTER, {"owner": user_id, "after": after, "fetch": limit})
-    return [_logged(row, log_epoch) for row in rows if row["id"] <= up_to]
+    rows = await db.fetch_all(_after(None), {"owner": user_id, "after": after, "fetch": limit})
+    return [_logged(row, log_epoch, None) for row in rows if row["id"] <= up_to]
 
 
-def _logged(row: _Entry, log_epoch: int) -> LoggedChange:
+def _logged(row: _Entry, log_epoch: int, alongside: Alongside | None) -> LoggedChange:
+    cursor = ChangeCursor(log_epoch, row["id"])
+    logged = (row["type"], row["kind"], row["record_id"], row["data"], row["at"])
+    if alongside is None:
+        return LoggedChange(cursor, *logged)
+    read = cast(dict[str, Any], row)
     return LoggedChange(
-        ChangeCursor(log_epoch, row["id"]),
-        row["type"],
-        row["kind"],
-        row["record_id"],
-        row["data"],
-        row["at"],
+        cursor, *logged, {name: read[f"{_ALONGSIDE}{name}"] for name in alongside.columns}
     )
 
 
@@ -195,16 +227,23 @@ class ChangePage:
 
 
 async def read(
-    db: Database, horizon: ChangeHorizon, user_id: str, since: ChangeCursor | None, limit: int
+    db: Database,
+    horizon: ChangeHorizon,
+    user_id: str,
+    since: ChangeCursor | None,
+    limit: int,
+    alongside: Alongside | None = None,
 ) -> ChangePage:
-    """The user's changes after `since` (from the oldest kept when None), `limit` at most.
+    """The user's changes after `since` (from the oldest kept when None), `limit` at most,
+    each with the row `alongside` joins to it, if any.
 
     CursorExpired when changes after `since` were purged, or `since` is not of this log.
     """
     final = horizon.confirmed
     after = 0 if since is None else since.position
     params = {"owner": user_id, "after": after, "fetch": limit + 1}
-    rows = await db.fetch_all(_AFTER, params)
+    statement = _after(alongside)
+    rows = await db.fetch_all(statement, params)
     if after > final or (rows and rows[-1]["id"] > final):
         # Committed past the horizon this process knows of (the caller's own writes, say):
         # wait until they are final, and read again from a snapshot that has all before them.
@@ -215,14 +254,14 @@ async def read(
         else:
             if after > final:
                 raise CursorExpired()  # a position the log has not reached: not one of ours
-        rows = await db.fetch_all(_AFTER, params)
+        rows = await db.fetch_all(statement, params)
     # Read after the rows: a purge that took some of them shows.
     state = await db.fetch_one(_STATE, {"owner": user_id})
     log_epoch = _user_epoch(state)
     purged = 0 if state is None else state["purged_through"]
     if since is not None and (since.epoch != log_epoch or after < purged):
         raise CursorExpired()
-    changes = [_logged(row, log_epoch) for row in rows if row["id"] <= final]
+    changes = [_logged(row, log_epoch, alongside) for row in rows if row["id"] <= final]
     more = len(changes) > limit
     changes = changes[:limit]
     if more:

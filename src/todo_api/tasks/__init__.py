@@ -31,6 +31,7 @@ from todo_api.tasks.lists.schemas import ListChange, ListCreate, ListRead
 from todo_api.tasks.lists.service import create_list, find_list, lists_of
 from todo_api.tasks.models import TaskRow
 from todo_api.tasks.reading import list_tasks, task_stats, tasks_by_ids
+from todo_api.tasks.repository import TASK
 from todo_api.tasks.schemas import (
     Priority,
     Recurrence,
@@ -47,6 +48,7 @@ from todo_api.tasks.sharing.models import Role
 from todo_api.tasks.views import tasks_json
 
 __all__ = [
+    "TASK",
     "Description",
     "DueAt",
     "Fired",

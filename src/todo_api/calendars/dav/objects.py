@@ -75,7 +75,7 @@ class DavObject:
     def ical(self) -> bytes:
         """Its iCalendar object."""
         if self.stored is None:
-            return plain.write(dict(self.task), self.uid, self.parent_uid)
+            return plain.write(self.task, self.uid, self.parent_uid)
         key = (self.task["id"], self.task["created_at"], self.task["version"], self.parent_uid)
         if (cached := _RENDERED.get(key)) is not None:
             return cached
@@ -135,56 +135,34 @@ async def tasks_in(db: Database, caller: str, calendar: Calendar) -> list[tasks.
 
 async def find(db: Database, calendar: Calendar, name: str) -> DavObject | None:
     """The calendar's object of this resource name, if it has one."""
-    stored = await repository.by_name(db, calendar.owner, name)
-    task_id = stored["task_id"] if stored else task_id_of_derived(name)
-    if task_id is None or (stored is None and not name.endswith(_DERIVED_SUFFIX)):
-        return None
-    rows = await tasks.tasks_by_ids(db, calendar.owner, [task_id])
-    if not rows or not calendar.holds(rows[0]):
-        return None
-    if stored is not None and stored["task_created"] != rows[0]["created_at"]:
-        return None
-    if stored is None:
-        # A derived name is the task's only while no client named it otherwise.
-        named = await repository.of_tasks(db, [task_id])
-        if task_id in named and named[task_id]["task_created"] == rows[0]["created_at"]:
-            return None
-    return (await as_objects(db, rows))[0]
+    return (await find_many(db, calendar, [name])).get(name)
 
 
 async def find_many(db: Database, calendar: Calendar, names: list[str]) -> dict[str, DavObject]:
     """The calendar's objects of these names, by name (names it has not are left out)."""
-    derived = {
-        name: task_id
+    derived = [
+        task_id
         for name in names
         if name.endswith(_DERIVED_SUFFIX) and (task_id := task_id_of_derived(name)) is not None
-    }
-    read = await repository.by_names_or_tasks(db, calendar.owner, names, list(derived.values()))
-    by_name = {row["name"]: row for row in read}
-    ids = {
-        name: by_name[name]["task_id"] if name in by_name else derived[name]
-        for name in names
-        if name in by_name or name in derived
-    }
-    rows = await tasks.tasks_by_ids(db, calendar.owner, list(ids.values()))
-    known = {row["task_id"]: row for row in read}
-    # Every task named here had its object read with the names (tasks without one have none).
-    checked = set(known) | set(derived.values())
-    found = {
-        obj.task["id"]: obj
-        for obj in await as_objects(db, rows, known, checked)
+    ]
+    read = await repository.named(db, calendar.owner, names, derived)
+    known = {task["id"]: stored for task, stored in read if stored is not None}
+    # Every task read had its object read with it (those without one have none).
+    checked = {task["id"] for task, _ in read}
+    found = [
+        obj
+        for obj in await as_objects(db, [task for task, _ in read], known, checked)
         if calendar.holds(obj.task)
-    }
-    return {
-        name: found[task_id]
-        for name, task_id in ids.items()
-        if task_id in found and found[task_id].name == name
-    }
+    ]
+    # A name a client gave is its object's, before a task's derived name that looks the same.
+    found.sort(key=lambda obj: obj.stored is not None)
+    by_name = {obj.name: obj for obj in found}
+    return {name: by_name[name] for name in names if name in by_name}
 
 
-async def names_of(db: Database, task_ids: list[int]) -> dict[int, str]:
-    """The resource names these tasks have (or had, once deleted), by task id."""
-    stored = await repository.of_tasks(db, task_ids)
+def names_of(task_ids: list[int], stored: Mapping[int, ObjectRow]) -> dict[int, str]:
+    """The resource names these tasks have (or had, once deleted), by task id, given the
+    objects read for them (those without one have none)."""
     return {
         task_id: stored[task_id]["name"] if task_id in stored else derived_name(task_id)
         for task_id in task_ids

@@ -1,10 +1,11 @@
 """The WebDAV properties of each resource: the root, a principal, the calendar home, a
 calendar and a calendar object; and which of them a request asks for."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import format_datetime
+from functools import partial
 
 from todo_api.calendars.dav import collections as paths
 from todo_api.calendars.dav.collections import Calendar
@@ -44,18 +45,21 @@ class Wanted:
 
     def pick(self, path: str, props: Mapping[str, Prop]) -> tuple[str, dict[str, Value], list[str]]:
         """The resource's href, the wanted properties it has (worked out), and those it has not."""
-        # `allprop` leaves out what costs the object's rendering.
-        everything = tuple(name for name in props if name not in _NOT_IN_ALLPROP)
-        names = everything if self.names is None else self.names
         found: dict[str, Value] = {}
         missing: list[str] = []
-        for name in names:
+        for name in self.asked(props):
             if name not in props:
                 missing.append(name)
                 continue
             value = props[name]
             found[name] = value() if callable(value) else value
         return path, found, missing
+
+    def asked(self, props: Iterable[str]) -> tuple[str, ...]:
+        """The names asked for, of a resource with these properties."""
+        if self.names is None:  # `allprop` leaves out what costs the object's rendering
+            return tuple(name for name in props if name not in _NOT_IN_ALLPROP)
+        return self.names
 
 
 def wanted(root: Element | None) -> Wanted:
@@ -145,15 +149,35 @@ def calendar_props(user_id: str, calendar: Calendar, token: str | None) -> Props
     return props
 
 
+# A calendar object's properties, each worked out from the object only when asked for.
+_OBJECT_PROPS: dict[str, Callable[[DavObject], Value]] = {
+    t(DAV, "resourcetype"): lambda obj: [],
+    t(DAV, "getetag"): lambda obj: obj.etag,
+    t(DAV, "getcontenttype"): lambda obj: CONTENT_TYPE,
+    t(DAV, "getlastmodified"): lambda obj: format_datetime(
+        obj.task["updated_at"].astimezone(UTC), usegmt=True
+    ),
+    t(DAV, "getcontentlength"): lambda obj: str(len(obj.ical())),
+    CALENDAR_DATA: lambda obj: obj.ical().decode(),
+}
+
+
 def object_props(obj: DavObject) -> Props:
     """A calendar object: a task as a VTODO."""
-    return {
-        t(DAV, "resourcetype"): [],
-        t(DAV, "getetag"): obj.etag,
-        t(DAV, "getcontenttype"): CONTENT_TYPE,
-        t(DAV, "getlastmodified"): lambda: format_datetime(
-            obj.task["updated_at"].astimezone(UTC), usegmt=True
-        ),
-        t(DAV, "getcontentlength"): lambda: str(len(obj.ical())),
-        CALENDAR_DATA: lambda: obj.ical().decode(),
-    }
+    return {name: partial(get, obj) for name, get in _OBJECT_PROPS.items()}
+
+
+ObjectPicker = Callable[[DavObject], tuple[dict[str, Value], list[str]]]
+
+
+def object_picker(want: Wanted) -> ObjectPicker:
+    """What `want.pick` gives for each object of a report (but its href), the names looked
+    up once for them all."""
+    names = want.asked(_OBJECT_PROPS)
+    present = [(name, _OBJECT_PROPS[name]) for name in names if name in _OBJECT_PROPS]
+    missing = [name for name in names if name not in _OBJECT_PROPS]
+
+    def pick(obj: DavObject) -> tuple[dict[str, Value], list[str]]:
+        return {name: get(obj) for name, get in present}, list(missing)
+
+    return pick

@@ -3,6 +3,7 @@ filters clients send), `calendar-multiget` (todos by href) and `sync-collection`
 what changed since a sync token, read from the caller's change log)."""
 
 import json
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import cast
@@ -13,11 +14,12 @@ from icalendar import Component
 
 from todo_api import sync, tasks
 from todo_api.calendars.dav import collections as paths
-from todo_api.calendars.dav import objects
+from todo_api.calendars.dav import objects, repository
 from todo_api.calendars.dav.collections import Calendar
 from todo_api.calendars.dav.errors import InvalidSyncToken
+from todo_api.calendars.dav.models import ObjectRow
 from todo_api.calendars.dav.objects import DavObject
-from todo_api.calendars.dav.properties import Wanted, object_props, wanted
+from todo_api.calendars.dav.properties import Wanted, object_picker, wanted
 from todo_api.calendars.dav.xml import CALDAV, DAV, Element, Response, tag
 from todo_api.core.database import Database
 
@@ -34,13 +36,8 @@ def sync_token(cursor: sync.ChangeCursor) -> str:
 def _responses(
     user_id: str, calendar: Calendar, found: Iterable[DavObject], want: Wanted
 ) -> list[Response]:
-    responses = []
-    for obj in found:
-        path, props, missing = want.pick(
-            paths.object_path(user_id, calendar, obj.name), object_props(obj)
-        )
-        responses.append(Response(path, props, missing))
-    return responses
+    parent, pick = paths.calendar_path(user_id, calendar), object_picker(want)
+    return [Response(parent + paths.quoted_name(obj.name), *pick(obj)) for obj in found]
 
 
 # --- calendar-query ---------------------------------------------------------------------------
@@ -130,12 +127,20 @@ def _todo(obj: DavObject) -> Component:
 # --- calendar-multiget ------------------------------------------------------------------------
 
 
-def _name_in(user_id: str, calendar: Calendar, link: str) -> str | None:
-    path = unquote(urlsplit(link.strip()).path)
+# An href that is a path alone, as clients send them: `urlsplit` would give it back as it is.
+_PLAIN_PATH = re.compile(r"/(?!/)[^?#\t\r\n]*")
+
+
+def _names_in(user_id: str, calendar: Calendar, links: list[str]) -> dict[str, str | None]:
+    """The name of the calendar's object each link points to (None: not one of its objects)."""
     parent = unquote(paths.calendar_path(user_id, calendar))
-    if not path.startswith(parent) or "/" in path[len(parent) :]:
-        return None
-    return path[len(parent) :] or None
+    names: dict[str, str | None] = {}
+    for link in links:
+        path = link.strip()
+        path = unquote(path if _PLAIN_PATH.fullmatch(path) else urlsplit(path).path)
+        name = path[len(parent) :]
+        names[link] = name if name and path.startswith(parent) and "/" not in name else None
+    return names
 
 
 async def calendar_multiget(
@@ -143,16 +148,16 @@ async def calendar_multiget(
 ) -> list[Response]:
     """The calendar's todos the query names by href; 404 for each it has not."""
     links = [node.text or "" for node in query.findall(tag(DAV, "href"))]
-    names = {link: _name_in(user_id, calendar, link) for link in links}
+    names = _names_in(user_id, calendar, links)
     found = await objects.find_many(db, calendar, [n for n in names.values() if n is not None])
-    want = wanted(query)
+    parent, pick = paths.calendar_path(user_id, calendar), object_picker(wanted(query))
     responses = []
     for link, name in names.items():
         obj = found.get(name) if name is not None else None
         if obj is None:
             responses.append(Response(link.strip(), status=404))
         else:
-            responses.extend(_responses(user_id, calendar, [obj], want))
+            responses.append(Response(parent + paths.quoted_name(obj.name), *pick(obj)))
     return responses
 
 
@@ -188,9 +193,13 @@ async def sync_collection(
     latest: dict[int, dict[str, object] | None] = {}
     # Whether each task was in the calendar in one of the changes read.
     seen: dict[int, bool] = {}
+    # The objects of the tasks changed, read with their changes.
+    stored: dict[int, ObjectRow] = {}
     while True:
         try:
-            page = await sync.read_changes(db, horizon, user_id, since, _SYNC_LIMIT)
+            page = await sync.read_changes(
+                db, horizon, user_id, since, _SYNC_LIMIT, repository.WITH_CHANGES
+            )
         except sync.CursorExpired:
             raise InvalidSyncToken() from None
         for change in page.changes:
@@ -199,6 +208,10 @@ async def sync_collection(
                 latest[change.record_id] = data
                 if data is not None and _in(calendar, data):
                     seen[change.record_id] = True
+                if (obj := repository.logged_object(change)) is not None:
+                    stored[change.record_id] = obj
+                else:
+                    stored.pop(change.record_id, None)
         since = page.next
         if not page.more:
             break
@@ -209,11 +222,11 @@ async def sync_collection(
     else:
         fetched = await tasks.tasks_by_ids(db, calendar.owner, held)
         rows = [row for row in fetched if calendar.holds(row)]
-    found = await objects.as_objects(db, rows)
+    found = await objects.as_objects(db, rows, stored, latest)
     responses = _responses(user_id, calendar, found, want)
     still = {obj.task["id"] for obj in found}
     gone = await _left(db, user_id, calendar, start, seen, [i for i in latest if i not in still])
-    names = await objects.names_of(db, gone)
+    names = objects.names_of(gone, stored)
     responses += [
         Response(paths.object_path(user_id, calendar, names[task_id]), status=404)
         for task_id in gone

@@ -4,6 +4,7 @@ Request bodies are parsed by defusedxml with DTDs forbidden outright, so that an
 entity (XXE) or an entity expansion (billion laughs) never reaches the parser's resolver.
 """
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from xml.etree import ElementTree as ET
@@ -70,6 +71,8 @@ _PREFIXES = {DAV: "d", CALDAV: "c", CALSERVER: "cs", APPLE: "ical"}
 _ROOT = "<d:multistatus " + " ".join(f'xmlns:{p}="{uri}"' for uri, p in _PREFIXES.items()) + ">"
 
 
+# Reports write the same few names for each of their objects.
+@functools.lru_cache(maxsize=256)
 def _open_tag(name: str) -> tuple[str, str]:
     """The start of an element named `name` (Clark notation), and its closing tag."""
     if not name.startswith("{"):

@@ -1,0 +1,64 @@
+"""A report works out each object's properties with a picker made once for all of them
+(`object_picker`), and writes their hrefs' names quoted only when they need it: both say what
+the plain way (`Wanted.pick` of `object_props`, `quote`) says."""
+
+from datetime import UTC, datetime
+from typing import Any, cast
+from urllib.parse import quote
+
+import pytest
+
+from todo_api import tasks
+from todo_api.calendars.dav.collections import quoted_name
+from todo_api.calendars.dav.objects import DavObject
+from todo_api.calendars.dav.properties import Wanted, object_picker, object_props
+
+NOW = datetime(2026, 12, 6, 10, 30, 15, tzinfo=UTC)
+TASK: dict[str, Any] = {
+    "id": 7,
+    "user_id": "alice",
+    "list_id": None,
+    "parent_id": None,
+    "version": 3,
+    "position": "i8E9NQxpzXEfE",
+    "title": "Buy milk",
+    "description": None,
+    "completed": False,
+    "completed_at": None,
+    "priority": 0,
+    "tags": [],
+    "recurrence": None,
+    "recurrence_interval": 1,
+    "due_date": None,
+    "due_at": None,
+    "reminders": [],
+    "created_at": NOW,
+    "updated_at": NOW,
+}
+WANTS = {
+    "allprop": None,
+    "etag and data": ("{DAV:}getetag", "{urn:ietf:params:xml:ns:caldav}calendar-data"),
+    "unknown and repeated": ("{x:}color", "{DAV:}getetag", "{x:}color", "{DAV:}getetag"),
+    "every one": (
+        "{DAV:}resourcetype",
+        "{DAV:}getcontenttype",
+        "{DAV:}getlastmodified",
+        "{DAV:}getcontentlength",
+    ),
+    "nothing": (),
+}
+
+
+@pytest.mark.parametrize("names", WANTS.values(), ids=WANTS.keys())
+def test_the_picker_finds_what_pick_finds(names: tuple[str, ...] | None) -> None:
+    obj = DavObject(cast(tasks.TaskRow, TASK), None, None)
+    want = Wanted(names)
+    _, found, missing = want.pick("/x", object_props(obj))
+    assert object_picker(want)(obj) == (found, missing)
+
+
+@pytest.mark.parametrize(
+    "name", ["7.ics", "A-b_c.d~e.ics", "My todo%20.ics", "a/b.ics", "Ünï.ics", "x?y#z.ics", ""]
+)
+def test_names_are_quoted_as_quote_quotes_them(name: str) -> None:
+    assert quoted_name(name) == quote(name, safe="")
