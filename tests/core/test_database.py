@@ -4,6 +4,7 @@ import asyncio
 import socket
 from datetime import UTC, datetime
 
+import asyncpg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -239,6 +240,36 @@ def test_unreachable_database_answers_503_and_recovers_nothing_lost(make_setting
         database_url=closed.render_as_string(hide_password=False),
         run_migrations_on_startup=False,
         db_connect_timeout_seconds=2,
+    )
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/api/alice/tasks", headers=alice)
+    assert response.status_code == 503
+    assert response.json() == {"detail": "The database is unavailable; try again shortly"}
+    assert response.headers["Retry-After"] == "5"
+
+
+def test_a_server_out_of_connections_answers_503(make_settings, alice) -> None:
+    # PostgreSQL refusing one more connection (max_connections, a role's limit) is the
+    # database being unavailable for now, not an error of the request.
+    if not (TEST_DATABASE_URL or "").startswith("postgres"):
+        pytest.skip("connection limits are PostgreSQL's")
+
+    async def limited_role() -> None:
+        connection = await asyncpg.connect(TEST_DATABASE_URL)
+        try:
+            exists = await connection.fetchval(
+                "SELECT 1 FROM pg_roles WHERE rolname = 'todo_no_connections'"
+            )
+            if not exists:
+                await connection.execute("CREATE ROLE todo_no_connections LOGIN CONNECTION LIMIT 0")
+        finally:
+            await connection.close()
+
+    asyncio.run(limited_role())
+    refused = make_url(TEST_DATABASE_URL).set(username="todo_no_connections")
+    settings = make_settings(
+        database_url=refused.render_as_string(hide_password=False),
+        run_migrations_on_startup=False,
     )
     with TestClient(create_app(settings)) as client:
         response = client.get("/api/alice/tasks", headers=alice)

@@ -27,6 +27,8 @@ CONNECTION_ERRORS = (
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
+    # The server refuses one more session (max_connections, a role's or a pooler's limit).
+    asyncpg.TooManyConnectionsError,
     # What a connection the server dropped mid-operation can raise instead (see _run_on).
     asyncpg.InternalClientError,
 )
