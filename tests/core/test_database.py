@@ -254,25 +254,25 @@ def test_a_server_out_of_connections_answers_503(make_settings, alice) -> None:
     if not (TEST_DATABASE_URL or "").startswith("postgres"):
         pytest.skip("connection limits are PostgreSQL's")
 
-    async def limited_role() -> None:
+    async def admin(statement: str) -> None:
         connection = await asyncpg.connect(TEST_DATABASE_URL)
         try:
-            exists = await connection.fetchval(
-                "SELECT 1 FROM pg_roles WHERE rolname = 'todo_no_connections'"
-            )
-            if not exists:
-                await connection.execute("CREATE ROLE todo_no_connections LOGIN CONNECTION LIMIT 0")
+            await connection.execute(statement)
         finally:
             await connection.close()
 
-    asyncio.run(limited_role())
+    asyncio.run(admin("DROP ROLE IF EXISTS todo_no_connections"))
+    asyncio.run(admin("CREATE ROLE todo_no_connections LOGIN CONNECTION LIMIT 0"))
     refused = make_url(TEST_DATABASE_URL).set(username="todo_no_connections")
     settings = make_settings(
         database_url=refused.render_as_string(hide_password=False),
         run_migrations_on_startup=False,
     )
-    with TestClient(create_app(settings)) as client:
-        response = client.get("/api/alice/tasks", headers=alice)
+    try:
+        with TestClient(create_app(settings)) as client:
+            response = client.get("/api/alice/tasks", headers=alice)
+    finally:
+        asyncio.run(admin("DROP ROLE todo_no_connections"))
     assert response.status_code == 503
     assert response.json() == {"detail": "The database is unavailable; try again shortly"}
     assert response.headers["Retry-After"] == "5"
