@@ -4,7 +4,6 @@ import asyncio
 import socket
 from datetime import UTC, datetime
 
-import asyncpg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -17,6 +16,7 @@ from sqlmodel import SQLModel
 from tests.conftest import (
     TEST_DATABASE_URL,
     Headers,
+    _pg_admin,
     bearer,
     create_better_auth_table,
     make_token,
@@ -254,15 +254,8 @@ def test_a_server_out_of_connections_answers_503(make_settings, alice) -> None:
     if not (TEST_DATABASE_URL or "").startswith("postgres"):
         pytest.skip("connection limits are PostgreSQL's")
 
-    async def admin(statement: str) -> None:
-        connection = await asyncpg.connect(TEST_DATABASE_URL)
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    asyncio.run(admin("DROP ROLE IF EXISTS todo_no_connections"))
-    asyncio.run(admin("CREATE ROLE todo_no_connections LOGIN CONNECTION LIMIT 0"))
+    asyncio.run(_pg_admin("DROP ROLE IF EXISTS todo_no_connections"))
+    asyncio.run(_pg_admin("CREATE ROLE todo_no_connections LOGIN CONNECTION LIMIT 0"))
     refused = make_url(TEST_DATABASE_URL).set(username="todo_no_connections")
     settings = make_settings(
         database_url=refused.render_as_string(hide_password=False),
@@ -272,7 +265,7 @@ def test_a_server_out_of_connections_answers_503(make_settings, alice) -> None:
         with TestClient(create_app(settings)) as client:
             response = client.get("/api/alice/tasks", headers=alice)
     finally:
-        asyncio.run(admin("DROP ROLE todo_no_connections"))
+        asyncio.run(_pg_admin("DROP ROLE todo_no_connections"))
     assert response.status_code == 503
     assert response.json() == {"detail": "The database is unavailable; try again shortly"}
     assert response.headers["Retry-After"] == "5"

@@ -110,13 +110,7 @@ class LogWriter:
         logged = self._logged.get(statement)
         if logged is None:
             logged = self._logged[statement] = _insert_and_log(statement)
-        log_params = {
-            "log_feeds": list(record.feeds),
-            "log_kind": record.kind,
-            "log_type": record.type,
-            "log_data_tail": record.tail(),
-            "log_at": record.at,
-        }
+        log_params = _log_params(record) | {"log_data_tail": record.tail()}
         row = await db.fetch_one(logged, {**params, **log_params})
         assert row is not None
         return row
@@ -136,14 +130,19 @@ class LogWriter:
         logged = self._logged.get(statement)
         if logged is None:
             logged = self._logged[statement] = _write_and_log(statement)
-        log_params = {
-            "log_feeds": list(change.feeds),
-            "log_kind": change.kind,
-            "log_type": change.type,
-            "log_data": change.data,
-            "log_at": change.at,
-        }
+        log_params = _log_params(change) | {"log_data": change.data}
         return await db.fetch_one(logged, {**params, **log_params})
+
+
+def _log_params(change: Change | NewRecord) -> dict[str, Any]:
+    """The parameters of the log's part of an insert-and-log or write-and-log statement, but
+    its JSON."""
+    return {
+        "log_feeds": list(change.feeds),
+        "log_kind": change.kind,
+        "log_type": change.type,
+        "log_at": change.at,
+    }
 
 
 def _insert_and_log(statement: ClauseElement) -> Select[Any]:

@@ -8,7 +8,7 @@ The rules (what a write means) live in `service.py`; nothing here decides anythi
 
 import functools
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     BindParameter,
@@ -35,8 +35,8 @@ TASK = table_of(Task)
 OWNER = TASK.c.user_id == bindparam("owner")
 PENDING = TASK.c.completed.is_(False)
 NOW = bindparam("now", type_=TASK.c.updated_at.type)
-_THIS_TASK = (TASK.c.id == bindparam("task_id")) & OWNER
-_EXPECTED_VERSION = TASK.c.version == bindparam("expected_version")
+THIS_TASK = (TASK.c.id == bindparam("task_id")) & OWNER
+EXPECTED_VERSION = TASK.c.version == bindparam("expected_version")
 # Who completes a task: the user writing (`actor.py`), else its owner.
 _ACTOR = func.coalesce(bindparam("actor", type_=Text), TASK.c.user_id)
 # What the service sets itself when it stores a task; the rest of the columns come from the
@@ -53,8 +53,8 @@ _SET_ON_INSERT = {
 }
 CREATED_FIELDS = tuple(column.name for column in TASK.c if column.name not in _SET_ON_INSERT)
 
-_GET = Rows[TaskRow](select(TASK).where(_THIS_TASK))
-_GET_FOR_UPDATE = Rows[TaskRow](select(TASK).where(_THIS_TASK).with_for_update())
+_GET = Rows[TaskRow](select(TASK).where(THIS_TASK))
+_GET_FOR_UPDATE = Rows[TaskRow](select(TASK).where(THIS_TASK).with_for_update())
 # A new task, RETURNING it.
 _CREATE = Rows[TaskRow](
     insert(TASK)
@@ -72,31 +72,13 @@ _TOGGLE_VALUES = {
     "completed_at": case((TASK.c.completed, None), else_=NOW),
     "completed_by": case((TASK.c.completed, None), else_=_ACTOR),
 } | _CHANGE_STAMP
-_TOGGLE = Rows[TaskRow](update(TASK).where(_THIS_TASK).values(_TOGGLE_VALUES).returning(*TASK.c))
+_TOGGLE = Rows[TaskRow](update(TASK).where(THIS_TASK).values(_TOGGLE_VALUES).returning(*TASK.c))
 _TOGGLE_IF_MATCH = Rows[TaskRow](
-    update(TASK).where(_THIS_TASK, _EXPECTED_VERSION).values(_TOGGLE_VALUES).returning(*TASK.c)
+    update(TASK).where(THIS_TASK, EXPECTED_VERSION).values(_TOGGLE_VALUES).returning(*TASK.c)
 )
-# A toggle worked out from the task as read (`toggled`): written only while the task is still
-# at the version read (every write of a task moves its version on).
-_TOGGLE_AS_READ = Rows[TaskRow](
-    update(TASK)
-    .where(_THIS_TASK, _EXPECTED_VERSION)
-    .values(
-        completed=bindparam("completed"),
-        completed_at=bindparam("completed_at", type_=TASK.c.completed_at.type),
-        completed_by=bindparam("completed_by", type_=Text),
-        updated_at=NOW,
-        version=bindparam("version"),
-    )
-    .returning(*TASK.c)
-)
-_DELETE = delete(TASK).where(_THIS_TASK)
-# A task deleted only while it is still at the version read (`delete_as_read`).
-_DELETE_AS_READ = Rows[TaskRow](
-    delete(TASK).where(_THIS_TASK, _EXPECTED_VERSION).returning(TASK.c.id)
-)
-_DELETE_IF_MATCH = delete(TASK).where(_THIS_TASK, _EXPECTED_VERSION)
-_DELETE_PENDING = delete(TASK).where(_THIS_TASK, PENDING)
+_DELETE = delete(TASK).where(THIS_TASK)
+_DELETE_IF_MATCH = delete(TASK).where(THIS_TASK, EXPECTED_VERSION)
+_DELETE_PENDING = delete(TASK).where(THIS_TASK, PENDING)
 # Is there an n-th task? Walks at most n entries of the (user_id, id) index, and nothing
 # beyond the user's own entries for everybody below it: no COUNT(*) per create.
 _NTH_TASK = select(TASK.c.id).where(OWNER).offset(bindparam("skip")).limit(1)
@@ -133,7 +115,7 @@ _PARENTS_OF_COMPLETED = (
 )
 
 
-def _identity(task: TaskRow) -> dict[str, Any]:
+def identity(task: TaskRow) -> dict[str, Any]:
     return {"task_id": task["id"], "owner": task["user_id"]}
 
 
@@ -174,7 +156,7 @@ async def get_many(db: Database, user_id: str, task_ids: list[int]) -> list[Task
 
 async def lock(tx: Database, task: TaskRow) -> TaskRow | None:
     """The task as stored now, locked until the transaction `tx` ends; None if deleted."""
-    return await tx.fetch_one(_GET_FOR_UPDATE, _identity(task))
+    return await tx.fetch_one(_GET_FOR_UPDATE, identity(task))
 
 
 async def holds_at_least(db: Database, user_id: str, count: int) -> bool:
@@ -194,7 +176,7 @@ async def create(
 
 
 @functools.cache
-def _update_statement(fields: frozenset[str], if_match: bool) -> Rows[TaskRow]:
+def update_statement(fields: frozenset[str], if_match: bool) -> Rows[TaskRow]:
     """UPDATE for this set of fields, built once per set (PUT and PATCH send few shapes)."""
     values: dict[str, Any] = {
         name: bindparam(f"new_{name}", type_=TASK.c[name].type) for name in fields
@@ -208,32 +190,8 @@ def _update_statement(fields: frozenset[str], if_match: bool) -> Rows[TaskRow]:
         values["completed_by"] = case(
             (TASK.c.completed == new, TASK.c.completed_by), (new, _ACTOR), else_=None
         )
-    where = [_THIS_TASK, _EXPECTED_VERSION] if if_match else [_THIS_TASK]
+    where = [THIS_TASK, EXPECTED_VERSION] if if_match else [THIS_TASK]
     return Rows(update(TASK).where(*where).values(values | _CHANGE_STAMP).returning(*TASK.c))
-
-
-def updated(task: TaskRow, changes: dict[str, Any], now: datetime) -> TaskRow:
-    """The task as writing `changes` (columns by name) at `now` leaves it, worked out from the
-    row as read, as `update_fields` writes them."""
-    after = cast(TaskRow, {**task, **changes})
-    completed = changes.get("completed", task["completed"])
-    if "completed_at" not in changes and completed != task["completed"]:
-        after["completed_at"] = now if completed else None
-        after["completed_by"] = (actor.current() or task["user_id"]) if completed else None
-    after["updated_at"] = now
-    after["version"] = task["version"] + 1
-    return after
-
-
-def update_as_read(
-    task: TaskRow, changes: dict[str, Any], now: datetime
-) -> tuple[Rows[TaskRow], dict[str, Any]]:
-    """The statement that writes `changes` at `now` over `task` while the stored row is still
-    its version (it returns no row once it is not), and its parameters."""
-    params = {f"new_{name}": value for name, value in changes.items()}
-    params |= _identity(task) | {"now": now, "expected_version": task["version"]}
-    params["actor"] = actor.current()
-    return _update_statement(frozenset(changes), True), params
 
 
 async def update_fields(
@@ -242,56 +200,24 @@ async def update_fields(
     """Write `changes` (columns by name) and bump the version; None if no row had the task's
     id (deleted) or, when `version` is given, that version (changed meanwhile)."""
     params = {f"new_{name}": value for name, value in changes.items()}
-    params |= _identity(task) | {"now": now, "expected_version": version}
+    params |= identity(task) | {"now": now, "expected_version": version}
     params["actor"] = actor.current()
-    return await db.fetch_one(_update_statement(frozenset(changes), version is not None), params)
+    return await db.fetch_one(update_statement(frozenset(changes), version is not None), params)
 
 
 async def toggle(db: Database, task: TaskRow, version: int | None, now: datetime) -> TaskRow | None:
     """Flip `completed` in SQL; None as for update_fields."""
-    statement, params = _TOGGLE, _identity(task) | {"now": now, "actor": actor.current()}
+    statement, params = _TOGGLE, identity(task) | {"now": now, "actor": actor.current()}
     if version is not None:
         statement, params = _TOGGLE_IF_MATCH, params | {"expected_version": version}
     return await db.fetch_one(statement, params)
 
 
-def toggled(task: TaskRow, now: datetime) -> TaskRow:
-    """The task as a toggle at `now` leaves it, worked out from the row as read."""
-    after = task.copy()
-    completing = not task["completed"]
-    after["completed"] = completing
-    after["completed_at"] = now if completing else None
-    after["completed_by"] = (actor.current() or task["user_id"]) if completing else None
-    after["updated_at"] = now
-    after["version"] = task["version"] + 1
-    return after
-
-
-def toggle_as_read(task: TaskRow, after: TaskRow) -> tuple[Rows[TaskRow], dict[str, Any]]:
-    """The statement that writes `after` (`toggled(task, …)`) over `task`, while the stored
-    row is still `task`'s version (it returns no row once it is not), and its parameters."""
-    params = _identity(task) | {
-        "expected_version": task["version"],
-        "completed": after["completed"],
-        "completed_at": after["completed_at"],
-        "completed_by": after["completed_by"],
-        "now": after["updated_at"],
-        "version": after["version"],
-    }
-    return _TOGGLE_AS_READ, params
-
-
-def delete_as_read(task: TaskRow) -> tuple[Rows[TaskRow], dict[str, Any]]:
-    """The statement that deletes `task` while the stored row is still its version (it
-    returns no row once it is not), and its parameters."""
-    return _DELETE_AS_READ, _identity(task) | {"expected_version": task["version"]}
-
-
 async def delete_one(db: Database, task: TaskRow, version: int | None) -> bool:
     """Delete the task (only if it has `version`, when given); whether a row was deleted."""
     if version is None:
-        return bool(await db.execute(_DELETE, _identity(task)))
-    return bool(await db.execute(_DELETE_IF_MATCH, _identity(task) | {"expected_version": version}))
+        return bool(await db.execute(_DELETE, identity(task)))
+    return bool(await db.execute(_DELETE_IF_MATCH, identity(task) | {"expected_version": version}))
 
 
 async def delete_if_pending(db: Database, user_id: str, task_id: int) -> bool:
@@ -354,7 +280,7 @@ _IN_LIST = TASK.c.list_id == bindparam("list_id")
 _IN_LIST_HELD = select(TASK.c.id).where(OWNER, _IN_LIST).order_by(TASK.c.id).with_for_update()
 _SET_PLACE = (
     update(TASK)
-    .where(_THIS_TASK)
+    .where(THIS_TASK)
     .values(
         list_id=bindparam("list_id"),
         parent_id=bindparam("parent_id"),
@@ -433,7 +359,7 @@ async def place(
 ) -> TaskRow | None:
     """Put the task in the container (list, parent) at `position`; None if it is gone."""
     list_id, parent_id = container
-    params = _identity(task) | {
+    params = identity(task) | {
         "list_id": list_id,
         "parent_id": parent_id,
         "position": position,
@@ -444,7 +370,7 @@ async def place(
 
 _SET_POSITION = (
     update(TASK)
-    .where(_THIS_TASK)
+    .where(THIS_TASK)
     .values(position=bindparam("position"), **_CHANGE_STAMP)
     .returning(*TASK.c)
 )

@@ -10,9 +10,9 @@ makes (`logged.py`) in the owner's change log.
 from typing import Any, TypeVar
 
 from todo_api.core.clock import utcnow
-from todo_api.core.database import Database, Store, UnitOfWork
+from todo_api.core.database import Database, Rows, Store, UnitOfWork
 from todo_api.core.errors import ApiError, PreconditionFailed
-from todo_api.tasks import actor, logged, moves, occurrences, repository, tree
+from todo_api.tasks import actor, as_read, logged, moves, occurrences, repository, tree
 from todo_api.tasks.creation import check_task_limit, columns
 from todo_api.tasks.errors import (
     RemindersNeedDueTime,
@@ -98,13 +98,10 @@ async def update_task(
         # Worked out from the task as read, and written (with its change) only if it is still
         # so: one statement where the log takes it in one.
         now = utcnow()
-        after = repository.updated(task, changes, now)
-        statement, params = repository.update_as_read(task, changes, now)
-        written = await store.apply(statement, params, logged.updated(after))
-        if written is not None:
+        after = as_read.updated(task, changes, now)
+        statement, params = as_read.update_as_read(task, changes, now)
+        if written := await _as_read(store, task, version, statement, params, after):
             return written
-        if version is not None:  # changed or deleted since the caller's version was checked
-            raise await _unwritten(store.db, task)
     async with store.write() as uow:
         if list_sent or parent_sent:
             target = await moves.container_for(
@@ -149,13 +146,10 @@ async def toggle_task(
             return await _update_locked(uow, task, None, version, max_tasks)
     # Worked out from the task as read, and written (with its change) only if it is still so:
     # one statement where the log takes it in one.
-    after = repository.toggled(task, utcnow())
-    statement, params = repository.toggle_as_read(task, after)
-    written = await store.apply(statement, params, logged.updated(after))
-    if written is not None:
+    after = as_read.toggled(task, utcnow())
+    statement, params = as_read.toggle_as_read(task, after)
+    if written := await _as_read(store, task, version, statement, params, after):
         return written
-    if version is not None:  # changed or deleted since the caller's version was checked
-        raise await _unwritten(store.db, task)
     # Changed since it was read: flipped as it is now.
     async with store.write() as uow:
         toggled = await repository.toggle(uow.db, task, None, utcnow())
@@ -268,7 +262,7 @@ async def delete_task(store: Store, task: TaskRow, version: int | None = None) -
     if task["parent_id"] is None and task["subtask_count"] == 0:
         # Alone in its tree as read: deleted with its tombstone in one statement (where the log
         # takes it in one) if it is still so; a subtask added since moved its version on.
-        statement, params = repository.delete_as_read(task)
+        statement, params = as_read.delete_as_read(task)
         tombstone = logged.deleted(owner, task["id"], utcnow(), task["list_id"])
         if await store.apply(statement, params, tombstone) is not None:
             return
@@ -288,6 +282,24 @@ async def delete_task(store: Store, task: TaskRow, version: int | None = None) -
         list_id = current["list_id"]
         uow.record(*(logged.deleted(owner, task_id, now, list_id) for task_id in ids))
         await tree.refresh_counts(uow, owner, [current["parent_id"]])
+
+
+async def _as_read(
+    store: Store,
+    task: TaskRow,
+    version: int | None,
+    statement: Rows[TaskRow],
+    params: dict[str, Any],
+    after: TaskRow,
+) -> TaskRow | None:
+    """The task written as `after`, worked out from `task` as read, by `statement` (which
+    matches it only at the version read), with its change: the row written, or None when the
+    task changed since it was read (TaskNotFound or PreconditionFailed instead when the caller
+    sent the `version` it expects)."""
+    written = await store.apply(statement, params, logged.updated(after))
+    if written is None and version is not None:
+        raise await _unwritten(store.db, task)
+    return written
 
 
 async def _written(db: Database, changed: TaskRow | None, task: TaskRow) -> TaskRow:
