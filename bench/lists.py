@@ -9,7 +9,7 @@ in no list, and measures with wrk in alternating rounds:
   listing (the same 50 tasks' worth of JSON): its cost, the ratio of their requests per second;
 - `POST …/tasks/{id}/move` (to the top of that list) against a `PATCH` of a title: the move's
   cost. Both write one row that every request writes, so both wait on that row's lock (and
-  the move holds its list from before it reads where the top is until it commits);
+  the move holds its list, for share, from before it reads where the top is until it commits);
 - the same, each request for the next of the big user's other tasks (each in another list than
   the one before): the move's cost where moves seldom wait for each other.
 

@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 from todo_api.core import positions
-from todo_api.core.positions import Sibling, between, created, place, spread
+from todo_api.core.positions import Placed, Sibling, apart, between, created, place, spread
 
 NOW = datetime(2026, 12, 6, 12, tzinfo=UTC)
 
@@ -38,13 +38,15 @@ class Siblings:
             window = range(end - 1, max(end - count, 0) - 1, -1)
         return [Sibling(self.ids[i], self.keys[i]) for i in window]
 
-    async def move(self, record_id: int, index: int) -> None:
-        """Put the record at `index` among the others (0: first)."""
+    async def move(self, record_id: int, index: int, *, side_by_side: bool = False) -> None:
+        """Put the record at `index` among the others (0: first); `side_by_side`: as a move
+        that holds the container for share does (`apart`, else `place` holding it alone)."""
         old = self.ids.index(record_id)
         del self.keys[old], self.ids[old]
         lower = self.keys[index - 1] if index > 0 else None
         upper = self.keys[index] if index < len(self.keys) else None
-        placed = await place(lower, upper, self.read)
+        key = apart(lower, upper, record_id) if side_by_side else None
+        placed = Placed(key, []) if key else await place(lower, upper, self.read)
         self.respaced += len(placed.respaced)
         for sibling_id, key in placed.respaced:
             at = self.ids.index(sibling_id)
@@ -113,6 +115,56 @@ def test_ten_thousand_inserts_at_one_spot_keep_keys_under_50_characters(spot) ->
     # Respacing rewrites the crowded neighbours now and then (a few rows per insert at worst,
     # for inserts that always go to one spot), never the whole list each time.
     assert 0 < siblings.respaced < 4 * 10_000
+
+
+def test_ten_thousand_moves_side_by_side_at_one_spot_keep_keys_apart_and_short() -> None:
+    async def run() -> Siblings:
+        siblings = Siblings(3)
+        for step in range(10_000):
+            record_id = 100 + step
+            siblings.add(record_id, created(NOW + timedelta(hours=1, microseconds=step)))
+            await siblings.move(record_id, 1, side_by_side=True)
+        return siblings
+
+    siblings = anyio.run(run)
+    assert max(map(len, siblings.keys)) <= positions.RESPACE_BEYOND
+    assert siblings.keys == sorted(siblings.keys) and len(set(siblings.keys)) == 10_003
+    assert 0 < siblings.respaced < 4 * 10_000
+
+
+@pytest.mark.parametrize(
+    "bounds", [(None, None), ("a0", None), (None, "a0V"), ("a0", "a0V"), ("a0p", "a0q2")]
+)
+def test_records_placed_apart_in_one_gap_get_keys_of_their_own_between_its_ends(bounds) -> None:
+    lower, upper = bounds
+    ids = (1, 61, 62, 3843, 2**31 - 1)
+    keys = [key for key in (apart(lower, upper, record_id) for record_id in ids) if key]
+    assert len(set(keys)) == len(ids)
+    assert all((lower is None or lower < k) and (upper is None or k < upper) for k in keys)
+
+
+def test_a_key_apart_ends_with_the_records_id_and_how_many_digits_it_took() -> None:
+    assert apart("a0", "a1", 1) == between("a0", "a1") + "11"
+    assert apart("a0", "a1", 62) == between("a0", "a1") + "102"
+
+
+def _crowded() -> tuple[str, str]:
+    """Two keys with no room between them for a key apart."""
+    lower, upper = "a0", "a1"
+    while (key := apart(lower, upper, 7)) is not None:
+        upper = key
+    return lower, upper
+
+
+@pytest.mark.parametrize("gap", [_crowded(), ("a0V", "a0V")], ids=["crowded", "equal keys"])
+def test_a_gap_too_narrow_for_a_key_apart_is_one_place_respaces(gap) -> None:
+    lower, upper = gap
+
+    async def read(at: str, count: int, upward: bool) -> list[Sibling]:
+        return [Sibling(2 if upward else 1, at)]
+
+    assert apart(lower, upper, 7) is None
+    assert anyio.run(place, lower, upper, read).respaced
 
 
 def test_random_moves_never_respace_and_keep_every_record() -> None:

@@ -2,11 +2,16 @@
 
 import threading
 
+import anyio
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
-from tests.conftest import Headers
+from tests.conftest import TEST_DATABASE_URL, Headers, part
 from todo_api.core import positions
+from todo_api.core.database import Store
+from todo_api.tasks import moves, repository, service
+from todo_api.tasks.schemas import TaskMove
 
 TASKS = "/api/alice/tasks"
 
@@ -29,6 +34,16 @@ def abc(create_task) -> dict[str, dict]:
     return {name: create_task(name) for name in "ABC"}
 
 
+@pytest.fixture(params=["inbox", "list"])
+def home(request: pytest.FixtureRequest, client: TestClient, alice: Headers) -> dict:
+    """Where a test's tasks are made: the Inbox (whose moves hold the user alone), or a list
+    (whose moves hold it for share): `create_task`'s fields."""
+    if request.param == "inbox":
+        return {}
+    work = client.post("/api/alice/lists", json={"name": "Work"}, headers=alice).json()
+    return {"list_id": work["id"]}
+
+
 def test_new_tasks_go_last_in_position_order(client: TestClient, alice: Headers, abc) -> None:
     assert titles(client, alice) == ["A", "B", "C"]
 
@@ -43,8 +58,9 @@ def test_new_tasks_go_last_in_position_order(client: TestClient, alice: Headers,
     ],
 )
 def test_a_move_puts_the_task_where_it_is_asked(
-    client: TestClient, alice: Headers, abc, spot, expected
+    client: TestClient, alice: Headers, create_task, home, spot, expected
 ) -> None:
+    abc = {name: create_task(name, **home) for name in "ABC"}
     body = {field: abc[name]["id"] for field, name in spot.items()}
     moved = move(client, alice, abc["C"], **body)
     assert titles(client, alice) == expected
@@ -185,12 +201,12 @@ def test_the_change_log_replays_every_tasks_place(
 
 
 def test_many_moves_to_one_spot_respace_and_log_the_neighbours(
-    client: TestClient, alice: Headers, create_task
+    client: TestClient, alice: Headers, create_task, home
 ) -> None:
-    anchor = create_task("Anchor")
-    create_task("Last")
+    anchor = create_task("Anchor", **home)
+    create_task("Last", **home)
     for number in range(150):
-        task = create_task(f"N{number}")
+        task = create_task(f"N{number}", **home)
         move(client, alice, task, after_id=anchor["id"])
     listed = client.get(TASKS, params={"sort": "position", "limit": 1000}, headers=alice).json()
     assert [t["title"] for t in listed] == [
@@ -203,16 +219,16 @@ def test_many_moves_to_one_spot_respace_and_log_the_neighbours(
     respaced = [t for t in listed if t["title"].startswith("N") and t["version"] > 2]
     assert respaced
     logged = client.get("/api/alice/changes?limit=1000", headers=alice).json()["changes"]
-    final = {c["task_id"]: c["task"]["position"] for c in logged if c["task"]}
+    final = {c["task_id"]: c["task"]["position"] for c in logged if c.get("task")}
     assert all(final[t["id"]] == t["position"] for t in listed)
 
 
 def test_concurrent_moves_to_one_spot_never_share_a_position(
-    client: TestClient, alice: Headers, create_task
+    client: TestClient, alice: Headers, create_task, home
 ) -> None:
-    anchor = create_task("Anchor")
-    create_task("Next")
-    movers = [create_task(f"M{n}") for n in range(8)]
+    anchor = create_task("Anchor", **home)
+    create_task("Next", **home)
+    movers = [create_task(f"M{n}", **home) for n in range(8)]
     errors: list[str] = []
 
     def go(task: dict) -> None:
@@ -232,6 +248,59 @@ def test_concurrent_moves_to_one_spot_never_share_a_position(
     keys = [task["position"] for task in listed]
     assert len(set(keys)) == len(keys) == 10
     assert listed[0]["title"] == "Anchor" and listed[-1]["title"] == "Next"
+
+
+@pytest.mark.skipif(TEST_DATABASE_URL is None, reason="SQLite takes one write at a time")
+def test_a_move_in_a_list_goes_on_beside_another_and_takes_another_position(
+    client: TestClient, alice: Headers, create_task
+) -> None:
+    work = client.post("/api/alice/lists", json={"name": "Work"}, headers=alice).json()
+    a, b, c = (create_task(name, list_id=work["id"]) for name in "ABC")
+    store = part(client, Store)
+
+    async def both() -> tuple[dict, dict]:
+        rows = [await repository.get(store.db, "alice", task["id"]) for task in (b, c)]
+        assert rows[0] is not None and rows[1] is not None
+        async with store.write() as uow:
+            # C to the top, its transaction still open: B to the top too, reading the same top.
+            first = await moves.relocate(
+                uow, rows[1], (work["id"], None), moves.Spot(), alone=False
+            )
+            with anyio.fail_after(10):
+                second = await service.move_task(store, rows[0], TaskMove())
+        return dict(first), dict(second)
+
+    first, second = client.portal.call(both)
+    assert first["position"] != second["position"]
+    assert titles(client, alice, list_id=work["id"])[2] == "A"
+    assert a["position"] > max(first["position"], second["position"])
+
+
+@pytest.mark.skipif(TEST_DATABASE_URL is None, reason="SQLite takes one write at a time")
+def test_a_move_that_waited_for_its_list_reads_the_spot_as_the_write_before_left_it(
+    client: TestClient, alice: Headers, create_task
+) -> None:
+    work = client.post("/api/alice/lists", json={"name": "Work"}, headers=alice).json()
+    create_task("A", list_id=work["id"])
+    b, x = (create_task(name, list_id=work["id"]) for name in "BX")
+    store = part(client, Store)
+    waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+
+    async def both() -> None:
+        rows = [await repository.get(store.db, "alice", task["id"]) for task in (b, x)]
+        assert rows[0] is not None and rows[1] is not None
+        async with anyio.create_task_group() as group, store.write() as uow:
+            # X to the top, holding the list alone: B's move to the top waits for it.
+            await moves.relocate(uow, rows[1], (work["id"], None), moves.Spot())
+            group.start_soon(service.move_task, store, rows[0], TaskMove())
+            with anyio.fail_after(10):
+                while True:  # until B's move waits
+                    if await store.db.scalar(waiting):
+                        break
+                    await anyio.sleep(0.01)
+
+    client.portal.call(both)
+    assert titles(client, alice, list_id=work["id"]) == ["B", "X", "A"]
 
 
 def test_the_prebuilt_list_order_page_is_what_the_general_listing_gives(

@@ -6,8 +6,15 @@ random fraction for records created in the same microsecond elsewhere. It lands 
 record created before it, with no read and no lock. A move takes a key `between` its new
 neighbours, made of their integer parts and a fraction: never a later time's, so records
 created afterwards still come after it. Keys between close neighbours grow; once one would pass
-`RESPACE_BEYOND` characters, `place` gives the crowded neighbours new, shorter keys as well
-(each a write the caller records like any other), so keys stay within `MAX_LENGTH`.
+`RESPACE_BEYOND` characters (with room for a mark, below), `place` gives the crowded neighbours
+new, shorter keys as well (each a write the caller records like any other), so keys stay within
+`MAX_LENGTH`.
+
+`between` and `place` are for a writer that holds the container alone: what it read of the
+neighbours stays true until it commits. Writers that move records in one container side by side
+read the same neighbours and would take the same key: `apart` gives each a key ending with its
+record's id, so that no two of them take one key, and leaves respacing to a writer that holds
+the container alone.
 
 On PostgreSQL the column is compared with `COLLATE "C"` (bytewise); SQLite compares bytewise.
 """
@@ -27,10 +34,14 @@ from fractional_indexing import (
 
 # Room for every key `place` makes (they stay within RESPACE_BEYOND).
 MAX_LENGTH = 64
-# A move whose key would be longer respaces its crowded neighbours instead.
-RESPACE_BEYOND = 32
+# No key a move takes is longer, its mark (below) included: one that would be respaces its
+# crowded neighbours instead.
+RESPACE_BEYOND = 39
 # What respaced keys must fit in: half the room, so that many moves fit before the next.
 RESPACED_LENGTH = 16
+# The longest mark `apart` puts after a key: a record's id (below 62**6, as every id is) and
+# how many digits it took. Every key a move takes leaves room for one.
+MARK_ROOM = 7
 # How many neighbours on each side a respacing reads first (widened until they fit).
 FIRST_WINDOW = 8
 
@@ -91,6 +102,39 @@ def spread(lower: str | None, upper: str | None, count: int) -> list[str]:
     return [key if _has_fraction(key) else between(key, bound) for key, bound in pairs]
 
 
+def _mark(record_id: int) -> str:
+    """The record's id in base 62, then how many digits that took: read from the end, it is
+    the id, so two keys ending with marks are equal only if the ids are; and it never ends
+    with `0`, which no key may."""
+    digits = _base62(record_id, 1)
+    return digits + _DIGITS[len(digits)]
+
+
+def apart(lower: str | None, upper: str | None, record_id: int) -> str | None:
+    """A key after `lower` and before `upper` (adjacent; None: no bound) that only this record
+    takes, for writers that place records in one container side by side: None if the gap is
+    too narrow for one (two equal neighbours, or a key that with its mark would pass
+    `RESPACE_BEYOND`): the neighbours need respacing, by `place` (it does where this gives
+    None) in a writer that holds the container alone."""
+    if lower is not None and upper is not None and lower >= upper:
+        return None
+    key = _markable(lower, upper)
+    return key + _mark(record_id) if _fits(key) else None
+
+
+def _markable(lower: str | None, upper: str | None) -> str:
+    """`between`, but never a key that `upper` starts with: marked, that would sort after it."""
+    key = between(lower, upper)
+    while upper is not None and upper.startswith(key):
+        key = between(key, upper)
+    return key
+
+
+def _fits(key: str) -> bool:
+    """Whether the key, and a mark after it, stay within RESPACE_BEYOND."""
+    return len(key) + MARK_ROOM <= RESPACE_BEYOND
+
+
 @dataclass(frozen=True, slots=True)
 class Placed:
     """A record's new position, and the neighbours that must move too: (id, new position)."""
@@ -116,8 +160,9 @@ async def place(lower: str | None, upper: str | None, read: ReadSiblings) -> Pla
     """The position for a record going between the siblings at `lower` and `upper` (adjacent;
     None: the start or the end), respacing neighbours when the gap is too narrow."""
     if lower is None or upper is None or lower < upper:
-        key = between(lower, upper)
-        if len(key) <= RESPACE_BEYOND:
+        # The key `apart` would have marked: where that gives None, this respaces.
+        key = _markable(lower, upper)
+        if _fits(key):
             return Placed(key, [])
     # Too narrow a gap (or two equal keys, created in one microsecond on two servers):
     # respace the neighbours around the spot, in a window widened until the new keys are short.

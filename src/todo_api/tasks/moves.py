@@ -6,6 +6,12 @@ first (the parent task, else the list, else, for the Inbox's top level, the user
 that two moves to one spot take turns and never get one position; and the parents whose
 subtasks change, whose counts it refreshes. Rows are held in one order (user, list, tasks by
 id), so that two moves never wait on each other.
+
+A move of its own (`POST …/move`) into a list's top level holds the list for share instead:
+moves within one list go on side by side, each taking a key that ends with its task's id
+(`positions.apart`), so two of them never get one position. One whose gap is too narrow for
+that raises Crowded, and is made again holding the list alone, respacing the neighbours;
+creations, joins and leaves, and edits of the list hold it alone too.
 """
 
 from dataclasses import dataclass
@@ -33,6 +39,11 @@ from todo_api.tasks.sharing.errors import NotAllowed
 Container = tuple[int | None, int | None]
 # After every position: where "last" is looked for from (base-62 digits sort below it).
 _END = "~"
+
+
+class Crowded(Exception):
+    """A move that holds its list for share found its gap too narrow for a key of its own:
+    make it again holding the list alone (nothing was written)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,17 +88,23 @@ async def container_for(
     return task["list_id"], task["parent_id"]
 
 
-async def hold(uow: UnitOfWork, owner: str, container: Container, parents: set[int]) -> None:
+async def hold(
+    uow: UnitOfWork, owner: str, container: Container, parents: set[int], *, shared: bool = False
+) -> None:
     """Hold the container's row and the rows of `parents` (whose counts will change), in the
-    one order every write holds them in."""
+    one order every write holds them in; `shared`: a list's row for share."""
     list_id, parent_id = container
     if parent_id is None and list_id is None:
         await lock_user(uow.db, owner)
     if parent_id is None and list_id is not None:
-        held = await lists.lock(uow.db, owner, list_id)
-        if held is None:
+        if shared:
+            members = await lists.share(uow.db, owner, list_id)
+        else:
+            held = await lists.lock(uow.db, owner, list_id)
+            members = None if held is None else held["member_count"]
+        if members is None:
             raise ListNotFound(list_id)
-        if not held["member_count"]:
+        if not members:
             uow.knows(list_id, ())
     for task_id in sorted(parents | ({parent_id} if parent_id is not None else set())):
         if await tree.lock(uow.db, owner, task_id) is None:
@@ -103,10 +120,19 @@ async def check_parent(db: Database, task: TaskRow, parent_id: int, below: list[
 
 
 async def relocate(
-    uow: UnitOfWork, task: TaskRow, container: Container, spot: Spot, *, within_list: bool = False
+    uow: UnitOfWork,
+    task: TaskRow,
+    container: Container,
+    spot: Spot,
+    *,
+    within_list: bool = False,
+    alone: bool = True,
 ) -> TaskRow:
     """Move the task (with its subtasks) into `container` at `spot`, in a unit of work; the task
-    as it is then. Its own fields are otherwise left as they were."""
+    as it is then. Its own fields are otherwise left as they were.
+
+    Unless `alone`, a list is held for share, and Crowded raised where neighbours need
+    respacing (before anything is written)."""
     owner = task["user_id"]
     list_id, parent_id = container
     staying = container == _container_of(task)
@@ -117,14 +143,11 @@ async def relocate(
     if parent_id is not None and not staying:
         await check_parent(uow.db, task, parent_id, below)
     old_parent = task["parent_id"]
-    await hold(uow, owner, container, {old_parent} if old_parent is not None else set())
+    parents = {old_parent} if old_parent is not None else set()
+    shared = not alone and list_id is not None and parent_id is None
+    await hold(uow, owner, container, parents, shared=shared)
     lower, upper = await _between(uow.db, task, container, spot, within_list)
-
-    async def read(at: str, count: int, upward: bool) -> list[positions.Sibling]:
-        found = await repository.siblings_from(uow.db, task, container, at, count, upward)
-        return [positions.Sibling(sibling_id, position) for sibling_id, position in found]
-
-    placed = await positions.place(lower, upper, read)
+    placed = await _place(uow, task, container, lower, upper, held_alone=not shared)
     now = utcnow()
     for sibling_id, position in placed.respaced:
         respaced = await repository.reposition(uow.db, owner, sibling_id, position, now)
@@ -156,6 +179,29 @@ async def _leave_members(
     )
     if leaving:
         uow.record(*(logged.gone(leaving, row["id"], now) for row in [task, *below]))
+
+
+async def _place(
+    uow: UnitOfWork,
+    task: TaskRow,
+    container: Container,
+    lower: str | None,
+    upper: str | None,
+    *,
+    held_alone: bool,
+) -> positions.Placed:
+    """The task's new position between `lower` and `upper`, and the neighbours respaced."""
+    if not held_alone:
+        key = positions.apart(lower, upper, task["id"])
+        if key is None:
+            raise Crowded()
+        return positions.Placed(key, [])
+
+    async def read(at: str, count: int, upward: bool) -> list[positions.Sibling]:
+        found = await repository.siblings_from(uow.db, task, container, at, count, upward)
+        return [positions.Sibling(sibling_id, position) for sibling_id, position in found]
+
+    return await positions.place(lower, upper, read)
 
 
 def _container_of(task: TaskRow) -> Container:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     select,
     update,
 )
@@ -292,9 +293,11 @@ _SET_PLACE = (
 
 
 @functools.cache
-def _neighbours(in_inbox: bool, at_top: bool, upward: bool) -> Any:
-    """The tasks of one container (the same list or the Inbox, the same parent or the top)
-    but `:moving`, from the position `:at` on, nearest first."""
+def _neighbours(in_inbox: bool, at_top: bool, upward: bool, count: int) -> Any:
+    """Up to `count` tasks of one container (the same list or the Inbox, the same parent or the
+    top) but `:moving`, from the position `:at` on, nearest first. The count is written into
+    the statement: as a parameter, PostgreSQL kept no generic plan for it (none costs as little
+    as one made for the count) and planned it anew on every move."""
     in_list = TASK.c.list_id.is_(None) if in_inbox else _IN_LIST
     parent = TASK.c.parent_id
     under = parent.is_(None) if at_top else parent == bindparam("parent_id")
@@ -308,7 +311,7 @@ def _neighbours(in_inbox: bool, at_top: bool, upward: bool) -> Any:
         select(TASK.c.id, TASK.c.position)
         .where(OWNER, in_list, under, TASK.c.id != bindparam("moving"), beyond)
         .order_by(*order)
-        .limit(bindparam("count"))
+        .limit(literal_column(str(count)))
     )
 
 
@@ -338,14 +341,13 @@ async def siblings_from(
     """Up to `count` tasks of the container (list, parent) other than `task`, nearest first,
     from the position `at` on up (`upward`) or down: (id, position)."""
     list_id, parent_id = container
-    statement = _neighbours(list_id is None, parent_id is None, upward)
+    statement = _neighbours(list_id is None, parent_id is None, upward, count)
     params = {
         "owner": task["user_id"],
         "moving": task["id"],
         "list_id": list_id,
         "parent_id": parent_id,
         "at": at,
-        "count": count,
     }
     return [(row["id"], row["position"]) for row in await db.fetch_all(statement, params)]
 

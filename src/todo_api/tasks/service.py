@@ -240,6 +240,16 @@ async def move_task(
 ) -> TaskRow:
     """Move the task (and its subtasks) where `move` says: fields left out keep it where it
     is (in another list, at its top); no neighbour puts it first."""
+    try:
+        return await _move(store, task, move, within_list=not may_leave_list, alone=False)
+    except moves.Crowded:
+        # Too narrow a gap for a move beside others: again, holding the list to respace it.
+        return await _move(store, task, move, within_list=not may_leave_list, alone=True)
+
+
+async def _move(
+    store: Store, task: TaskRow, move: TaskMove, *, within_list: bool, alone: bool
+) -> TaskRow:
     sent = move.model_fields_set
     spot = moves.Spot(after_id=move.after_id, before_id=move.before_id)
     async with store.write() as uow:
@@ -250,9 +260,9 @@ async def move_task(
             move.parent_id,
             list_sent="list_id" in sent,
             parent_sent="parent_id" in sent,
-            within_list=not may_leave_list,
+            within_list=within_list,
         )
-        return await moves.relocate(uow, task, target, spot, within_list=not may_leave_list)
+        return await moves.relocate(uow, task, target, spot, within_list=within_list, alone=alone)
 
 
 async def delete_task(store: Store, task: TaskRow, version: int | None = None) -> None:

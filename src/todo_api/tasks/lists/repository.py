@@ -39,6 +39,8 @@ _FIND_BY_NAME = Rows[ListRow](
 _LOCK = Rows[ListRow](
     update(LIST).where(_THIS_LIST).values(version=LIST.c.version).returning(*LIST.c)
 )
+# FOR SHARE, not FOR KEY SHARE: it must wait for `_LOCK` (FOR NO KEY UPDATE) and make it wait.
+_SHARE = select(LIST.c.member_count).where(_THIS_LIST).with_for_update(read=True)
 _CREATE = Rows[ListRow](
     insert(LIST)
     .values(
@@ -105,6 +107,22 @@ async def lock(tx: Database, user_id: str, list_id: int) -> ListRow | None:
     if not 1 <= list_id <= MAX_ID:
         return None
     return await tx.fetch_one(_LOCK, {"list_id": list_id, "owner": user_id})
+
+
+async def share(tx: Database, user_id: str, list_id: int) -> int | None:
+    """Hold the user's list until `tx` ends against `lock` (and updates and deletes of it), but
+    not against others who share it; its member count, or None if there is no such list.
+
+    SQLite has no shared row locks: there it is `lock`, which takes the database's one write
+    lock first, so that what the transaction reads next is still so when it writes.
+    """
+    if tx.dialect_name != "postgresql":
+        held = await lock(tx, user_id, list_id)
+        return None if held is None else held["member_count"]
+    if not 1 <= list_id <= MAX_ID:
+        return None
+    members: int | None = await tx.scalar(_SHARE, {"list_id": list_id, "owner": user_id})
+    return members
 
 
 async def create(
