@@ -177,8 +177,8 @@ async def epoch(db: Database, user_id: str) -> int:
 
 async def cursor(db: Database, horizon: ChangeHorizon, user_id: str) -> ChangeCursor:
     """A cursor that every change of the user's committed before this call is at or below."""
-    position = horizon.confirmed  # taken first: what is read after reflects at least this much
-    return ChangeCursor(await epoch(db, user_id), position)
+    # The position taken first: what is read after reflects at least this much.
+    return await cursor_at(db, user_id, horizon.confirmed, None)
 
 
 async def cursor_at(

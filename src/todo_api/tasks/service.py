@@ -10,7 +10,7 @@ makes (`logged.py`) in the owner's change log.
 from typing import Any, TypeVar
 
 from todo_api.core.clock import utcnow
-from todo_api.core.database import Database, Rows, Store, UnitOfWork
+from todo_api.core.database import Change, Database, Rows, Store, UnitOfWork
 from todo_api.core.errors import ApiError, PreconditionFailed
 from todo_api.tasks import actor, as_read, logged, moves, occurrences, repository, tree
 from todo_api.tasks.creation import check_task_limit, columns
@@ -100,7 +100,8 @@ async def update_task(
         now = utcnow()
         after = as_read.updated(task, changes, now)
         statement, params = as_read.update_as_read(task, changes, now)
-        if written := await _as_read(store, task, version, statement, params, after):
+        change = logged.updated(after)
+        if written := await _as_read(store, task, version, statement, params, change):
             return written
     async with store.write() as uow:
         if list_sent or parent_sent:
@@ -148,7 +149,8 @@ async def toggle_task(
     # one statement where the log takes it in one.
     after = as_read.toggled(task, utcnow())
     statement, params = as_read.toggle_as_read(task, after)
-    if written := await _as_read(store, task, version, statement, params, after):
+    change = logged.updated(after)
+    if written := await _as_read(store, task, version, statement, params, change):
         return written
     # Changed since it was read: flipped as it is now.
     async with store.write() as uow:
@@ -274,10 +276,8 @@ async def delete_task(store: Store, task: TaskRow, version: int | None = None) -
         # takes it in one) if it is still so; a subtask added since moved its version on.
         statement, params = as_read.delete_as_read(task)
         tombstone = logged.deleted(owner, task["id"], utcnow(), task["list_id"])
-        if await store.apply(statement, params, tombstone) is not None:
+        if await _as_read(store, task, version, statement, params, tombstone) is not None:
             return
-        if version is not None:  # changed or deleted since the caller's version was checked
-            raise await _unwritten(store.db, task)
     async with store.write() as uow:
         if task["parent_id"] is not None:
             await tree.lock(uow.db, owner, task["parent_id"])
@@ -300,13 +300,13 @@ async def _as_read(
     version: int | None,
     statement: Rows[TaskRow],
     params: dict[str, Any],
-    after: TaskRow,
+    change: Change,
 ) -> TaskRow | None:
-    """The task written as `after`, worked out from `task` as read, by `statement` (which
-    matches it only at the version read), with its change: the row written, or None when the
-    task changed since it was read (TaskNotFound or PreconditionFailed instead when the caller
-    sent the `version` it expects)."""
-    written = await store.apply(statement, params, logged.updated(after))
+    """A write of `task` worked out from it as read, by `statement` (which matches it only at
+    the version read), with its `change`: the row written, or None when the task changed since
+    it was read (TaskNotFound or PreconditionFailed instead when the caller sent the `version`
+    it expects)."""
+    written = await store.apply(statement, params, change)
     if written is None and version is not None:
         raise await _unwritten(store.db, task)
     return written

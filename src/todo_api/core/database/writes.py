@@ -196,16 +196,20 @@ class Store:
         statement where the log can take it in one (PostgreSQL), else one transaction. `change`
         holds the record as the statement leaves it, worked out beforehand from what was read.
         None, and nothing logged, when the record is no longer as read."""
-        if change.group is not None or self._sink is None:
+        if change.group is not None:  # its members are read in the write's transaction
             async with self.write() as uow:
                 row = await uow.db.fetch_one(statement, params)
                 if row is not None:
                     uow.record(change)
             return row
-        written = await self._sink.write(self.db, statement.statement, params, change)
+        if self._sink is None:
+            written = await self.db.fetch_one(statement, params)
+        else:
+            sunk = await self._sink.write(self.db, statement.statement, params, change)
+            written = cast(R | None, sunk)
         if written is not None:
             self._on_commit(set(change.feeds))
-        return cast(R | None, written)
+        return written
 
     async def create(self, statement: Rows[R], params: Mapping[str, Any], record: NewRecord) -> R:
         """One record inserted and its creation logged, as a write of its own: a single
