@@ -11,6 +11,7 @@ from tests.conftest import TEST_DATABASE_URL, Headers, part
 from todo_api.core import positions
 from todo_api.core.database import Store
 from todo_api.tasks import moves, repository, service
+from todo_api.tasks.lists import repository as lists
 from todo_api.tasks.schemas import TaskMove
 
 TASKS = "/api/alice/tasks"
@@ -301,6 +302,52 @@ def test_a_move_that_waited_for_its_list_reads_the_spot_as_the_write_before_left
 
     client.portal.call(both)
     assert titles(client, alice, list_id=work["id"]) == ["B", "X", "A"]
+
+
+@pytest.mark.skipif(TEST_DATABASE_URL is None, reason="SQLite takes one write at a time")
+def test_an_edit_moving_a_task_into_a_held_list_waits_without_holding_the_task(
+    client: TestClient, alice: Headers, create_task
+) -> None:
+    # Every write holds a list before its tasks: an edit that held the task while it waited
+    # for the list would deadlock with a write that holds the list and then wants the task.
+    work = client.post("/api/alice/lists", json={"name": "Work"}, headers=alice).json()
+    task = create_task("Inbox task")
+    store = part(client, Store)
+    waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+    take_task = text("SELECT id FROM task WHERE id = :id FOR UPDATE NOWAIT")
+
+    async def both() -> int:
+        row = await repository.get(store.db, "alice", task["id"])
+        assert row is not None
+        async with anyio.create_task_group() as group, store.write() as uow:
+            await lists.lock(uow.db, "alice", work["id"])
+            group.start_soon(
+                service.update_task, store, row, {"list_id": work["id"]}, task["version"]
+            )
+            with anyio.fail_after(10):
+                while True:  # until the edit waits
+                    if await store.db.scalar(waiting):
+                        break
+                    await anyio.sleep(0.01)
+            # The list's holder can still take the task: the waiting edit holds nothing of it.
+            return await uow.db.scalar(take_task, {"id": task["id"]})
+
+    assert client.portal.call(both) == task["id"]
+    moved = client.get(f"{TASKS}/{task['id']}", headers=alice).json()
+    assert moved["list_id"] == work["id"] and moved["version"] == task["version"] + 1
+
+
+def test_an_edit_moving_a_task_with_a_stale_version_is_refused_and_moves_nothing(
+    client: TestClient, alice: Headers, create_task
+) -> None:
+    work = client.post("/api/alice/lists", json={"name": "Work"}, headers=alice).json()
+    task = create_task("Inbox task")
+    old = client.get(f"{TASKS}/{task['id']}", headers=alice).headers["etag"]
+    client.patch(f"{TASKS}/{task['id']}", json={"title": "Renamed"}, headers=alice)
+    stale = {"If-Match": old} | alice
+    response = client.patch(f"{TASKS}/{task['id']}", json={"list_id": work["id"]}, headers=stale)
+    assert response.status_code == 412, response.text
+    assert client.get(f"{TASKS}/{task['id']}", headers=alice).json()["list_id"] is None
 
 
 def test_the_prebuilt_list_order_page_is_what_the_general_listing_gives(

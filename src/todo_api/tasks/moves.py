@@ -21,6 +21,7 @@ from todo_api.accounts import lock_user
 from todo_api.core import positions
 from todo_api.core.clock import utcnow
 from todo_api.core.database import Database, UnitOfWork
+from todo_api.core.errors import PreconditionFailed
 from todo_api.tasks import logged, repository, tree
 from todo_api.tasks.errors import (
     NotASibling,
@@ -30,6 +31,7 @@ from todo_api.tasks.errors import (
     TooDeep,
     UnderItself,
 )
+from todo_api.tasks.events import KIND
 from todo_api.tasks.lists import repository as lists
 from todo_api.tasks.lists.errors import ListNotFound
 from todo_api.tasks.models import TaskRow
@@ -127,12 +129,15 @@ async def relocate(
     *,
     within_list: bool = False,
     alone: bool = True,
+    version: int | None = None,
 ) -> TaskRow:
     """Move the task (with its subtasks) into `container` at `spot`, in a unit of work; the task
     as it is then. Its own fields are otherwise left as they were.
 
     Unless `alone`, a list is held for share, and Crowded raised where neighbours need
-    respacing (before anything is written)."""
+    respacing (before anything is written). `version`: only if the task still has it, checked
+    once the container is held (the task after its list, as every write holds them), else
+    PreconditionFailed."""
     owner = task["user_id"]
     list_id, parent_id = container
     staying = container == _container_of(task)
@@ -146,6 +151,8 @@ async def relocate(
     parents = {old_parent} if old_parent is not None else set()
     shared = not alone and list_id is not None and parent_id is None
     await hold(uow, owner, container, parents, shared=shared)
+    if version is not None:
+        await _check_version(uow, task, version)
     lower, upper = await _between(uow.db, task, container, spot, within_list)
     placed = await _place(uow, task, container, lower, upper, held_alone=not shared)
     now = utcnow()
@@ -164,6 +171,15 @@ async def relocate(
     if parent_id != old_parent:
         await tree.refresh_counts(uow, owner, [old_parent, parent_id])
     return moved
+
+
+async def _check_version(uow: UnitOfWork, task: TaskRow, version: int) -> None:
+    """PreconditionFailed unless the task (held from now on) still has `version`."""
+    current = await repository.lock(uow.db, task)
+    if current is None:
+        raise TaskNotFound(task["id"])
+    if current["version"] != version:
+        raise PreconditionFailed(KIND, task["id"])
 
 
 async def _leave_members(

@@ -115,8 +115,9 @@ async def update_task(
                 within_list=not may_leave_list,
             )
             if target != (task["list_id"], task["parent_id"]):
-                await _check_version(uow, task, version)
-                task = await moves.relocate(uow, task, target, moves.Spot(last=True))
+                task = await moves.relocate(
+                    uow, task, target, moves.Spot(last=True), version=version
+                )
                 version = None
                 if not changes:
                     return task
@@ -126,15 +127,6 @@ async def update_task(
         written = await _written(uow.db, changed, task)
         uow.record(logged.updated(written))
     return written
-
-
-async def _check_version(uow: UnitOfWork, task: TaskRow, version: int | None) -> None:
-    """PreconditionFailed unless the task (held from now on) still has `version`."""
-    current = await repository.lock(uow.db, task)
-    if current is None:
-        raise TaskNotFound(task["id"])
-    if version is not None and current["version"] != version:
-        raise PreconditionFailed(KIND, task["id"])
 
 
 async def toggle_task(
