@@ -28,6 +28,7 @@ from todo_api import sync
 from todo_api.core.clock import utcnow
 from todo_api.core.database import Database, Rows
 from todo_api.tasks.listing import Cursor, StatusFilter, TaskListQuery
+from todo_api.tasks.lists.repository import LIST
 from todo_api.tasks.models import TaskRow
 from todo_api.tasks.repository import NOW, OWNER, PENDING, TASK
 from todo_api.tasks.shared_pages import shared_lists, shared_part, with_shared
@@ -125,12 +126,27 @@ def default_list(dialect: str, status: StatusFilter) -> Rows[ListedTask]:
     return Rows(page.add_columns(*sync.epoch_columns(bindparam("reader"))))
 
 
+def _owner_seen_by_reader() -> ColumnElement[Any]:
+    """The owner of the list `:list_id` if `:reader` owns it or is one of its members, else
+    NULL: a listing that names a list finds whose tasks it lists in its own statement."""
+    reader: Any = bindparam("reader")
+    list_id: Any = bindparam("list_id")
+    return (
+        select(LIST.c.user_id)
+        .where(
+            LIST.c.id == list_id, or_(LIST.c.user_id == reader, list_id.in_(shared_lists(reader)))
+        )
+        .scalar_subquery()
+    )
+
+
 @functools.cache
 def _list_order_page(status: StatusFilter, inbox: bool, top_only: bool) -> Rows[ListedTask]:
     """One list's tasks in their manual order, from `(:after_key, :after_id)` on: a range scan
-    of (user_id, list_id, position), built once per shape."""
+    of (user_id, list_id, position), built once per shape. The Inbox's are `:owner`'s; a
+    list's, its owner's if `:reader` sees the list (no rows otherwise)."""
     conditions = [
-        OWNER,
+        OWNER if inbox else TASK.c.user_id == _owner_seen_by_reader(),
         TASK.c.list_id.is_(None) if inbox else TASK.c.list_id == bindparam("list_id"),
         tuple_(TASK.c.position, TASK.c.id)
         > tuple_(bindparam("after_key", type_=TASK.c.position.type), bindparam("after_id")),

@@ -33,7 +33,10 @@ async def list_tasks(db: Database, user_id: str, query: TaskListQuery) -> Page:
     them), filtered and sorted as the query asks; ListNotFound or ParentNotFound when it names
     a list or a task the user does not see."""
     owner = user_id  # whose tasks the page holds: a shared list's are its owner's
-    if isinstance(query.list_id, int):
+    # A list's page in its order finds the list's owner itself, and sees nothing of a list the
+    # user does not see: asked only when it comes back empty.
+    owner_found_by_page = query.is_list_order and not query.count
+    if isinstance(query.list_id, int) and not owner_found_by_page:
         owner = (await access.list_for(db, user_id, query.list_id, Role.viewer)).row["user_id"]
     if isinstance(query.parent_id, int):
         try:
@@ -43,14 +46,18 @@ async def list_tasks(db: Database, user_id: str, query: TaskListQuery) -> Page:
         owner = parent.row["user_id"]
     position = query.position()
     rows = await queries.page(db, owner, query, position, user_id)
+    if isinstance(query.list_id, int) and owner_found_by_page and not rows:
+        await access.list_for(db, user_id, query.list_id, Role.viewer)
     log_epoch = sync.epoch_of(rows)
     has_more = len(rows) > query.limit
     rows = rows[: query.limit]
+    # The rows leave with just what clients see (views.py writes such rows as they are).
+    keys = [row.pop("sort_key", None) for row in rows]
     next_cursor = next_offset = total = None
     if has_more and query.offset is not None:
         next_offset = query.offset + query.limit
     elif has_more:
-        key = rows[-1].get("sort_key")
+        key = keys[-1]
         if isinstance(key, date):  # datetimes too
             key = key.isoformat()
         assert key is None or isinstance(key, int | str)

@@ -124,12 +124,26 @@ def test_another_users_list_is_404_on_every_path(
     for attempt in (
         client.post("/api/bob/tasks", json={"title": "x", "list_id": mine["id"]}, headers=bob),
         client.get("/api/bob/tasks", params={"list_id": mine["id"]}, headers=bob),
+        client.get(
+            "/api/bob/tasks", params={"list_id": mine["id"], "sort": "position"}, headers=bob
+        ),
     ):
         assert attempt.status_code == 404
         assert attempt.json()["detail"] == "List not found"
     # Alice's side of it is untouched.
     assert client.get(f"{LISTS}/{mine['id']}", headers=alice).json()["name"] == "Private"
     assert client.get(f"{LISTS}/{mine['id']}", headers=bob).status_code == 403
+
+
+def test_an_empty_list_in_its_order_is_an_empty_page(
+    client: TestClient, alice: Headers, create_list
+) -> None:
+    empty = create_list("Empty")
+    response = client.get(
+        "/api/alice/tasks", params={"list_id": empty["id"], "sort": "position"}, headers=alice
+    )
+    assert response.status_code == 200 and response.json() == []
+    assert response.headers["X-Total-Count"] == "0"
 
 
 def test_task_count_counts_the_lists_tasks(

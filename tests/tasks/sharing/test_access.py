@@ -22,6 +22,7 @@ READS = [
     ("GET", "/lists/{list}", None),
     ("GET", "/lists/{list}/members", None),
     ("GET", "/tasks?list_id={list}", None),
+    ("GET", "/tasks?list_id={list}&sort=position", None),
     ("GET", "/tasks?parent_id={task}", None),
 ]
 OWNERS = [
@@ -135,10 +136,25 @@ def test_a_member_lists_shared_tasks_with_their_own_and_never_the_owners_private
         ("Home", "editor", "alice")
     ]
     assert client.get(f"/api/bob/lists/{private['id']}", headers=bob).status_code == 404
-    assert (
-        client.get("/api/bob/tasks", params={"list_id": private["id"]}, headers=bob).status_code
-        == 404
-    )
+    for params in ({"list_id": private["id"]}, {"list_id": private["id"], "sort": "position"}):
+        assert client.get("/api/bob/tasks", params=params, headers=bob).status_code == 404
+
+
+def test_a_member_lists_the_shared_list_in_its_order_as_the_owner_does(
+    client: TestClient, alice: Headers, bob: Headers, home
+) -> None:
+    for title in ("Buy paint", "Paint the hall"):
+        client.post(
+            "/api/alice/tasks", json={"title": title, "list_id": home["list"]["id"]}, headers=alice
+        )
+    client.post("/api/bob/tasks", json={"title": "Bob's own"}, headers=bob)
+    params = {"list_id": home["list"]["id"], "sort": "position", "limit": 2}
+    seen = {}
+    for user, headers in (("alice", alice), ("bob", bob)):
+        first = client.get(f"/api/{user}/tasks", params=params, headers=headers)
+        rest = client.get(first.links["next"]["url"], headers=headers).json()
+        seen[user] = [t["title"] for t in first.json() + rest]
+    assert seen["bob"] == seen["alice"] == ["Fix the sink", "Buy paint", "Paint the hall"]
 
 
 def test_a_member_never_sees_another_members_private_tasks(
