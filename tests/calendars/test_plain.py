@@ -7,27 +7,11 @@ from typing import Any
 import pytest
 from icalendar import Calendar
 
+from tests.calendars.rows import NOW
+from tests.calendars.rows import TASK_ROW as BASE
 from todo_api.calendars.dav.plain import write
 from todo_api.calendars.dav.render import render
 
-NOW = datetime(2026, 12, 6, 10, 30, 15, 123456, tzinfo=UTC)
-BASE: dict[str, Any] = {
-    "id": 7,
-    "position": "i8E9NQxpzXEfE",
-    "title": "Buy milk",
-    "description": None,
-    "completed": False,
-    "completed_at": None,
-    "priority": 0,
-    "tags": [],
-    "recurrence": None,
-    "recurrence_interval": 1,
-    "due_date": None,
-    "due_at": None,
-    "reminders": [],
-    "created_at": NOW,
-    "updated_at": NOW,
-}
 SHAPES = {
     "plain": {},
     "escaped text": {

@@ -2,39 +2,17 @@
 (`object_picker`), and writes their hrefs' names quoted only when they need it: both say what
 the plain way (`Wanted.pick` of `object_props`, `quote`) says."""
 
-from datetime import UTC, datetime
-from typing import Any, cast
+from typing import cast
 from urllib.parse import quote
 
 import pytest
 
+from tests.calendars.rows import TASK_ROW as TASK
 from todo_api import tasks
 from todo_api.calendars.dav.collections import quoted_name
 from todo_api.calendars.dav.objects import DavObject
 from todo_api.calendars.dav.properties import Wanted, object_picker, object_props
 
-NOW = datetime(2026, 12, 6, 10, 30, 15, tzinfo=UTC)
-TASK: dict[str, Any] = {
-    "id": 7,
-    "user_id": "alice",
-    "list_id": None,
-    "parent_id": None,
-    "version": 3,
-    "position": "i8E9NQxpzXEfE",
-    "title": "Buy milk",
-    "description": None,
-    "completed": False,
-    "completed_at": None,
-    "priority": 0,
-    "tags": [],
-    "recurrence": None,
-    "recurrence_interval": 1,
-    "due_date": None,
-    "due_at": None,
-    "reminders": [],
-    "created_at": NOW,
-    "updated_at": NOW,
-}
 WANTS = {
     "allprop": None,
     "etag and data": ("{DAV:}getetag", "{urn:ietf:params:xml:ns:caldav}calendar-data"),
