@@ -42,12 +42,15 @@ COLUMNS = (
 )
 # One row past the page, as the service reads, to know whether there is a next page; the
 # lists shared with the user merged in by id; the log's epoch and the user's creation beside.
+# The user's own part is spelt as the service spells it (a range of (user_id, id)): with
+# `user_id = $1`, PostgreSQL's generic plan may walk the primary key and filter by owner.
 LIST_SQL = f"""
 SELECT {COLUMNS},
        (SELECT epoch FROM change_log) AS log_epoch,
        (SELECT "createdAt" FROM "user" WHERE id = $1) AS born
 FROM (
-    (SELECT {COLUMNS} FROM task WHERE user_id = $1 ORDER BY user_id, id LIMIT $2)
+    (SELECT {COLUMNS} FROM task WHERE (user_id, id) > ($1, 0) AND user_id <= $1
+     ORDER BY user_id, id LIMIT $2)
     UNION ALL
     (SELECT {COLUMNS} FROM task WHERE id IN (
         SELECT shared.id FROM (
@@ -137,8 +140,12 @@ async def app(scope, receive, send):
         rows = await pool.fetch(LIST_SQL, user_id, PAGE + 1)
         state = rows[0] if rows else await pool.fetchrow(STATE_SQL, user_id)
         cursor = changes_cursor(state["log_epoch"] if rows else state["epoch"], state["born"])
-        body = [task(row) for row in rows[:PAGE]]
-        return await respond(send, 200, body, [(b"x-changes-cursor", cursor)])
+        now = datetime.now(UTC)
+        body = [task(row, now) for row in rows[:PAGE]]
+        headers = [(b"x-changes-cursor", cursor)]
+        if len(rows) <= PAGE:  # the whole result on its first page: the count, as the service
+            headers.append((b"x-total-count", str(len(body)).encode()))
+        return await respond(send, 200, body, headers)
     return await create(send, user_id, orjson.loads(await read_body(receive)))
 
 
@@ -178,7 +185,7 @@ async def create(send, user_id, data):
     }
     tail = dumps(new).decode()[len('{"id":0') :]
     row = await pool.fetchrow(CREATE_SQL, user_id, title, new["description"], now, position, tail)
-    return await respond(send, 201, task(row))
+    return await respond(send, 201, task(row, now))
 
 
 async def toggle(send, user_id, task_id):
@@ -187,18 +194,17 @@ async def toggle(send, user_id, task_id):
         row = await connection.fetchrow(TOGGLE_SQL, task_id, user_id, now)
         if row is None:
             return await respond(send, 404, {"detail": "Task not found"})
-        shown = task(row)
+        shown = task(row, now)
         await connection.execute(LOG_SQL, user_id, task_id, dumps(shown).decode(), now)
     return await respond(send, 200, shown)
 
 
-def task(row) -> dict:
+def task(row, now: datetime) -> dict:
     """A row as the service shows it: priority by name, JSON columns parsed, `overdue`."""
-    shown = {name: row[name] for name in COLUMN_NAMES}
+    shown = dict(zip(COLUMN_NAMES, row.values(), strict=False))
     shown["priority"] = PRIORITIES[shown["priority"]]
     shown["tags"] = orjson.loads(shown["tags"])
     shown["reminders"] = orjson.loads(shown["reminders"])
-    now = datetime.now(UTC)
     due_at, due_date = shown["due_at"], shown["due_date"]
     shown["overdue"] = not shown["completed"] and (
         due_at < now if due_at is not None else due_date is not None and due_date < now.date()
