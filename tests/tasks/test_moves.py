@@ -15,6 +15,11 @@ from todo_api.tasks.lists import repository as lists
 from todo_api.tasks.schemas import TaskMove
 
 TASKS = "/api/alice/tasks"
+# Sessions of this test's database waiting for a lock (other workers' tests use others).
+WAITING = (
+    "SELECT count(*) FROM pg_stat_activity "
+    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+)
 
 
 def titles(client: TestClient, headers: Headers, **params) -> list[str]:
@@ -285,7 +290,7 @@ def test_a_move_that_waited_for_its_list_reads_the_spot_as_the_write_before_left
     create_task("A", list_id=work["id"])
     b, x = (create_task(name, list_id=work["id"]) for name in "BX")
     store = part(client, Store)
-    waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+    waiting = text(WAITING)
 
     async def both() -> None:
         rows = [await repository.get(store.db, "alice", task["id"]) for task in (b, x)]
@@ -313,7 +318,7 @@ def test_an_edit_moving_a_task_into_a_held_list_waits_without_holding_the_task(
     work = client.post("/api/alice/lists", json={"name": "Work"}, headers=alice).json()
     task = create_task("Inbox task")
     store = part(client, Store)
-    waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+    waiting = text(WAITING)
     take_task = text("SELECT id FROM task WHERE id = :id FOR UPDATE NOWAIT")
 
     async def both() -> int:
