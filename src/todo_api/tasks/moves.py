@@ -152,7 +152,7 @@ async def relocate(
     shared = not alone and list_id is not None and parent_id is None
     await hold(uow, owner, container, parents, shared=shared)
     if version is not None:
-        await _check_version(uow, task, version)
+        await lock_at(uow, task, version)
     lower, upper = await _between(uow.db, task, container, spot, within_list)
     placed = await _place(uow, task, container, lower, upper, held_alone=not shared)
     now = utcnow()
@@ -173,13 +173,15 @@ async def relocate(
     return moved
 
 
-async def _check_version(uow: UnitOfWork, task: TaskRow, version: int) -> None:
-    """PreconditionFailed unless the task (held from now on) still has `version`."""
+async def lock_at(uow: UnitOfWork, task: TaskRow, version: int | None) -> TaskRow:
+    """The task as stored now, held until the unit of work ends: TaskNotFound if it is gone,
+    PreconditionFailed unless it still has `version` (when one is given)."""
     current = await repository.lock(uow.db, task)
     if current is None:
         raise TaskNotFound(task["id"])
-    if current["version"] != version:
+    if version is not None and current["version"] != version:
         raise PreconditionFailed(KIND, task["id"])
+    return current
 
 
 async def _leave_members(

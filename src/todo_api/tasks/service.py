@@ -164,11 +164,7 @@ async def _update_locked(
     owner = task["user_id"]
     if task["parent_id"] is not None:
         await tree.lock(uow.db, owner, task["parent_id"])
-    current = await repository.lock(uow.db, task)
-    if current is None:
-        raise TaskNotFound(task["id"])
-    if version is not None and current["version"] != version:
-        raise PreconditionFailed(KIND, task["id"])
+    current = await moves.lock_at(uow, task, version)
     now = utcnow()
     if changes is None:  # a toggle, decided on the locked row
         changes = {"completed": not current["completed"]}
