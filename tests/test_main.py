@@ -1,11 +1,15 @@
 """The application shell: root message, error shapes, CORS."""
 
 import logging
+from collections.abc import Callable
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.conftest import Headers, query
+from todo_api.core.config import Settings
+from todo_api.main import create_app
 from todo_api.tasks import reading as task_service
 
 
@@ -178,3 +182,34 @@ def test_bodies_utf8_json_cannot_echo_back_are_a_422_not_a_500(
     assert response.status_code == 422
     assert response.json()["detail"]
     assert query(client, "SELECT id FROM task") == []
+
+
+def _layers(app: FastAPI) -> list[str]:
+    """The names of the layers a request passes through before the router, outermost first."""
+    names = []
+    layer = app.build_middleware_stack()
+    while layer is not app.router:
+        names.append(type(layer).__name__)
+        layer = layer.app  # type: ignore[attr-defined]
+    return names
+
+
+def test_a_request_passes_no_layer_with_nothing_to_do(
+    make_settings: Callable[..., Settings],
+) -> None:
+    app = create_app(make_settings(rate_limit_enabled=False, opentelemetry=False))
+    assert _layers(app) == [
+        "ServerErrorMiddleware",
+        "RequestContextMiddleware",
+        "BodySizeLimitMiddleware",
+        "HeadMiddleware",
+        "ExceptionMiddleware",
+        "AsyncExitStackMiddleware",
+    ]
+
+
+def test_with_opentelemetry_on_fastapi_reports_unhandled_errors(
+    make_settings: Callable[..., Settings],
+) -> None:
+    app = create_app(make_settings(rate_limit_enabled=False, opentelemetry=True))
+    assert "ExceptionTelemetryMiddleware" in _layers(app)

@@ -25,7 +25,6 @@ from todo_api.core.middleware import (
     BodySizeLimitMiddleware,
     HeadMiddleware,
     IpRateLimitMiddleware,
-    OriginCORSMiddleware,
     RequestContextMiddleware,
 )
 from todo_api.core.ratelimit import RateLimiter
@@ -77,22 +76,21 @@ def create_app(settings: Settings | None = None) -> TodoApi:
         document_edits=[*accounts.document_edits(settings), offer_basic({"tasks", "tags"})],
     )
     app.state.todo = state
-    # Added innermost first: request context → CORS → address rate limit → body size → HEAD
-    # → app.
+    # Added innermost first: request context (and CORS) → address rate limit → body size →
+    # HEAD → app.
     app.add_middleware(HeadMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Limits that are off cost nothing: no middleware, and the owner check skips the count.
     if rate_limiter.per_ip:
         app.add_middleware(IpRateLimitMiddleware, limiter=rate_limiter, exempt=HEALTH_PATHS)
-    app.add_middleware(
-        OriginCORSMiddleware,
-        allow_origins=settings.cors_origins,
-        allow_credentials=True,
-        allow_methods=["*"],
-        allow_headers=["*"],
-        expose_headers=["Retry-After", "X-Request-ID", "X-Changes-Cursor"],
-    )
-    app.add_middleware(RequestContextMiddleware, docs_paths=DOCS_PATHS)
+    cors = {
+        "allow_origins": settings.cors_origins,
+        "allow_credentials": True,
+        "allow_methods": ["*"],
+        "allow_headers": ["*"],
+        "expose_headers": ["Retry-After", "X-Request-ID", "X-Changes-Cursor"],
+    }
+    app.add_middleware(RequestContextMiddleware, cors=cors, docs_paths=DOCS_PATHS)
     app.add_exception_handler(status.HTTP_405_METHOD_NOT_ALLOWED, method_not_allowed)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(ApiError, api_error_handler)

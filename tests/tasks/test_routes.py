@@ -204,6 +204,44 @@ def test_create_can_start_completed(client: TestClient, alice: Headers) -> None:
     assert response.json()["completed"] is True
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"title": "Plain"},
+        {"title": 'Ünïcode \u2028 "quoted"', "description": "line\nbreak", "tags": ["b", "a"]},
+        {"title": "Due", "due_at": "2031-05-04T09:30:00.250+02:00", "priority": "high"},
+        {
+            "title": "Reminded",
+            "due_at": "2031-05-04T09:30:00Z",
+            "reminders": [{"before_minutes": 15}],
+        },
+        {"title": "Weekly", "due_date": "2031-05-04", "recurrence": "weekly"},
+        {"title": "Overdue", "due_date": "2001-01-01"},
+        {"title": "Done", "completed": True},
+        {"title": "In a list", "list_id": "LIST"},
+        {"title": "Under a parent", "parent_id": "PARENT"},
+    ],
+    ids=lambda body: body["title"],
+)
+def test_a_created_task_is_answered_as_a_read_shows_it(
+    client: TestClient, alice: Headers, body: dict[str, object]
+) -> None:
+    # The create's answer is the JSON its creation logged; a read writes it from the row.
+    if body.get("list_id") == "LIST":
+        body["list_id"] = client.post("/api/alice/lists", json={"name": "L"}, headers=alice).json()[
+            "id"
+        ]
+    if body.get("parent_id") == "PARENT":
+        body["parent_id"] = client.post(TASKS, json={"title": "P"}, headers=alice).json()["id"]
+    created = client.post(TASKS, json=body, headers=alice)
+    assert created.status_code == 201, created.text
+    read = client.get(f"{TASKS}/{created.json()['id']}", headers=alice)
+    # The same fields in the same order (PostgreSQL's jsonb keeps a reminder's keys in an order
+    # of its own: objects compare as objects).
+    assert list(created.json().items()) == list(read.json().items())
+    assert created.headers["etag"] == read.headers["etag"]
+
+
 # --- list -------------------------------------------------------------------------------------
 
 

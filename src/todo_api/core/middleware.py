@@ -10,7 +10,8 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
@@ -65,6 +66,9 @@ _DOCS_HEADERS: Headers = [
 # Static assets are immutable per release: let browsers keep them.
 _STATIC_HEADERS: Headers = [*_COMMON_HEADERS, (b"cache-control", b"public, max-age=86400")]
 
+# A response to a request without `Origin` says that one with it could be answered otherwise.
+_VARY_ORIGIN = (b"vary", b"Origin")
+
 
 def _pick_headers(path: str, docs_paths: frozenset[str]) -> Headers:
     if path.startswith("/static/"):
@@ -74,24 +78,24 @@ def _pick_headers(path: str, docs_paths: frozenset[str]) -> Headers:
     return _API_HEADERS
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    headers: list[tuple[bytes, bytes]] = scope["headers"]
-    for key, value in headers:
-        if key == name:
-            return value
-    return None
-
-
 class RequestContextMiddleware:
-    """Request id (the client's if sane, else new; echoed back), security headers, access log,
-    the answer to an unhandled error, and paths without a trailing slash.
+    """Request id (the client's if sane, else new; echoed back), security headers, CORS, access
+    log, the answer to an unhandled error, and paths without a trailing slash.
 
     The access line has method, path (never the query string, which may carry secrets), status,
     duration and request id; no header or body content is ever logged.
+
+    A request with an `Origin` header goes through Starlette's CORS middleware (`cors` holds
+    its options). One without (a server, a script, a native app) has nothing to allow or
+    refuse, yet Starlette's would parse its headers and rewrite the response's only to add
+    `Vary: Origin`: here that is one more header among those added anyway, and no layer.
     """
 
-    def __init__(self, app: ASGIApp, *, docs_paths: Iterable[str] = ()) -> None:
+    def __init__(
+        self, app: ASGIApp, *, cors: Mapping[str, Any], docs_paths: Iterable[str] = ()
+    ) -> None:
         self.app = app
+        self.cors = CORSMiddleware(app, **cors)
         self.docs_paths = frozenset(docs_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -104,11 +108,21 @@ class RequestContextMiddleware:
             # `/tasks/` is served as `/tasks` itself: Starlette's 307 to it would cost a browser
             # another round trip and, cross-origin, another preflight.
             scope = dict(scope, path=path.rstrip("/") or "/")
-        request_id = _header(scope, REQUEST_ID_HEADER)
+        request_id = origin = None
+        for key, value in scope["headers"]:
+            if key == REQUEST_ID_HEADER:
+                request_id = value
+            elif key == b"origin":
+                origin = value
         if request_id is None or not _SANE_REQUEST_ID.fullmatch(request_id):
             request_id = new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id.decode()
         extra = [*_pick_headers(scope["path"], self.docs_paths), (REQUEST_ID_HEADER, request_id)]
+        if origin is None:
+            app = self.app
+            extra.append(_VARY_ORIGIN)
+        else:
+            app = self.cors
         status = 0  # until the app starts its answer
 
         async def send_with_headers(message: Message) -> None:
@@ -119,7 +133,7 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_headers)
+            await app(scope, receive, send_with_headers)
         except Exception as error:
             # Answered here rather than by Starlette's outermost handler, so that a 500 carries
             # the request id and the security headers like every other response.
@@ -143,30 +157,6 @@ class RequestContextMiddleware:
                 request_id.decode(),
                 client[0] if client else None,
             )
-
-
-_VARY_ORIGIN = (b"vary", b"Origin")
-
-
-class OriginCORSMiddleware(CORSMiddleware):
-    """Starlette's CORS middleware, for the requests that carry an `Origin` header.
-
-    A request without one (a server, a script, a native app) has nothing to allow or refuse,
-    yet Starlette's would parse its headers and rewrite the response's only to add
-    `Vary: Origin`; here that is one header added.
-    """
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or _header(scope, b"origin") is not None:
-            await super().__call__(scope, receive, send)
-            return
-
-        async def send_with_vary(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), _VARY_ORIGIN]
-            await send(message)
-
-        await self.app(scope, receive, send_with_vary)
 
 
 async def send_error(

@@ -85,7 +85,7 @@ async def add_task(
             recurrence_interval=recurrence_interval,
         )
     )
-    task = await tasks.create_task(
+    task, _ = await tasks.create_task(
         caller.store,
         caller.user,
         data,

@@ -7,7 +7,7 @@ PostgreSQL. One into a list or under a parent is a unit of work that holds that 
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from todo_api.accounts import KnownUsers, Principal, ensure_user
 from todo_api.core import positions
@@ -38,6 +38,15 @@ from todo_api.tasks.sharing.models import Role
 from todo_api.tasks.views import task_view
 
 _T = TypeVar("_T")
+
+
+class Created(NamedTuple):
+    """A task just stored, and its JSON as clients see it."""
+
+    row: TaskRow
+    # The JSON its creation logged (the log holds the task as clients see it), not written
+    # again for the response; a test pins it to `views.task_json(row)`.
+    json: bytes
 
 
 async def get_task(db: Database, user_id: str, task_id: int) -> TaskRow:
@@ -108,8 +117,10 @@ async def _recreating_user(
         return await write()
 
 
-async def _insert(writer: Store | UnitOfWork, values: dict[str, Any], now: datetime) -> TaskRow:
-    return await repository.create(writer, values, now, logged.created(values, now))
+async def _insert(writer: Store | UnitOfWork, values: dict[str, Any], now: datetime) -> Created:
+    record = logged.created(values, now)
+    row = await repository.create(writer, values, now, record)
+    return Created(row, record.data_of(row["id"]).encode())
 
 
 async def _placed(uow: UnitOfWork, values: dict[str, Any]) -> dict[str, Any]:
@@ -130,13 +141,13 @@ async def _placed(uow: UnitOfWork, values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-async def _create_in(uow: UnitOfWork, values: dict[str, Any], now: datetime) -> TaskRow:
+async def _create_in(uow: UnitOfWork, values: dict[str, Any], now: datetime) -> Created:
     """Insert the task (placed, in a unit of work); its parent's counts follow."""
     values = await _placed(uow, values)
-    task = await _insert(uow, values, now)
+    created = await _insert(uow, values, now)
     if values["parent_id"] is not None:
-        await tree.refresh_counts(uow, task["user_id"], [values["parent_id"]])
-    return task
+        await tree.refresh_counts(uow, created.row["user_id"], [values["parent_id"]])
+    return created
 
 
 async def create_task(
@@ -146,7 +157,7 @@ async def create_task(
     known_users: KnownUsers,
     *,
     max_tasks: int = 0,
-) -> TaskRow:
+) -> Created:
     """Store a new task for the user (or, in a shared list they edit, for its owner), last
     in its list (or under its parent); TaskLimitReached if that owner holds `max_tasks` (0: no
     limit)."""
@@ -191,7 +202,7 @@ async def create_task_once(
     async def create() -> StoredResponse:
         try:
             async with store.write() as uow:
-                task = await _create_in(uow, values, now)
+                task = (await _create_in(uow, values, now)).row
                 await idempotency.store(db, uow.db, request, 201, task["id"], keys_per_user)
             return StoredResponse(201, task_view(task), replayed=False)
         except IntegrityViolation:

@@ -197,8 +197,11 @@ async def create_task(owner: Owner, request: Request) -> Response:
     store, known_users = owner.store, owner.known_users
     max_tasks = owner.settings.max_tasks_per_user
     if idempotency_key is None:
-        task = await creation.create_task(store, owner.user, data, known_users, max_tasks=max_tasks)
-        return _task_response(task, status.HTTP_201_CREATED)
+        created = await creation.create_task(
+            store, owner.user, data, known_users, max_tasks=max_tasks
+        )
+        headers = {"ETag": etag(created.row)}
+        return Response(created.json, 201, headers, media_type="application/json")
     stored = await creation.create_task_once(
         store,
         owner.user,

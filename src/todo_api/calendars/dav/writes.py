@@ -145,7 +145,7 @@ async def put(
     try:
         if current is None:
             data = tasks.TaskCreate.model_validate(values | {"list_id": calendar.list_id})
-            task = await tasks.create_task(
+            task, _ = await tasks.create_task(
                 caller.store,
                 caller.user,
                 data,

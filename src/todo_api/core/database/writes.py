@@ -62,9 +62,13 @@ class NewRecord:
         """The JSON after the id."""
         return self.data[len(NO_ID_YET) :]
 
+    def data_of(self, record_id: int) -> str:
+        """The record's JSON, once it has its id."""
+        return f'{{"id":{record_id}{self.tail()}'
+
     def change(self, record_id: int) -> Change:
         """The change, once the record has its id."""
-        data = f'{{"id":{record_id}{self.tail()}'
+        data = self.data_of(record_id)
         return Change(self.kind, self.type, record_id, data, self.at, self.feeds, self.group)
 
 
