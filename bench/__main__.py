@@ -454,7 +454,7 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=5000, help="open event streams")
     args = parser.parse_args()
     duration = args.duration or (2 if args.quick else 10)
-    rounds = args.rounds or (1 if args.quick else 3)
+    rounds = args.rounds or (1 if args.quick else 5)
     total_tasks = 20_000 if args.quick else 1_000_000
     big_user_tasks = 10_000 if args.quick else 100_000
     url = args.database_url
@@ -585,7 +585,7 @@ def main() -> None:
             {"method": "GET", "path": "/api/small/tasks", "token": token_for["small"]},
         )
         # Log on / off: two services whose difference is smaller than a round's drift on a
-        # shared machine, so more rounds than the rest.
+        # shared machine, so never fewer than 5 rounds.
         log_rounds = rounds if args.quick else max(rounds, 5)
         pairs: list[tuple[Result, Result]] = []
         for round_number in range(log_rounds):
