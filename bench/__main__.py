@@ -33,6 +33,7 @@ import asyncpg
 import httpx2 as httpx
 from sqlalchemy.engine import make_url
 
+from bench import equal_work
 from todo_api.accounts import issue_token
 
 HERE = Path(__file__).parent
@@ -490,9 +491,26 @@ def main() -> None:
         env | {"CHANGES_ENABLED": "false"},
     )
     ceiling = Server("ceiling", CEILING, env)
+    # The requests timed on both, and first checked to be answered alike.
+    listing = {"method": "GET", "path": "/api/small/tasks", "token": token_for["small"]}
+    creating = {
+        "method": "POST",
+        "path": "/api/writer/tasks",
+        "token": token_for["writer"],
+        "body": CREATE_BODY,
+    }
+    toggling = {
+        "method": "PATCH",
+        "path": "/api/editor/tasks/ID/complete",
+        "token": token_for["editor"],
+        "ids": editable,
+    }
     try:
         memory["service idle RSS"] = service.rss_mb()
         memory["ceiling idle RSS"] = ceiling.rss_mb()
+        equal_work.check(
+            service.base, ceiling.base, {"list": listing, "create": creating, "toggle": toggling}
+        )
         for server in (service, ceiling):  # warm both up the same way
             run_wrk(
                 wrk,
@@ -557,14 +575,8 @@ def main() -> None:
         def alone(name: str, **request: object) -> None:
             rows.append(Row(name, run_wrk(wrk, service.base, **request, **load)))
 
-        both("list (50 tasks)", method="GET", path="/api/small/tasks", token=token_for["small"])
-        both(
-            "create (empty table)",
-            method="POST",
-            path="/api/writer/tasks",
-            token=token_for["writer"],
-            body=CREATE_BODY,
-        )
+        both("list (50 tasks)", **listing)
+        both("create (empty table)", **creating)
         versus(
             "MCP add_task vs REST create",
             mcp_call(
@@ -572,17 +584,12 @@ def main() -> None:
                 '{"title":"Benchmark task","description":"created by wrk"}',
                 token_for["writer"],
             ),
-            {
-                "method": "POST",
-                "path": "/api/writer/tasks",
-                "token": token_for["writer"],
-                "body": CREATE_BODY,
-            },
+            creating,
         )
         versus(
             "MCP list_tasks vs REST list (50 tasks)",
             mcp_call("list_tasks", "{}", token_for["small"]),
-            {"method": "GET", "path": "/api/small/tasks", "token": token_for["small"]},
+            listing,
         )
         # Log on / off: two services whose difference is smaller than a round's drift on a
         # shared machine, so never fewer than 5 rounds.
@@ -671,13 +678,7 @@ def main() -> None:
             body='{"title": "Renamed by wrk"}',
             ids=editable,
         )
-        both(
-            "toggle",
-            method="PATCH",
-            path="/api/editor/tasks/ID/complete",
-            token=token_for["editor"],
-            ids=editable,
-        )
+        both("toggle", **toggling)
         alone(
             "delete",
             method="DELETE",
