@@ -25,19 +25,19 @@ import asyncpg
 import httpx2 as httpx
 from sqlalchemy.engine import make_url
 
-from bench.__main__ import (
+from bench.harness import (
     POSITION_OF_N,
     SECRET,
     SERVICE_ENV,
     TODO_API,
     Server,
     drop_database,
-    ensure_wrk,
     recreate_database,
 )
 from bench.pairs import Pair, compare, dump
 from bench.pairs import main as pairs_main
 from bench.pairs import report as pairs_report
+from bench.wrk import ensure_wrk
 from todo_api.accounts import issue_token
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/todo_bench_lists"

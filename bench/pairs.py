@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench.__main__ import Result, median_of, run_wrk
+from bench.wrk import Result, median_of, run_wrk
 
 # A comparison: the request measured and the one it is held to, as `run_wrk` takes them.
 Requests = tuple[dict, dict]

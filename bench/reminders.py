@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 import httpx2 as httpx
 from sqlalchemy.engine import make_url
 
-from bench.__main__ import SECRET, TODO_API, Server, drop_database, recreate_database
+from bench.harness import SECRET, TODO_API, Server, drop_database, recreate_database
 from bench.receiver import Receiver, add_webhook, percentile
 from todo_api.accounts import issue_token
 

@@ -18,18 +18,17 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from bench.__main__ import (
+from bench.harness import (
     CREATE_BODY,
     ROOT,
     SECRET,
     SERVICE_ENV,
     Server,
     drop_database,
-    ensure_wrk,
     recreate_database,
-    run_wrk,
     seed_tasks,
 )
+from bench.wrk import ensure_wrk, run_wrk
 from todo_api.accounts import issue_token
 
 DATABASE = "postgresql://postgres@127.0.0.1:5432/todo_bench_rev{index}"

@@ -32,22 +32,19 @@ import asyncpg
 import httpx2 as httpx
 from sqlalchemy.engine import make_url
 
-from bench.__main__ import (
+from bench.harness import (
     CEILING,
     CREATE_BODY,
     SECRET,
     SERVICE_ENV,
     TODO_API,
-    Result,
     Server,
     drop_database,
-    ensure_wrk,
-    median_of,
     recreate_database,
-    run_wrk,
     seed_tasks,
 )
 from bench.proxy import DelayingProxy
+from bench.wrk import Result, ensure_wrk, median_of, run_wrk
 from todo_api.accounts import issue_token
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/todo_bench_roundtrips"

@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx2 as httpx
 from sqlalchemy.engine import make_url
 
-from bench.__main__ import (
+from bench.harness import (
     DEFAULT_URL,
     SECRET,
     SERVICE_ENV,

@@ -28,21 +28,18 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from bench.__main__ import (
+from bench.harness import (
     CREATE_BODY,
     DEFAULT_URL,
     SECRET,
     SERVICE_ENV,
     TODO_API,
-    Result,
     Server,
     drop_database,
-    ensure_wrk,
-    median_of,
     recreate_database,
-    run_wrk,
     seed_tasks,
 )
+from bench.wrk import Result, ensure_wrk, median_of, run_wrk
 from todo_api.accounts import issue_token
 
 # How each server runs the service, `{workers}` worker processes.

@@ -28,20 +28,17 @@ import asyncpg
 import httpx2 as httpx
 from sqlalchemy.engine import make_url
 
-from bench.__main__ import (
+from bench.__main__ import time_streams
+from bench.harness import (
     POSITION_OF_N,
     SECRET,
     SERVICE_ENV,
     TODO_API,
-    Result,
     Server,
     drop_database,
-    ensure_wrk,
-    median_of,
     recreate_database,
-    run_wrk,
-    time_streams,
 )
+from bench.wrk import Result, ensure_wrk, median_of, run_wrk
 from todo_api.accounts import issue_token
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/todo_bench_sharing"
