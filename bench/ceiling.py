@@ -104,16 +104,22 @@ HEADERS = [
 ]
 CURSOR = struct.Struct(">IQ")
 pool: asyncpg.Pool | None = None
+# What a handler answers: the status, the body, and the headers besides those every answer has.
+Answer = tuple[int, bytes, list[tuple[bytes, bytes]]]
+
+
+async def open_pool() -> None:
+    global pool
+    # Each statement bounded in time, as the service's are (its default 30 s).
+    pool = await asyncpg.create_pool(
+        DATABASE_URL, min_size=10, max_size=20, reset=keep_session, command_timeout=30
+    )
 
 
 async def app(scope, receive, send):
-    global pool
     if scope["type"] == "lifespan":
         while (await receive())["type"] != "lifespan.shutdown":
-            # Each statement bounded in time, as the service's are (its default 30 s).
-            pool = await asyncpg.create_pool(
-                DATABASE_URL, min_size=10, max_size=20, reset=keep_session, command_timeout=30
-            )
+            await open_pool()
             await send({"type": "lifespan.startup.complete"})
         await pool.close()
         await send({"type": "lifespan.shutdown.complete"})
@@ -121,40 +127,50 @@ async def app(scope, receive, send):
 
     parts = scope["path"].strip("/").split("/")
     if len(parts) < 3 or parts[0] != "api" or parts[2] != "tasks":
-        return await respond(send, 404, {"detail": "Not Found"})
-    authorization = dict(scope["headers"]).get(b"authorization", b"").decode()
+        return await send_answer(send, error(404, "Not Found"))
+    user_id = parts[1]
+    refused = caller_refused(dict(scope["headers"]).get(b"authorization", b""), user_id)
+    if refused is not None:
+        return await send_answer(send, refused)
+    if len(parts) == 5 and parts[4] == "complete" and scope["method"] == "PATCH":
+        return await send_answer(send, await toggle(user_id, int(parts[3])))
+    if scope["method"] == "GET":
+        return await send_answer(send, await list_page(user_id))
+    return await send_answer(send, await create(user_id, orjson.loads(await read_body(receive))))
+
+
+def caller_refused(authorization: bytes, user_id: str) -> Answer | None:
+    """401 without a valid token, 403 when it is not `user_id`'s; None to go on."""
     try:
         claims = jwt.decode(
-            authorization.removeprefix("Bearer "),
+            authorization.decode().removeprefix("Bearer "),
             SECRET,
             algorithms=["HS256"],
             options={"require": ["exp"]},
         )
     except jwt.InvalidTokenError:
-        return await respond(send, 401, {"detail": "Invalid token"})
-    user_id = parts[1]
+        return error(401, "Invalid token")
     if claims["sub"] != user_id:
-        return await respond(send, 403, {"detail": "Forbidden"})
-
-    if len(parts) == 5 and parts[4] == "complete" and scope["method"] == "PATCH":
-        return await toggle(send, user_id, int(parts[3]))
-    if scope["method"] == "GET":
-        rows = await pool.fetch(LIST_SQL, user_id, PAGE + 1)
-        state = rows[0] if rows else await pool.fetchrow(STATE_SQL, user_id)
-        cursor = changes_cursor(state["log_epoch"] if rows else state["epoch"], state["born"])
-        now = datetime.now(UTC)
-        body = [task(row, now) for row in rows[:PAGE]]
-        headers = [(b"x-changes-cursor", cursor)]
-        if len(rows) <= PAGE:  # the whole result on its first page: the count, as the service
-            headers.append((b"x-total-count", str(len(body)).encode()))
-        return await respond(send, 200, body, headers)
-    return await create(send, user_id, orjson.loads(await read_body(receive)))
+        return error(403, "Forbidden")
+    return None
 
 
-async def create(send, user_id, data):
+async def list_page(user_id) -> Answer:
+    rows = await pool.fetch(LIST_SQL, user_id, PAGE + 1)
+    state = rows[0] if rows else await pool.fetchrow(STATE_SQL, user_id)
+    cursor = changes_cursor(state["log_epoch"] if rows else state["epoch"], state["born"])
+    now = datetime.now(UTC)
+    body = [task(row, now) for row in rows[:PAGE]]
+    headers = [(b"x-changes-cursor", cursor)]
+    if len(rows) <= PAGE:  # the whole result on its first page: the count, as the service
+        headers.append((b"x-total-count", str(len(body)).encode()))
+    return 200, dumps(body), headers
+
+
+async def create(user_id, data) -> Answer:
     title = data.get("title", "").strip()
     if not 1 <= len(title) <= 200:
-        return await respond(send, 422, {"detail": "invalid title"})
+        return error(422, "invalid title")
     now = datetime.now(UTC)
     # A position that sorts by creation time, as the service's (core/positions.py) does.
     position = f"i{int(now.timestamp() * 1_000_000):015d}{secrets.token_hex(2)}"
@@ -188,19 +204,18 @@ async def create(send, user_id, data):
     tail = dumps(new).decode()[len('{"id":0') :]
     row = await pool.fetchrow(CREATE_SQL, user_id, title, new["description"], now, position, tail)
     # The answer is the JSON the creation logged, as the service's is.
-    body = f'{{"id":{row["id"]}{tail}'.encode()
-    return await send_body(send, 201, body, [etag(row)])
+    return 201, f'{{"id":{row["id"]}{tail}'.encode(), [etag(row)]
 
 
-async def toggle(send, user_id, task_id):
+async def toggle(user_id, task_id) -> Answer:
     now = datetime.now(UTC)
     async with pool.acquire() as connection, connection.transaction():
         row = await connection.fetchrow(TOGGLE_SQL, task_id, user_id, now)
         if row is None:
-            return await respond(send, 404, {"detail": "Task not found"})
+            return error(404, "Task not found")
         shown = task(row, now)
         await connection.execute(LOG_SQL, user_id, task_id, dumps(shown).decode(), now)
-    return await respond(send, 200, shown, [etag(row)])
+    return 200, dumps(shown), [etag(row)]
 
 
 def etag(row) -> tuple[bytes, bytes]:
@@ -250,14 +265,22 @@ async def keep_session(connection):
     pass
 
 
-async def respond(send, status, payload, headers=()):
-    await send_body(send, status, dumps(payload), headers)
+def error(status: int, detail: str) -> Answer:
+    return status, dumps({"detail": detail}), []
 
 
-async def send_body(send, status, body: bytes, headers=()):
-    request_id = (b"x-request-id", secrets.token_hex(8).encode())
-    length = (b"content-length", str(len(body)).encode())
+async def send_answer(send, answer: Answer) -> None:
+    status, body, headers = answer
     start = {"type": "http.response.start", "status": status}
-    start["headers"] = [*HEADERS, request_id, *headers, length]
+    start["headers"] = [
+        *HEADERS,
+        request_id(),
+        *headers,
+        (b"content-length", str(len(body)).encode()),
+    ]
     await send(start)
     await send({"type": "http.response.body", "body": body})
+
+
+def request_id() -> tuple[bytes, bytes]:
+    return (b"x-request-id", secrets.token_hex(8).encode())
