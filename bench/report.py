@@ -133,6 +133,8 @@ def report(
     for name, value, op, goal in targets:
         met = {"≥": value >= goal, "≤": value <= goal, "<": value < goal, "=": value == goal}[op]
         shown = f"{value:.2f}" if isinstance(value, float) else str(value)
+        if isinstance(value, float) and float(shown) == goal and value != goal:
+            shown = f"{value:.3f}"  # rounded, it would read as the goal itself
         print(f"| {name} | {shown} | {op} {goal} | {'yes' if met else 'NO'} |")
     print()
     print(
