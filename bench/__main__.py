@@ -11,7 +11,6 @@ the comparison.
 
 import argparse
 import asyncio
-import atexit
 import json
 import os
 import statistics
@@ -31,12 +30,10 @@ from bench.harness import (
     DEFAULT_URL,
     ROOT,
     SECRET,
-    SERVICE_ENV,
     TODO_API,
     Server,
     count_tasks,
-    drop_database,
-    recreate_database,
+    migrated_database,
     seed_filler,
     seed_tasks,
 )
@@ -102,11 +99,7 @@ def main() -> None:
     url = args.database_url
 
     wrk = ensure_wrk()
-    asyncio.run(recreate_database(url))
-    # The database is the benchmark's own: dropped however the run ends.
-    atexit.register(lambda: asyncio.run(drop_database(url)))
-    env = os.environ | SERVICE_ENV | {"DATABASE_URL": url}
-    subprocess.run([TODO_API, "db", "upgrade"], env=env, check=True, capture_output=True)
+    env = migrated_database(url)
 
     token_for = {
         user: issue_token(SECRET, subject=user, expires_in=timedelta(hours=2))

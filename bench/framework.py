@@ -11,10 +11,7 @@ framework alone; the service ÷ FastAPI's ceiling is the price of the service's 
 
 import argparse
 import asyncio
-import atexit
-import os
 import statistics
-import subprocess
 import sys
 from datetime import timedelta
 
@@ -23,11 +20,9 @@ from bench.harness import (
     CEILING,
     CREATE_BODY,
     SECRET,
-    SERVICE_ENV,
     TODO_API,
     Server,
-    drop_database,
-    recreate_database,
+    migrated_database,
     seed_tasks,
 )
 from bench.wrk import ensure_wrk, run_wrk
@@ -55,10 +50,7 @@ def main() -> None:
     rounds, duration = (1, 2) if args.quick else (args.rounds, args.duration)
     url = args.database_url
     wrk = ensure_wrk()
-    asyncio.run(recreate_database(url))
-    atexit.register(lambda: asyncio.run(drop_database(url)))
-    env = os.environ | SERVICE_ENV | {"DATABASE_URL": url}
-    subprocess.run([TODO_API, "db", "upgrade"], env=env, check=True, capture_output=True)
+    env = migrated_database(url)
     token = {
         user: issue_token(SECRET, subject=user, expires_in=timedelta(hours=1))
         for user in ("small", "writer", "editor")

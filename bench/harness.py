@@ -1,6 +1,9 @@
 """What every benchmark starts from: the service's command and settings, the ceiling's, a
 database of its own with seeded tasks, and server processes on free ports."""
 
+import asyncio
+import atexit
+import os
 import re
 import secrets
 import signal
@@ -72,6 +75,16 @@ async def drop_database(url: str) -> None:
         await admin.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+def migrated_database(url: str, **settings: str) -> dict[str, str]:
+    """A fresh database at `url`, migrated, and dropped however the run ends (it is the
+    benchmark's own); the environment a service runs on it with (`settings` on top)."""
+    asyncio.run(recreate_database(url))
+    atexit.register(lambda: asyncio.run(drop_database(url)))
+    env = os.environ | SERVICE_ENV | {"DATABASE_URL": url} | settings
+    subprocess.run([TODO_API, "db", "upgrade"], env=env, check=True, capture_output=True)
+    return env
 
 
 async def connect(url: str) -> asyncpg.Connection:

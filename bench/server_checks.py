@@ -10,13 +10,11 @@ what the tests ask of `todo-api serve`. Not a test: it says what a switch of ser
 
 import argparse
 import asyncio
-import atexit
 import json
 import os
 import re
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -30,12 +28,9 @@ from sqlalchemy.engine import make_url
 from bench.harness import (
     DEFAULT_URL,
     SECRET,
-    SERVICE_ENV,
-    TODO_API,
     Server,
     connect,
-    drop_database,
-    recreate_database,
+    migrated_database,
 )
 from bench.servers import COMMANDS, command, descendants
 from todo_api.accounts import issue_token
@@ -343,10 +338,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     url = args.database_url
-    asyncio.run(recreate_database(url))
-    atexit.register(lambda: asyncio.run(drop_database(url)))
-    env = os.environ | SERVICE_ENV | {"DATABASE_URL": url, "LOG_FORMAT": "json"}
-    subprocess.run([TODO_API, "db", "upgrade"], env=env, check=True, capture_output=True)
+    env = migrated_database(url, LOG_FORMAT="json")
     runs: list[tuple[str, int, dict[str, str], Callable[[Server], list[Check]]]] = [
         (
             "head",

@@ -15,11 +15,9 @@ let its connections go: only the service under load holds any.
 
 import argparse
 import asyncio
-import atexit
 import contextlib
 import os
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -32,11 +30,9 @@ from bench.harness import (
     CREATE_BODY,
     DEFAULT_URL,
     SECRET,
-    SERVICE_ENV,
     TODO_API,
     Server,
-    drop_database,
-    recreate_database,
+    migrated_database,
     seed_tasks,
 )
 from bench.wrk import Result, ensure_wrk, median_of, run_wrk
@@ -93,10 +89,7 @@ def main() -> None:
     url = args.database_url
 
     wrk = ensure_wrk()
-    asyncio.run(recreate_database(url))
-    atexit.register(lambda: asyncio.run(drop_database(url)))
-    env = os.environ | SERVICE_ENV | {"DATABASE_URL": url, "DB_POOL_MAX_IDLE_SECONDS": "1"}
-    subprocess.run([TODO_API, "db", "upgrade"], env=env, check=True, capture_output=True)
+    env = migrated_database(url, DB_POOL_MAX_IDLE_SECONDS="1")
     token_for = {
         user: issue_token(SECRET, subject=user, expires_in=timedelta(hours=2))
         for user in ("small", "writer", "editor")
