@@ -26,6 +26,11 @@ def test_a_sane_client_request_id_is_kept(client: TestClient) -> None:
     assert response.headers["x-request-id"] == "web-4f1c.9:retry=2"
 
 
+def test_of_two_client_request_ids_the_first_is_kept(client: TestClient) -> None:
+    response = client.get("/", headers=[("X-Request-ID", "first-1"), ("X-Request-ID", "second-2")])
+    assert response.headers["x-request-id"] == "first-1"
+
+
 @pytest.mark.parametrize(
     "unsafe",
     ["x" * 129, "has space", 'quote"d', "new\tline", "<script>", "ümlaut"],

@@ -110,7 +110,7 @@ class RequestContextMiddleware:
             scope = dict(scope, path=path.rstrip("/") or "/")
         request_id = origin = None
         for key, value in scope["headers"]:
-            if key == REQUEST_ID_HEADER:
+            if key == REQUEST_ID_HEADER and request_id is None:  # the first, as Headers reads
                 request_id = value
             elif key == b"origin":
                 origin = value
