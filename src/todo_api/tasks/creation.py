@@ -45,7 +45,7 @@ class Created(NamedTuple):
 
     row: TaskRow
     # The JSON its creation logged (the log holds the task as clients see it), not written
-    # again for the response; a test pins it to `views.task_json(row)`.
+    # again for the response; a test pins it to what a read of the task answers.
     json: bytes
 
 

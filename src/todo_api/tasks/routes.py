@@ -120,11 +120,15 @@ FORBIDDEN: Responses = {
 }
 
 
-def _task_response(task: TaskRow, status_code: int = status.HTTP_200_OK) -> Response:
-    """The task as clients see it, with its ETag. Serialised here, as listings are: FastAPI
-    would validate a TaskRead from the row first (see `views.py`)."""
+def _task_response(
+    task: TaskRow, status_code: int = status.HTTP_200_OK, json: bytes | None = None
+) -> Response:
+    """The task as clients see it (`json`, when already written), with its ETag. Serialised
+    here, as listings are: FastAPI would validate a TaskRead from the row first (see
+    `views.py`)."""
     headers = {"ETag": etag(task)}
-    return Response(task_json(task), status_code, headers, media_type="application/json")
+    body = task_json(task) if json is None else json
+    return Response(body, status_code, headers, media_type="application/json")
 
 
 @router.get(
@@ -200,8 +204,7 @@ async def create_task(owner: Owner, request: Request) -> Response:
         created = await creation.create_task(
             store, owner.user, data, known_users, max_tasks=max_tasks
         )
-        headers = {"ETag": etag(created.row)}
-        return Response(created.json, 201, headers, media_type="application/json")
+        return _task_response(created.row, status.HTTP_201_CREATED, created.json)
     stored = await creation.create_task_once(
         store,
         owner.user,
