@@ -223,23 +223,30 @@ def test_create_can_start_completed(client: TestClient, alice: Headers) -> None:
     ],
     ids=lambda body: body["title"],
 )
+@pytest.mark.parametrize("key", [None, "once"], ids=["", "with Idempotency-Key"])
 def test_a_created_task_is_answered_as_a_read_shows_it(
-    client: TestClient, alice: Headers, body: dict[str, object]
+    client: TestClient, alice: Headers, body: dict[str, object], key: str | None
 ) -> None:
     # The create's answer is the JSON its creation logged; a read writes it from the row.
+    body = dict(body)  # the parameters are shared by the cases: ids are filled in a copy
     if body.get("list_id") == "LIST":
         body["list_id"] = client.post("/api/alice/lists", json={"name": "L"}, headers=alice).json()[
             "id"
         ]
     if body.get("parent_id") == "PARENT":
         body["parent_id"] = client.post(TASKS, json={"title": "P"}, headers=alice).json()["id"]
-    created = client.post(TASKS, json=body, headers=alice)
+    headers = alice if key is None else alice | {"Idempotency-Key": key}
+    created = client.post(TASKS, json=body, headers=headers)
     assert created.status_code == 201, created.text
     read = client.get(f"{TASKS}/{created.json()['id']}", headers=alice)
     # The same fields in the same order (PostgreSQL's jsonb keeps a reminder's keys in an order
     # of its own: objects compare as objects).
     assert list(created.json().items()) == list(read.json().items())
     assert created.headers["etag"] == read.headers["etag"]
+    if key is not None:  # and a retry's answer, read from the row
+        replayed = client.post(TASKS, json=body, headers=headers)
+        assert list(replayed.json().items()) == list(read.json().items())
+        assert replayed.headers["etag"] == read.headers["etag"]
 
 
 # --- list -------------------------------------------------------------------------------------

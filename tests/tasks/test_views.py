@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from todo_api.tasks.schemas import TaskRead
-from todo_api.tasks.views import SHOWN_COLUMNS, task_json, task_view, tasks_json
+from todo_api.tasks.views import SHOWN_COLUMNS, task_json, tasks_json
 
 NOW = datetime.now(UTC).replace(microsecond=123456)
 
@@ -76,8 +76,3 @@ def test_a_listing_row_of_just_the_shown_columns_gives_the_same_json() -> None:
 def test_task_json_has_every_field_clients_see_in_their_order() -> None:
     shown = TaskRead.model_json_schema(mode="serialization")["properties"]
     assert list(json.loads(task_json(row()))) == list(shown)
-
-
-def test_a_task_view_is_the_taskread_json_object() -> None:
-    for task in ROWS:
-        assert task_view(dict(task)) == TaskRead.model_validate(task).model_dump(mode="json")

@@ -35,7 +35,6 @@ from todo_api.tasks.reminders import (
 from todo_api.tasks.schemas import Priority, Recurrence, TaskCreate
 from todo_api.tasks.sharing import access
 from todo_api.tasks.sharing.models import Role
-from todo_api.tasks.views import task_view
 
 _T = TypeVar("_T")
 
@@ -202,9 +201,9 @@ async def create_task_once(
     async def create() -> StoredResponse:
         try:
             async with store.write() as uow:
-                task = (await _create_in(uow, values, now)).row
+                task, json = await _create_in(uow, values, now)
                 await idempotency.store(db, uow.db, request, 201, task["id"], keys_per_user)
-            return StoredResponse(201, task_view(task), replayed=False)
+            return StoredResponse(201, task, replayed=False, json=json)
         except IntegrityViolation:
             if (stored := await idempotency.find(db, request)) is not None:
                 return await _replay(db, owner.user_id, stored)
@@ -220,4 +219,4 @@ async def _replay(db: Database, user_id: str, stored: StoredKey) -> StoredRespon
         task = (await access.task_for(db, user_id, stored.task_id, Role.viewer)).row
     except TaskNotFound:
         raise IdempotentTaskDeleted() from None
-    return StoredResponse(stored.status_code, task_view(task), replayed=True)
+    return StoredResponse(stored.status_code, task, replayed=True)

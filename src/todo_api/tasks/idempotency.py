@@ -23,7 +23,7 @@ from sqlalchemy import bindparam, delete, insert, select
 
 from todo_api.core.database import Database, table_of
 from todo_api.tasks.errors import IdempotencyKeyReused
-from todo_api.tasks.models import IdempotencyKey
+from todo_api.tasks.models import IdempotencyKey, TaskRow
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 PURGE_INTERVAL_SECONDS = 600.0
@@ -71,11 +71,13 @@ class StoredKey:
 
 @dataclass(frozen=True, slots=True)
 class StoredResponse:
-    """The response to an idempotent request: the first one, or its replay."""
+    """The response to an idempotent request: the first one (with the JSON its creation
+    logged), or its replay (the task as it is now)."""
 
     status_code: int
-    body: dict[str, Any]
+    task: TaskRow
     replayed: bool
+    json: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

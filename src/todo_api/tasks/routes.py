@@ -4,7 +4,6 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
-from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, TypeAdapter, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
@@ -214,10 +213,10 @@ async def create_task(owner: Owner, request: Request) -> Response:
         max_tasks=max_tasks,
         keys_per_user=owner.settings.idempotency_keys_per_user,
     )
-    headers = {"ETag": etag(stored.body)}
+    response = _task_response(stored.task, stored.status_code, stored.json)
     if stored.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 @router.get("/stats")

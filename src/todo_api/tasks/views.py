@@ -7,7 +7,7 @@ two together.
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import cast
 
 import orjson
 
@@ -45,9 +45,3 @@ def tasks_json(rows: Sequence[TaskRow]) -> bytes:
     """
     now = datetime.now(UTC)
     return orjson.dumps([_shown(row, now) for row in rows], option=_JSON_OPTIONS)
-
-
-def task_view(row: TaskRow) -> dict[str, Any]:
-    """A task row as the TaskRead JSON object, to store or embed (the row may be changed)."""
-    view: dict[str, Any] = orjson.loads(task_json(row))
-    return view
