@@ -9,6 +9,7 @@ from pydantic_core import PydanticCustomError
 
 from todo_api import sync
 from todo_api.accounts import ApiOwner as Owner
+from todo_api.core.http.direct_route import DirectRoute
 from todo_api.core.http.etags import etag, expected_version, not_modified
 from todo_api.core.http.messages import ErrorDetail
 from todo_api.core.http.request_parts import HeaderValue, JsonBody, QueryModel, openapi_extra
@@ -52,7 +53,9 @@ TASK_LIMIT: Responses = {
 }
 
 # Mounted on the app itself, not included (see main.create_app): hence the whole path here.
-router = APIRouter(prefix="/api/{user_id}/tasks", tags=["tasks"], responses=OWNER_ERRORS)
+router = APIRouter(
+    prefix="/api/{user_id}/tasks", tags=["tasks"], responses=OWNER_ERRORS, route_class=DirectRoute
+)
 
 # Read by the routes themselves (see core/http/request_parts.py).
 LIST_QUERY = QueryModel(TaskListQuery)
