@@ -180,6 +180,19 @@ async def uncached(
     return JSONResponse([one, fresh])
 
 
+async def counting_parent(fresh: Annotated[str, Depends(counted, use_cache=False)]) -> str:
+    calls.append("parent")
+    return "p"
+
+
+async def parent_twice(
+    first: Annotated[str, Depends(counting_parent)],
+    second: Annotated[str, Depends(counting_parent)],
+) -> Response:
+    # FastAPI solves a cached dependency's own dependencies again: the uncached one runs twice.
+    return JSONResponse([first, second])
+
+
 async def with_query(q: Annotated[str, Query()]) -> Response:
     return JSONResponse(q)
 
@@ -211,6 +224,7 @@ async def int_as_text(number: Annotated[int, Path()]) -> Response:
 ENDPOINTS: list[tuple[str, Callable[..., Any], bool]] = [
     ("/{user_id}/plain/{number:int}", plain, True),
     ("/uncached", uncached, True),
+    ("/parent-twice", parent_twice, True),
     ("/query", with_query, False),
     ("/body", with_body, False),
     ("/sync", with_sync, False),
@@ -251,6 +265,7 @@ def test_a_route_is_planned_only_when_every_parameter_is_of_a_known_kind(
         ("GET", "/ann/plain/7", None),
         ("POST", "/ann/plain/7", None),
         ("GET", "/uncached", None),
+        ("GET", "/parent-twice", None),
         ("GET", "/query?q=x", None),
         ("GET", "/query", None),
         ("POST", "/body", {"a": 1}),

@@ -94,14 +94,16 @@ class _Planner:
             or not _plain_path_params(dependant, self.converters)
         ):
             return None
-        if dependant.use_cache and id(call) in self.cached:
-            return self.cached[id(call)]
+        # Its own dependencies first, even when it is cached: FastAPI solves them again, and
+        # an uncached one among them is called again.
         earlier: list[tuple[str, int]] = []
         for sub in dependant.dependencies:
             index = self.add(sub)
             if index is None or sub.name is None:
                 return None
             earlier.append((sub.name, index))
+        if dependant.use_cache and id(call) in self.cached:
+            return self.cached[id(call)]
         path = tuple((field.name, field.alias) for field in dependant.path_params)
         self.calls.append(_Call(call, dependant.request_param_name, path, tuple(earlier)))
         index = len(self.calls) - 1
