@@ -34,10 +34,15 @@ def shared_part(
     by_id = len(order) == 1 and order[0] is TASK.c.id
     if dialect == "postgresql" and by_id:
         # By id: each list's first ids straight from the index, the page's ids of them all,
-        # and only then those tasks' rows.
+        # and only then those tasks' rows, joined in id order: the merge with the user's own
+        # part takes rows as they come (a Merge Append) instead of sorting both parts whole.
         per_list = _per_list(user, [TASK.c.id], conditions, order, fetch)
-        first = select(per_list.c.id).order_by(per_list.c.id).limit(fetch)
-        return select(*columns).where(TASK.c.id.in_(first))
+        first = select(per_list.c.id).order_by(per_list.c.id).limit(fetch).subquery("first")
+        return (
+            select(*columns)
+            .select_from(first.join(TASK, TASK.c.id == first.c.id))
+            .order_by(first.c.id)
+        )
     if dialect == "postgresql":
         return select(*_per_list(user, columns, conditions, order, fetch).c)
     unindexed = tuple(TASK.c.id + 0 if term is TASK.c.id else term for term in order)
@@ -54,20 +59,18 @@ def _per_list(
 ) -> Any:
     """For each list shared with `user`, its first `fetch` tasks in `order` (`columns` of them):
     a LATERAL range scan of `ix_task_list_id_id` per membership."""
+    # DISTINCT tells the planner what it cannot know of `list_member` alone, that a user's
+    # list ids are all different: otherwise it caches each list's scan in a Memoize node, which
+    # copies every row it passes and is never hit.
+    lists = select(MEMBER.c.list_id).where(MEMBER.c.user_id == user).distinct().subquery("lists")
     per_list = (
         select(*columns)
-        .where(TASK.c.list_id == MEMBER.c.list_id, *conditions)
+        .where(TASK.c.list_id == lists.c.list_id, *conditions)
         .order_by(*order)
         .limit(fetch)
         .lateral("per_list")
     )
-    return (
-        select(*per_list.c)
-        .select_from(MEMBER)
-        .join(per_list, true())
-        .where(MEMBER.c.user_id == user)
-        .subquery("shared")
-    )
+    return select(*per_list.c).select_from(lists).join(per_list, true()).subquery("shared")
 
 
 def with_shared(
