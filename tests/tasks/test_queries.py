@@ -14,6 +14,18 @@ from todo_api.tasks.listing import StatusFilter
 from todo_api.tasks.queries import default_list
 
 
+async def _alices_plan(connection: asyncpg.Connection, status: StatusFilter, fetch: int) -> str:
+    """The default listing's plan for alice's first page of `fetch` rows, as a generic plan."""
+    # Prepared statements switch to generic plans, which know no owner: force one.
+    await connection.execute("SET plan_cache_mode = force_generic_plan")
+    compiled = _compile(default_list("postgresql", status).statement)
+    args = compiled.args({"reader": "alice", "owner": "alice", "after_id": 0, "fetch": fetch})
+    literals = ", ".join(f"'{a}'" if isinstance(a, str) else str(a) for a in args)
+    await connection.execute(f"PREPARE listing_{status.value} AS {compiled.sql}")
+    rows = await connection.fetch(f"EXPLAIN EXECUTE listing_{status.value}({literals})")
+    return "\n".join(row[0] for row in rows)
+
+
 async def _plans(database_url: str) -> list[str]:
     connection = await asyncpg.connect(database_url)
     try:
@@ -36,17 +48,7 @@ async def _plans(database_url: str) -> list[str]:
             list_id,
         )
         await connection.execute("ANALYZE")
-        # Prepared statements switch to generic plans, which know no owner: force one.
-        await connection.execute("SET plan_cache_mode = force_generic_plan")
-        plans = []
-        for status in StatusFilter:
-            compiled = _compile(default_list("postgresql", status).statement)
-            args = compiled.args({"reader": "alice", "owner": "alice", "after_id": 0, "fetch": 101})
-            literals = ", ".join(f"'{a}'" if isinstance(a, str) else str(a) for a in args)
-            await connection.execute(f"PREPARE listing_{status.value} AS {compiled.sql}")
-            rows = await connection.fetch(f"EXPLAIN EXECUTE listing_{status.value}({literals})")
-            plans.append("\n".join(row[0] for row in rows))
-        return plans
+        return [await _alices_plan(connection, status, 101) for status in StatusFilter]
     finally:
         await connection.close()
 
@@ -114,13 +116,7 @@ async def _member_plan(database_url: str) -> str:
                 [(list_id, user) for user in users[:50]],
             )
         await connection.execute("ANALYZE")
-        await connection.execute("SET plan_cache_mode = force_generic_plan")
-        compiled = _compile(default_list("postgresql", StatusFilter.all).statement)
-        args = compiled.args({"reader": "alice", "owner": "alice", "after_id": 0, "fetch": 51})
-        literals = ", ".join(f"'{a}'" if isinstance(a, str) else str(a) for a in args)
-        await connection.execute(f"PREPARE member_listing AS {compiled.sql}")
-        rows = await connection.fetch(f"EXPLAIN EXECUTE member_listing({literals})")
-        return "\n".join(row[0] for row in rows)
+        return await _alices_plan(connection, StatusFilter.all, 51)
     finally:
         await connection.close()
 
