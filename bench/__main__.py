@@ -226,8 +226,8 @@ def main() -> None:
             listing,
         )
         # Log on / off: two services whose difference is smaller than a round's drift on a
-        # shared machine, so never fewer than 5 rounds.
-        log_rounds = rounds if args.quick else max(rounds, 5)
+        # shared machine, so never fewer than 9 rounds (bench/README.md has their spread).
+        log_rounds = rounds if args.quick else max(rounds, 9)
         pairs: list[tuple[Result, Result]] = []
         for round_number in range(log_rounds):
             order = (service, unlogged) if round_number % 2 == 0 else (unlogged, service)
