@@ -62,7 +62,7 @@ def _per_list(
     # DISTINCT tells the planner what it cannot know of `list_member` alone, that a user's
     # list ids are all different: otherwise it caches each list's scan in a Memoize node, which
     # copies every row it passes and is never hit.
-    lists = select(MEMBER.c.list_id).where(MEMBER.c.user_id == user).distinct().subquery("lists")
+    lists = shared_lists(user).distinct().subquery("lists")
     per_list = (
         select(*columns)
         .where(TASK.c.list_id == lists.c.list_id, *conditions)
