@@ -26,6 +26,25 @@ async def _alices_plan(connection: asyncpg.Connection, status: StatusFilter, fet
     return "\n".join(row[0] for row in rows)
 
 
+async def _list_of(connection: asyncpg.Connection, owner: str, name: str, tasks: int) -> int:
+    """A new list of `owner`'s holding `tasks` tasks, every other one completed; its id."""
+    list_id = await connection.fetchval(
+        "INSERT INTO task_list (user_id, name, position, created_at, updated_at) "
+        "VALUES ($1, $2, 'a0', now(), now()) RETURNING id",
+        owner,
+        name,
+    )
+    await connection.execute(
+        "INSERT INTO task (user_id, list_id, title, completed, created_at, updated_at, "
+        "position) SELECT $1, $2, 't' || n, n % 2 = 0, now(), now(), 'a0V' "
+        "FROM generate_series(1, $3) n",
+        owner,
+        list_id,
+        tasks,
+    )
+    return int(list_id)
+
+
 async def _plans(database_url: str) -> list[str]:
     connection = await asyncpg.connect(database_url)
     try:
@@ -37,16 +56,7 @@ async def _plans(database_url: str) -> list[str]:
         )
         # Its tasks in a list of its own, which nobody shares: what the shared lists' part
         # must not walk through.
-        list_id = await connection.fetchval(
-            "INSERT INTO task_list (user_id, name, position, created_at, updated_at) "
-            "VALUES ('big', 'Big', 'a0', now(), now()) RETURNING id"
-        )
-        await connection.execute(
-            "INSERT INTO task (user_id, list_id, title, completed, created_at, updated_at, "
-            "position) SELECT 'big', $1, 't' || n, n % 2 = 0, now(), now(), 'a0V' "
-            "FROM generate_series(1, 20000) n",
-            list_id,
-        )
+        await _list_of(connection, "big", "Big", 20000)
         await connection.execute("ANALYZE")
         return [await _alices_plan(connection, status, 101) for status in StatusFilter]
     finally:
@@ -98,18 +108,7 @@ async def _member_plan(database_url: str) -> str:
             [(user,) for user in users],
         )
         for n in range(20):
-            list_id = await connection.fetchval(
-                "INSERT INTO task_list (user_id, name, position, created_at, updated_at) "
-                "VALUES ($1, 'Shared', 'a0', now(), now()) RETURNING id",
-                f"owner-{n}",
-            )
-            await connection.execute(
-                "INSERT INTO task (user_id, list_id, title, completed, created_at, updated_at, "
-                "position) SELECT $1, $2, 't' || i, false, now(), now(), 'a0V' "
-                "FROM generate_series(1, 50) i",
-                f"owner-{n}",
-                list_id,
-            )
+            list_id = await _list_of(connection, f"owner-{n}", "Shared", 50)
             await connection.executemany(
                 "INSERT INTO list_member (list_id, user_id, role, joined_at) "
                 "VALUES ($1, $2, 'editor', now())",
