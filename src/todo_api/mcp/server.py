@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from mcp.server._otel import OpenTelemetryMiddleware
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.inbound import x_mcp_header_map
 from mcp.types import CallToolResult, InputRequiredResult, TextContent
 from pydantic import ValidationError
 from starlette.requests import Request
@@ -27,6 +28,24 @@ logger = logging.getLogger(__name__)
 
 class TaskServer(MCPServer[Any]):
     """The SDK's MCPServer, with tool failures answered as the REST API answers them."""
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        self._header_schemas: dict[str, tuple[dict[str, Any], bool]] = {}
+
+    def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
+        """The schema the transport checks a call's `Mcp-Param-*` headers against: None (there
+        is nothing to check) for a tool none of whose arguments declares a header, as none of
+        the task tools does. Given a schema, the transport walks all of it, twice, on every
+        call, to find the declarations; the answer only changes with the tool."""
+        schema = super()._tool_input_schema(name)
+        if schema is None:
+            return None
+        known = self._header_schemas.get(name)
+        if known is None or known[0] is not schema:
+            known = (schema, bool(x_mcp_header_map(schema)))
+            self._header_schemas[name] = known
+        return schema if known[1] else None
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
