@@ -62,6 +62,7 @@ LIST_QUERY = QueryModel(TaskListQuery)
 CREATE_BODY = JsonBody(TaskCreate)
 UPDATE_BODY = JsonBody(TaskUpdate)
 PATCH_BODY = JsonBody(TaskPatch)
+MOVE_BODY = JsonBody(TaskMove)
 _KEY_PATTERN = r"^[\x21-\x7e]+$"
 _KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": _KEY_PATTERN}
 
@@ -341,10 +342,12 @@ async def toggle_task(shared: EditableTask, request: Request, owner: Owner) -> R
     responses=MOVE_ERRORS
     | FORBIDDEN
     | {422: {"description": "A spot the task cannot go to (see the `detail`), or a bad body"}},
+    openapi_extra=openapi_extra(MOVE_BODY),
 )
-async def move_task(shared: EditableTask, move: TaskMove, owner: Owner) -> Response:
+async def move_task(shared: EditableTask, request: Request, owner: Owner) -> Response:
     """Move a task, with its subtasks: into `list_id` (null: the Inbox), under `parent_id`
     (null: at the top), right after `after_id`, right before `before_id`, or first when
     neither is sent. Fields left out keep the task where it is (in another list, at its top)."""
+    move = await MOVE_BODY.read(request)
     moved = await service.move_task(owner.store, shared.row, move, may_leave_list=shared.owned)
     return _task_response(moved)

@@ -46,12 +46,14 @@ def test_the_busiest_task_routes_are_planned() -> None:
         ("PUT", one),
         ("PATCH", one),
         ("PATCH", one + "/complete"),
+        ("POST", one + "/move"),
     }
 
 
 # --- against the service: the same requests, through the plan and through FastAPI ---------------
 
-# (method, path, body, extra headers); {me} is the caller, {task} the first task they created.
+# (method, path, body, extra headers); {me} is the caller, {task} the first task they created
+# (in a body, also {last}: the latest).
 STEPS: list[tuple[str, str, Any, Headers]] = [
     ("POST", "/api/{me}/tasks", {"title": "Milk", "due_date": "2031-01-02", "tags": ["x"]}, {}),
     ("POST", "/api/{me}/tasks", {"title": "Keyed"}, {"Idempotency-Key": "k"}),
@@ -67,6 +69,13 @@ STEPS: list[tuple[str, str, Any, Headers]] = [
     ("PATCH", "/api/{me}/tasks/{task}", {"priority": "high"}, {"If-Match": '"99-1"'}),
     ("PATCH", "/api/{me}/tasks/{task}", {"priority": "high"}, {}),
     ("PATCH", "/api/{me}/tasks/{task}/complete", None, {}),
+    ("POST", "/api/{me}/tasks", {"title": "Second"}, {}),
+    ("POST", "/api/{me}/tasks/{task}/move", {"after_id": "{last}"}, {}),
+    ("POST", "/api/{me}/tasks/{task}/move", {}, {}),
+    ("POST", "/api/{me}/tasks/{task}/move", {"after_id": "{task}"}, {}),
+    ("POST", "/api/{me}/tasks/{task}/move", {"list_id": "x"}, {}),
+    ("POST", "/api/{me}/tasks/{task}/move", b"[", {"Content-Type": "application/json"}),
+    ("POST", "/api/{me}/tasks/{task}/move", None, {}),
     ("GET", "/api/{me}/tasks/999999", None, {}),
     ("PATCH", "/api/{me}/tasks/999999/complete", None, {}),
     ("GET", "/api/{me}/tasks/{task}x", None, {}),
@@ -97,6 +106,17 @@ def _field(key: str, value: Any, user: str, ids: list[int]) -> Any:
     return _normal(value, user, ids)
 
 
+def _placed(body: Any, ids: list[int]) -> Any:
+    """`body` with "{task}" and "{last}" for the first and the latest task created."""
+    if not isinstance(body, dict):
+        return body
+    named = {"{task}": ids[0] if ids else 0, "{last}": ids[-1] if ids else 0}
+    return {
+        key: named.get(value, value) if isinstance(value, str) else value
+        for key, value in body.items()
+    }
+
+
 def _run(client: TestClient, user: str, auth: Headers) -> list[Any]:
     ids: list[int] = []
     answers = []
@@ -106,7 +126,7 @@ def _run(client: TestClient, user: str, auth: Headers) -> list[Any]:
         if not headers.get("Authorization"):
             headers.pop("Authorization", None)
         content = body if isinstance(body, bytes) else None
-        json = None if isinstance(body, bytes) else body
+        json = None if isinstance(body, bytes) else _placed(body, ids)
         response = client.request(method, url, headers=headers, content=content, json=json)
         is_json = response.headers.get("content-type", "").startswith("application/json")
         data = response.json() if is_json and response.content else response.text
@@ -133,8 +153,9 @@ def test_planned_task_routes_answer_as_fastapi_s_handler_does(
     with fastapi_handlers(client.app.router.routes):
         by_fastapi = _run(client, "bob", bob)
     assert [answer[2] for answer in planned] == [
-        201, 201, 201, 422, 422, 200, 200, 422, 200, 304, 200, 412, 200, 200, 404, 404, 404,
-        403, 403, 401, 401, 401,
+        201, 201, 201, 422, 422, 200, 200, 422, 200, 304, 200, 412, 200, 200,
+        201, 200, 200, 200, 422, 422, 422,
+        404, 404, 404, 403, 403, 401, 401, 401,
     ]  # fmt: skip
     for mine, theirs in zip(planned, by_fastapi, strict=True):
         assert mine == theirs
