@@ -38,5 +38,12 @@ def test_a_tool_declaring_an_mcp_param_header_still_has_it_checked() -> None:
     assert validate_mcp_param_headers(schema, {"region": "eu"}, {"mcp-param-region": "eu"}) is None
 
 
+def test_the_transport_asks_the_server_for_the_schema() -> None:
+    # The seam is a method of the SDK's own: were the transport to stop calling it, the tests
+    # above would still pass while every call walked the schemas again.
+    lookup = build_server()._lowlevel_server.get_tool_input_schema
+    assert getattr(lookup, "__func__", None) is TaskServer._tool_input_schema
+
+
 def test_an_unknown_tool_has_no_schema() -> None:
     assert build_server()._tool_input_schema("no_such_tool") is None
